@@ -1,0 +1,16 @@
+/** Codecs for `nodes` and `config`. */
+import { be16, ipv4, pad, struct, u16, u32 } from '../codec.js';
+
+export const dsrlbNode = struct('dsrlb_node', { address: ipv4, pad: pad(4) });
+export type DsrlbNode = ReturnType<typeof dsrlbNode.decode>;
+
+export const dsrlbConfig = struct('dsrlb_config', {
+  nodeId: u32,
+  nodeAddress: ipv4,
+  mode: u32,
+  mtu: u32,
+  genevePort: be16,
+  optClass: u16,
+  pad: pad(4),
+});
+export type DsrlbConfig = ReturnType<typeof dsrlbConfig.decode>;

@@ -1,0 +1,21 @@
+/** Codecs for the service maps: lb4_services, lb4_backends, lb4_revnat. */
+import { be16, ipv4, pad, struct, u16, u32, u8 } from '../codec.js';
+
+export const lb4Key = struct('lb4_key', { address: ipv4, port: be16, proto: u8, pad: pad(1) });
+export type Lb4Key = ReturnType<typeof lb4Key.decode>;
+
+export const lb4Service = struct('lb4_service', {
+  serviceId: u32,
+  affinityTimeout: u32,
+  backendCount: u16,
+  revnatId: u16,
+  flags: u8,
+  pad: pad(3),
+});
+export type Lb4Service = ReturnType<typeof lb4Service.decode>;
+
+export const lb4Backend = struct('lb4_backend', { address: ipv4, port: be16, proto: u8, flags: u8, nodeId: u32 });
+export type Lb4Backend = ReturnType<typeof lb4Backend.decode>;
+
+export const lb4Revnat = struct('lb4_revnat', { address: ipv4, port: be16, pad: pad(2) });
+export type Lb4Revnat = ReturnType<typeof lb4Revnat.decode>;

@@ -1,0 +1,85 @@
+/**
+ * The native addon's surface, typed. The addon is mechanical (one function per
+ * libbpf call); policy, naming and friendly errors live in the files beside this.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DsrlbError } from '../errors.js';
+
+export interface NativeProgramInfo {
+  name: string; section: string; type: number; expectedAttachType: number; fd: number;
+}
+export interface NativeMapDesc {
+  name: string; type: number; keySize: number; valueSize: number; maxEntries: number;
+  flags: number; fd: number; pinPath: string | null; internal: boolean;
+}
+export interface NativeBtfStruct {
+  size: number; members: { name: string; offset: number; size: number }[];
+}
+export interface NativeBpfObject {
+  setRodata(variable: string, value: Buffer): void;
+  setMaxEntries(map: string, maxEntries: number): void;
+  reuseMapFd(map: string, fd: number): void;
+  load(): void;
+  programs(): NativeProgramInfo[];
+  maps(): NativeMapDesc[];
+  btfStruct(name: string): NativeBtfStruct | null;
+  btfEnum(name: string): { name: string; value: number }[] | null;
+  close(): void;
+}
+export interface NativeMapInfo {
+  type: number; id: number; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number;
+}
+export interface NativeBatch { keys: Buffer; values: Buffer; count: number; token: Buffer; done: boolean }
+export interface NativeTestRun { retval: number; dataOut: Buffer; duration: number }
+export interface NativeXdpQuery { attachMode: number; progId: number; driverProgId: number; genericProgId: number }
+
+export interface Native {
+  libbpfVersion(): string;
+  numPossibleCpus(): number;
+  BpfObject: new (path: string, pinRoot?: string) => NativeBpfObject;
+  mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | null;
+  mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
+  mapDelete(fd: number, key: Buffer): boolean;
+  mapNextKey(fd: number, key: Buffer | null, keySize: number): Buffer | null;
+  mapLookupBatch(fd: number, token: Buffer | null, keySize: number, valueSize: number, max: number): NativeBatch;
+  mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, count: number, flags: number): number;
+  mapDeleteBatch(fd: number, keys: Buffer, count: number): number;
+  mapInfo(fd: number): NativeMapInfo;
+  mapCreate(type: number, name: string, keySize: number, valueSize: number, maxEntries: number,
+    flags: number, innerMapFd?: number): number;
+  objGet(path: string): number;
+  objPin(fd: number, path: string): void;
+  mapFdById(id: number): number;
+  progFdById(id: number): number;
+  closeFd(fd: number): void;
+  progTestRun(fd: number, data: Buffer, ctx: Buffer | null, repeat: number, dataOutSize: number): NativeTestRun;
+  progInfo(fd: number): { id: number; type: number; name: string };
+  xdpAttach(ifindex: number, progFd: number, flags: number): void;
+  xdpDetach(ifindex: number, flags: number): void;
+  xdpQuery(ifindex: number): NativeXdpQuery;
+  tcAttach(ifindex: number, direction: 'ingress' | 'egress', progFd: number, handle: number, priority: number): number;
+  tcDetach(ifindex: number, direction: 'ingress' | 'egress', handle: number, priority: number): void;
+  tcQuery(ifindex: number, direction: 'ingress' | 'egress', handle: number, priority: number): number | null;
+  cgroupAttach(cgroupPath: string, progFd: number, attachType: number, flags: number): void;
+  cgroupDetach(cgroupPath: string, progFd: number, attachType: number): void;
+}
+
+/** Repository root, from src/bpf (tsx) or dist/bpf (compiled). */
+export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let loaded: Native | undefined;
+
+export function native(): Native {
+  if (loaded) return loaded;
+  const path = join(projectRoot, 'build', 'addon', 'Release', 'dsrlb_native.node');
+  if (!existsSync(path)) {
+    throw new DsrlbError('ERR_ADDON_MISSING', 'the native addon is not built', {
+      subject: path, remedy: "run 'make build' (or 'make addon')",
+    });
+  }
+  loaded = createRequire(import.meta.url)(path) as Native;
+  return loaded;
+}

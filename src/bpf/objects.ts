@@ -1,0 +1,14 @@
+/** Where the compiled BPF objects live, by program. */
+import { join } from 'node:path';
+import { projectRoot } from './native.js';
+
+const objectDir = join(projectRoot, 'build', 'bpf');
+
+export const BpfObjects = {
+  /** XDP on the node's devices: frontend lookup, LB, encap, decap, SNAT. */
+  xdpLb: join(objectDir, 'xdp_lb.o'),
+  /** tc egress on the node's devices: reply rewrite to the frontend. */
+  tcRevnat: join(objectDir, 'tc_revnat.o'),
+  /** `return XDP_PASS`: peer veths in the lab, the benchmark floor. */
+  xdpPass: join(objectDir, 'xdp_pass.o'),
+} as const;

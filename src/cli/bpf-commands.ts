@@ -1,0 +1,52 @@
+/** `lbctl bpf ...`: read the pinned datapath maps. */
+import type { Command } from 'commander';
+import { dsrlb_stat } from '../bpf/consts.generated.js';
+import { MapSpecs, openPinned } from '../bpf/map-specs.js';
+import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
+import { listServices, serviceRows } from './lb-list.js';
+import { parseFormat, printJson, printTable } from './output.js';
+
+interface RootOpts { bpffsRoot: string; output: string }
+
+function withRoot(cmd: Command): Command {
+  return cmd
+    .option('--bpffs-root <dir>', 'bpffs directory of the agent', process.env['DSRLB_BPFFS_ROOT'] ?? DEFAULT_BPFFS_ROOT)
+    .option('-o, --output <format>', 'text or json', 'text');
+}
+
+export function registerBpfCommands(program: Command): void {
+  const bpf = program.command('bpf').description('inspect the datapath maps');
+  const lb = bpf.command('lb').description('load-balancing maps');
+
+  withRoot(lb.command('list').description('services and their backends (like `cilium bpf lb list`)'))
+    .action((opts: RootOpts) => {
+      const format = parseFormat(opts.output);
+      const services = listServices(opts.bpffsRoot);
+      if (format === 'json') printJson(services);
+      else printTable(['SERVICE ADDRESS', 'BACKEND ADDRESS (REVNAT_ID) (SLOT)'], serviceRows(services));
+    });
+
+  withRoot(bpf.command('stats').description('datapath counters, summed over CPUs'))
+    .action((opts: RootOpts) => {
+      const format = parseFormat(opts.output);
+      const stats = readStats(opts.bpffsRoot);
+      if (format === 'json') printJson(stats);
+      else printTable(['COUNTER', 'VALUE'], Object.entries(stats).map(([k, v]) => [k, String(v)]));
+    });
+}
+
+/** Counter name (lower case, without the DSRLB_STAT_ prefix) -> sum over CPUs. */
+export function readStats(root: string): Record<string, number> {
+  const map = openPinned(root, MapSpecs.stats);
+  try {
+    const out: Record<string, number> = {};
+    for (const [name, index] of Object.entries(dsrlb_stat)) {
+      if (name === 'DSRLB_STAT_MAX') continue;
+      const perCpu = map.lookupPerCpu(index) ?? [];
+      out[name.replace(/^DSRLB_STAT_/, '').toLowerCase()] = Number(perCpu.reduce((a, b) => a + b, 0n));
+    }
+    return out;
+  } finally {
+    map.close();
+  }
+}

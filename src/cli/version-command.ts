@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { native, projectRoot } from '../bpf/native.js';
+import { parseFormat, printJson, printTable } from './output.js';
+
+export interface Versions { dsrlb: string; libbpf: string; kernel: string; node: string }
+
+export function versions(): Versions {
+  const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+  return { dsrlb: pkg.version, libbpf: native().libbpfVersion(), kernel: release(), node: process.version };
+}
+
+export function registerVersionCommand(program: Command): void {
+  program.command('version')
+    .description('versions of dsrlb, libbpf, the kernel and Node.js')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action((opts: { output: string }) => {
+      const v = versions();
+      if (parseFormat(opts.output) === 'json') printJson(v);
+      else printTable(['COMPONENT', 'VERSION'], Object.entries(v));
+    });
+}
