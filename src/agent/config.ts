@@ -1,0 +1,123 @@
+/**
+ * dsrlb-agent configuration (DESIGN.md §4): every flag can also come from the
+ * environment; all of it is validated before anything touches the kernel.
+ */
+import { isIPv4 } from 'node:net';
+import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
+import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
+import { DsrlbError } from '../errors.js';
+
+export type Mode = 'dsr' | 'snat' | 'hybrid';
+export type XdpModeFlag = 'native' | 'generic';
+
+export interface HostPort { readonly host: string; readonly port: number }
+
+export interface AgentConfig {
+  readonly source: { readonly kind: 'kubernetes'; readonly kubeconfig?: string; readonly apiServer?: string }
+    | { readonly kind: 'manifests'; readonly dir: string };
+  readonly nodeName: string;
+  readonly devices: readonly string[];
+  readonly mode: Mode;
+  readonly xdpMode: XdpModeFlag;
+  readonly maglevTableSize: number;
+  readonly bpffsRoot: string;
+  /** Inter-node MTU; undefined = the first device's MTU. */
+  readonly mtu?: number;
+  /** This node's address (Geneve outer source, SNAT address); undefined = the first device's IPv4. */
+  readonly nodeAddress?: string;
+  readonly metricsAddr: HostPort;
+  readonly healthAddr: HostPort;
+  readonly logLevel: string;
+}
+
+/** Raw values as commander hands them over (strings, or undefined when not given). */
+export interface RawAgentOptions {
+  kubeconfig?: string; apiServer?: string; manifests?: string; nodeName?: string; devices?: string;
+  mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
+  nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string;
+}
+
+/** Flag name -> environment variable that may supply it. */
+export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
+  kubeconfig: 'KUBECONFIG', apiServer: 'DSRLB_API_SERVER', manifests: 'DSRLB_MANIFESTS', nodeName: 'NODE_NAME',
+  devices: 'DSRLB_DEVICES', mode: 'DSRLB_MODE', xdpMode: 'DSRLB_XDP_MODE', maglevTableSize: 'DSRLB_MAGLEV_TABLE_SIZE',
+  bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
+  healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL',
+};
+
+const MIN_MTU = 576;
+const MAX_MTU = 65535;
+
+function usage(flag: string, message: string, remedy: string): DsrlbError {
+  return new DsrlbError('ERR_USAGE', message, { subject: `--${flag}`, remedy });
+}
+
+function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
+}
+
+export function parseHostPort(flag: string, value: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw usage(flag, `'${value}' is not host:port`, 'e.g. 0.0.0.0:9963');
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+function parseInteger(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw usage(flag, `'${value}' is not a whole number in [${min}, ${max}]`, `pass --${flag} N`);
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw usage(flag, `unknown value '${value}'`, `use one of: ${allowed.join(', ')}`);
+}
+
+/** Flags win over the environment; the environment wins over defaults. */
+export function mergeEnv(flags: RawAgentOptions, env: NodeJS.ProcessEnv): RawAgentOptions {
+  const out: RawAgentOptions = { ...flags };
+  for (const [key, envName] of Object.entries(ENV_VARS) as [keyof RawAgentOptions, string][]) {
+    if (out[key] === undefined && env[envName] !== undefined && env[envName] !== '') out[key] = env[envName];
+  }
+  return out;
+}
+
+export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
+  if (!raw.nodeName) throw usage('node-name', 'the node name is required', 'pass --node-name or set NODE_NAME (the Downward API spec.nodeName)');
+  if (!raw.devices) throw usage('devices', 'no devices given', 'pass --devices eth0[,eth1] (the NICs that carry service traffic)');
+  const devices = raw.devices.split(',').map((d) => d.trim()).filter(Boolean);
+  for (const d of devices) if (!/^[\w.@-]{1,15}$/.test(d)) throw usage('devices', `'${d}' is not a device name`, 'check `ip link`');
+
+  const source: AgentConfig['source'] = raw.manifests
+    ? { kind: 'manifests', dir: raw.manifests }
+    : { kind: 'kubernetes', ...(raw.kubeconfig ? { kubeconfig: raw.kubeconfig } : {}), ...(raw.apiServer ? { apiServer: raw.apiServer } : {}) };
+  if (raw.apiServer && !/^https?:\/\/[^/]+/.test(raw.apiServer)) {
+    throw usage('api-server', `'${raw.apiServer}' is not a URL`, 'e.g. https://10.0.0.1:6443');
+  }
+
+  const maglevTableSize = raw.maglevTableSize === undefined ? DSRLB_MAGLEV_DEFAULT_SIZE
+    : parseInteger('maglev-table-size', raw.maglevTableSize, DSRLB_MAGLEV_MIN_SIZE, 1_000_003);
+  if (!isPrime(maglevTableSize)) throw usage('maglev-table-size', `${maglevTableSize} is not prime`, 'Maglev needs a prime table size, e.g. 16381 or 65521');
+
+  if (raw.nodeAddress !== undefined && !isIPv4(raw.nodeAddress)) {
+    throw usage('node-address', `'${raw.nodeAddress}' is not an IPv4 address`, 'pass the node address the other nodes reach');
+  }
+
+  return {
+    source,
+    nodeName: raw.nodeName,
+    devices,
+    mode: oneOf('mode', raw.mode ?? 'dsr', ['dsr', 'snat', 'hybrid'] as const),
+    xdpMode: oneOf('xdp-mode', raw.xdpMode ?? 'native', ['native', 'generic'] as const),
+    maglevTableSize,
+    bpffsRoot: raw.bpffsRoot ?? DEFAULT_BPFFS_ROOT,
+    ...(raw.mtu !== undefined ? { mtu: parseInteger('mtu', raw.mtu, MIN_MTU, MAX_MTU) } : {}),
+    ...(raw.nodeAddress !== undefined ? { nodeAddress: raw.nodeAddress } : {}),
+    metricsAddr: parseHostPort('metrics-addr', raw.metricsAddr ?? '0.0.0.0:9963'),
+    healthAddr: parseHostPort('health-addr', raw.healthAddr ?? '127.0.0.1:9964'),
+    logLevel: oneOf('log-level', raw.logLevel ?? 'info', ['trace', 'debug', 'info', 'warn', 'error'] as const),
+  };
+}
