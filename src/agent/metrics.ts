@@ -1,0 +1,58 @@
+/**
+ * Prometheus metrics (prom-client) on --metrics-addr. Gauges that mirror the
+ * datapath are read at scrape time, so a scrape never sees stale numbers.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface DatapathReadings {
+  frontends: number;
+  backends: number;
+  flows: number;
+  /** map name -> entries / max entries */
+  fill: Record<string, number>;
+  /** stats counter name -> packets, summed over CPUs */
+  counters: Record<string, number>;
+}
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly syncDuration: Histogram;
+  readonly sourceErrors: Counter<'resource'>;
+  readonly syncErrors: Counter;
+
+  constructor(read: () => DatapathReadings | undefined) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'dsrlb_process_' });
+    this.syncDuration = new Histogram({
+      name: 'dsrlb_sync_duration_seconds', help: 'Time from a source change to the maps updated',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5], registers,
+    });
+    this.sourceErrors = new Counter({
+      name: 'dsrlb_source_errors_total', help: 'Watch/list or manifest errors, by resource', labelNames: ['resource'], registers,
+    });
+    this.syncErrors = new Counter({ name: 'dsrlb_sync_errors_total', help: 'Syncs that failed to write the maps', registers });
+
+    // One read per scrape feeds all datapath gauges.
+    let cached: DatapathReadings | undefined;
+    const fresh = (): DatapathReadings | undefined => (cached = read());
+    new Gauge({ name: 'dsrlb_frontends', help: 'Frontends in lb4_services', registers, collect() { const r = fresh(); if (r) this.set(r.frontends); } });
+    new Gauge({ name: 'dsrlb_backends', help: 'Backends in lb4_backends', registers, collect() { if (cached) this.set(cached.backends); } });
+    new Gauge({ name: 'dsrlb_flows', help: 'Entries in the LB flow table', registers, collect() { if (cached) this.set(cached.flows); } });
+    new Gauge({
+      name: 'dsrlb_map_fill_ratio', help: 'Entries / max entries per map', labelNames: ['map'], registers,
+      collect() { for (const [map, v] of Object.entries(cached?.fill ?? {})) this.set({ map }, v); },
+    });
+    // The kernel counters only grow; the Prometheus counter follows them by deltas.
+    const seen = new Map<string, number>();
+    new Counter({
+      name: 'dsrlb_datapath_packets_total', help: 'Datapath counters from the stats map, by verdict or drop reason', labelNames: ['counter'], registers,
+      collect() {
+        for (const [counter, v] of Object.entries(cached?.counters ?? {})) {
+          const delta = v - (seen.get(counter) ?? 0);
+          if (delta > 0) this.inc({ counter }, delta);
+          seen.set(counter, v);
+        }
+      },
+    });
+  }
+}
