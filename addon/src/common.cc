@@ -16,9 +16,18 @@ constexpr size_t kCaptureLimit = 1 << 20;
 
 int Print(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char buf[8192];
-  int n = vsnprintf(buf, sizeof(buf), fmt, args);
-  if (n > 0 && captured.size() < kCaptureLimit) captured.append(buf, std::min<size_t>(n, sizeof(buf) - 1));
+  // One message can be the whole verifier log, and its tail matters most:
+  // size the buffer to the message instead of truncating it.
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return 0;
+  std::string msg(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(msg.data(), msg.size(), fmt, args);
+  msg.resize(static_cast<size_t>(n));
+  captured.append(msg);
+  if (captured.size() > kCaptureLimit) captured.erase(0, captured.size() - kCaptureLimit);
   return 0;
 }
 

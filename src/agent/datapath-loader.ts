@@ -7,7 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { BpfObjectFile, BpfObjects, ensureBpffs, ifindex, type XdpMode } from '../bpf/index.js';
-import { DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, dsrlb_mode } from '../bpf/consts.generated.js';
+import {
+  DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, dsrlb_mode,
+} from '../bpf/consts.generated.js';
 import { MapSpecs, mapOf } from '../bpf/map-specs.js';
 import { DsrlbError } from '../errors.js';
 import type { Mode } from './config.js';
@@ -66,6 +68,8 @@ export function loadDatapath(opts: DatapathOptions): LoadedDatapath {
       mtu: opts.mtu,
       genevePort: DSRLB_GENEVE_PORT,
       optClass: DSRLB_GENEVE_OPT_CLASS,
+      snatPortMin: DSRLB_SNAT_PORT_MIN,
+      snatPortMax: DSRLB_SNAT_PORT_MAX,
     });
     const attached = new Map<string, XdpMode>();
     const xdpProg = xdp.program('xdp_lb');

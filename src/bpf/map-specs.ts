@@ -3,9 +3,12 @@
  * their keys and values: one table used by the reconciler, lbctl and tests.
  */
 import type { Codec } from './codec.js';
+import { lb4Affinity, lb4AffinityKey, lb4Flow, lb4SnatEntry, lb4Tuple } from './codecs/connections.js';
+import { maglevEntry } from './codecs/maglev.js';
+import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
+import { counter, u32Key, u32Value } from './codecs/scalars.js';
 import { lb4Backend, lb4Key, lb4Revnat, lb4Service } from './codecs/services.js';
-import { dsrlbConfig, dsrlbNode } from './codecs/node.js';
-import { counter, u32Key } from './codecs/scalars.js';
+import { lb4SourceRangeKey } from './codecs/source-ranges.js';
 import type { BpfMap } from './map.js';
 import { openPinnedMap } from './pins.js';
 import type { BpfObjectFile } from './object.js';
@@ -20,7 +23,15 @@ export const MapSpecs = {
   services: spec('lb4_services', lb4Key, lb4Service),
   backends: spec('lb4_backends', u32Key, lb4Backend),
   revnat: spec('lb4_revnat', u32Key, lb4Revnat),
+  /** Outer map: service id -> inner table (the value is an inner map id when read, an fd when written). */
+  maglev: spec('lb4_maglev', u32Key, u32Value),
+  flows: spec('lb4_flows', lb4Tuple, lb4Flow),
+  dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4Revnat),
+  snat: spec('lb4_snat', lb4Tuple, lb4SnatEntry),
+  affinity: spec('lb4_affinity', lb4AffinityKey, lb4Affinity),
+  sourceRanges: spec('lb4_source_ranges', lb4SourceRangeKey, u32Value),
   nodes: spec('nodes', u32Key, dsrlbNode),
+  nodeAddrs: spec('node_addrs', nodeAddress, u32Value),
   config: spec('config', u32Key, dsrlbConfig),
   stats: spec('stats', u32Key, counter),
 } as const;
@@ -32,3 +43,6 @@ export function openPinned<K, V>(root: string, s: MapSpec<K, V>): BpfMap<K, V> {
 export function mapOf<K, V>(obj: BpfObjectFile, s: MapSpec<K, V>): BpfMap<K, V> {
   return obj.map(s.name, s.key, s.value);
 }
+
+/** Inner Maglev tables: element index -> DSRLB_MAGLEV_SLOTS_PER_ENTRY backend ids. */
+export const maglevInnerSpec = spec('lb4_maglev_inner', u32Key, maglevEntry);

@@ -26,8 +26,8 @@ test('bpf lb list shows the services a test pinned, as a table and as JSON', asy
   const obj = BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: root });
   t.teardown(() => obj.close());
   const services = mapOf(obj, MapSpecs.services);
-  services.update({ address: '203.0.113.10', port: 80, proto: 6 }, { serviceId: 1, affinityTimeout: 0, backendCount: 3, revnatId: 1, flags: 0, maglevSize: 0 } as never);
-  services.update({ address: '203.0.113.11', port: 53, proto: 17 }, { serviceId: 2, affinityTimeout: 0, backendCount: 1, revnatId: 2, flags: 0, maglevSize: 0 } as never);
+  services.update({ address: '203.0.113.10', port: 80, proto: 6 }, { serviceId: 1, affinityTimeout: 0, backendCount: 3, revnatId: 1, flags: 0, maglevSize: 251 });
+  services.update({ address: '203.0.113.11', port: 53, proto: 17 }, { serviceId: 2, affinityTimeout: 0, backendCount: 1, revnatId: 2, flags: 0, maglevSize: 251 });
 
   const text = await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', root]);
   t.is(text.code, 0, text.stderr);

@@ -1,12 +1,18 @@
 /** Every struct codec, so one test can hold each against the C struct's BTF. */
 import type { StructCodec } from '../codec.js';
+import { lb4Affinity, lb4AffinityKey, lb4Flow, lb4SnatEntry, lb4Tuple } from './connections.js';
 import { dsrlbConfig, dsrlbNode } from './node.js';
 import { lb4Backend, lb4Key, lb4Revnat, lb4Service } from './services.js';
+import { lb4SourceRangeKey } from './source-ranges.js';
 
+export * from './connections.js';
+export * from './maglev.js';
 export * from './node.js';
 export * from './scalars.js';
 export * from './services.js';
+export * from './source-ranges.js';
 
 export const structCodecs: readonly StructCodec<unknown>[] = [
   lb4Key, lb4Service, lb4Backend, lb4Revnat, dsrlbNode, dsrlbConfig,
+  lb4Tuple, lb4Flow, lb4SnatEntry, lb4AffinityKey, lb4Affinity, lb4SourceRangeKey,
 ] as readonly StructCodec<unknown>[];

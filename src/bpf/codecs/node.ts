@@ -1,5 +1,5 @@
 /** Codecs for `nodes` and `config`. */
-import { be16, ipv4, pad, struct, u16, u32 } from '../codec.js';
+import { be16, ipv4, pad, scalar, struct, u16, u32 } from '../codec.js';
 
 export const dsrlbNode = struct('dsrlb_node', { address: ipv4, pad: pad(4) });
 export type DsrlbNode = ReturnType<typeof dsrlbNode.decode>;
@@ -11,6 +11,10 @@ export const dsrlbConfig = struct('dsrlb_config', {
   mtu: u32,
   genevePort: be16,
   optClass: u16,
-  pad: pad(4),
+  snatPortMin: u16,
+  snatPortMax: u16,
 });
 export type DsrlbConfig = ReturnType<typeof dsrlbConfig.decode>;
+
+/** node_addrs key: a node address (__be32). */
+export const nodeAddress = scalar(ipv4);

@@ -11,6 +11,7 @@ export const lb4Service = struct('lb4_service', {
   revnatId: u16,
   flags: u8,
   pad: pad(3),
+  maglevSize: u32,
 });
 export type Lb4Service = ReturnType<typeof lb4Service.decode>;
 

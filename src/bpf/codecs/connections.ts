@@ -1,0 +1,19 @@
+/** Codecs for the connection tables: lb4_flows, lb4_dsr_revnat, lb4_snat, lb4_affinity. */
+import { be16, ipv4, pad, struct, u32, u64, u8 } from '../codec.js';
+
+export const lb4Tuple = struct('lb4_tuple', {
+  saddr: ipv4, daddr: ipv4, sport: be16, dport: be16, proto: u8, flags: u8, pad: pad(2),
+});
+export type Lb4Tuple = ReturnType<typeof lb4Tuple.decode>;
+
+export const lb4Flow = struct('lb4_flow', { backendId: u32, serviceId: u32 });
+export type Lb4Flow = ReturnType<typeof lb4Flow.decode>;
+
+export const lb4SnatEntry = struct('lb4_snat_entry', { saddr: ipv4, daddr: ipv4, sport: be16, dport: be16 });
+export type Lb4SnatEntry = ReturnType<typeof lb4SnatEntry.decode>;
+
+export const lb4AffinityKey = struct('lb4_affinity_key', { client: ipv4, serviceId: u32 });
+export type Lb4AffinityKey = ReturnType<typeof lb4AffinityKey.decode>;
+
+export const lb4Affinity = struct('lb4_affinity', { lastUsedNs: u64, backendId: u32, pad: pad(4) });
+export type Lb4Affinity = ReturnType<typeof lb4Affinity.decode>;
