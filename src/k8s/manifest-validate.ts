@@ -1,0 +1,299 @@
+/**
+ * Per-object validation of Services, EndpointSlices and Nodes, for objects
+ * written by hand (a manifests directory) or received from a source that may
+ * hand over something malformed. Checks what the API server would reject and
+ * what the plan relies on (names, ports, IPs, enums), then applies API
+ * defaulting. Errors are values: the caller keeps the last good version.
+ */
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { parseCidr, parseIp } from '../plan/ip.js';
+import { DEFAULT_NAMESPACE, defaultEndpointSlice, defaultService } from './defaults.js';
+
+export type ObjectKind = 'Service' | 'EndpointSlice' | 'Node';
+
+export type ValidObject =
+  | { readonly kind: 'Service'; readonly key: string; readonly object: V1Service }
+  | { readonly kind: 'EndpointSlice'; readonly key: string; readonly object: V1EndpointSlice }
+  | { readonly kind: 'Node'; readonly key: string; readonly object: V1Node };
+
+export type ValidationResult =
+  | ({ readonly status: 'valid' } & ValidObject)
+  /** kind/key are null when the object is too broken to tell. */
+  | { readonly status: 'invalid'; readonly kind: string | null; readonly key: string | null; readonly reason: string }
+  /** A kind the plan does not use (ConfigMap, Deployment...). */
+  | { readonly status: 'ignored'; readonly kind: string; readonly key: string | null; readonly reason: string };
+
+const API_VERSIONS: Readonly<Record<ObjectKind, string>> = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1', Node: 'v1' };
+const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
+const MAX_PROBLEMS = 3;
+
+type Rec = Record<string, unknown>;
+const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** Collects "path: what is wrong" lines. */
+class Problems {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(`${path}: ${message}`);
+  }
+  get ok(): boolean {
+    return this.list.length === 0;
+  }
+  text(): string {
+    const shown = this.list.slice(0, MAX_PROBLEMS).join('; ');
+    return this.list.length > MAX_PROBLEMS ? `${shown} (and ${this.list.length - MAX_PROBLEMS} more)` : shown;
+  }
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v);
+}
+
+function optString(p: Problems, path: string, v: unknown): void {
+  if (v !== undefined && v !== null && typeof v !== 'string') p.add(path, `${describe(v)} is not a string`);
+}
+
+function optBool(p: Problems, path: string, v: unknown): void {
+  if (v !== undefined && v !== null && typeof v !== 'boolean') p.add(path, `${describe(v)} is not true/false`);
+}
+
+function optEnum(p: Problems, path: string, v: unknown, allowed: readonly string[]): void {
+  if (v === undefined || v === null || v === '') return;
+  if (typeof v !== 'string' || !allowed.includes(v)) p.add(path, `${describe(v)} is not one of ${allowed.join(', ')}`);
+}
+
+function optArray(p: Problems, path: string, v: unknown): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    p.add(path, 'is not a list');
+    return [];
+  }
+  return v;
+}
+
+function optRecord(p: Problems, path: string, v: unknown): Rec {
+  if (v === undefined || v === null) return {};
+  if (!isRecord(v)) {
+    p.add(path, 'is not an object');
+    return {};
+  }
+  return v;
+}
+
+function port(p: Problems, path: string, v: unknown, min = 1): void {
+  if (!isInt(v) || v < min || v > 65535) p.add(path, `${describe(v)} is not a port number (${min}-65535)`);
+}
+
+function ip(p: Problems, path: string, v: unknown): 'IPv4' | 'IPv6' | null {
+  const parsed = typeof v === 'string' ? parseIp(v) : null;
+  if (!parsed) p.add(path, `${describe(v)} is not an IP address`);
+  return parsed?.family ?? null;
+}
+
+function stringMap(p: Problems, path: string, v: unknown): void {
+  for (const [k, val] of Object.entries(optRecord(p, path, v))) {
+    if (typeof val !== 'string') p.add(`${path}.${k}`, `${describe(val)} is not a string`);
+  }
+}
+
+/** metadata: a name, optional namespace, string labels/annotations. Returns the key or null. */
+function metadata(p: Problems, obj: Rec, namespaced: boolean): string | null {
+  const meta = optRecord(p, 'metadata', obj['metadata']);
+  const name = meta['name'];
+  if (typeof name !== 'string' || name === '') p.add('metadata.name', 'is missing');
+  optString(p, 'metadata.namespace', meta['namespace']);
+  stringMap(p, 'metadata.labels', meta['labels']);
+  stringMap(p, 'metadata.annotations', meta['annotations']);
+  if (typeof name !== 'string' || name === '') return null;
+  if (!namespaced) return name;
+  const ns = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : DEFAULT_NAMESPACE;
+  return `${ns}/${name}`;
+}
+
+function invalid(kind: ObjectKind, key: string | null, p: Problems): ValidationResult {
+  return { status: 'invalid', kind, key, reason: `${kind}${key ? ` ${key}` : ''}: ${p.text()}` };
+}
+
+export function validateService(raw: unknown): ValidationResult {
+  const p = new Problems();
+  if (!isRecord(raw)) return { status: 'invalid', kind: 'Service', key: null, reason: 'Service: is not an object' };
+  const key = metadata(p, raw, true);
+  const spec = optRecord(p, 'spec', raw['spec']);
+  const type = spec['type'] === undefined || spec['type'] === null || spec['type'] === '' ? 'ClusterIP' : spec['type'];
+  optEnum(p, 'spec.type', type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']);
+
+  const ports = optArray(p, 'spec.ports', spec['ports']);
+  const names = new Set<string>();
+  const portProtocols = new Set<string>();
+  ports.forEach((item, i) => {
+    const at = `spec.ports[${i}]`;
+    if (!isRecord(item)) return p.add(at, 'is not an object');
+    port(p, `${at}.port`, item['port']);
+    optEnum(p, `${at}.protocol`, item['protocol'], PROTOCOLS);
+    optString(p, `${at}.name`, item['name']);
+    const name = typeof item['name'] === 'string' ? item['name'] : '';
+    // Endpoints are matched to Service ports by name: names must tell the ports apart.
+    if (ports.length > 1 && name === '') p.add(`${at}.name`, 'is required when the Service has more than one port');
+    if (name !== '' && names.has(name)) p.add(`${at}.name`, `duplicate name '${name}'`);
+    names.add(name);
+    const pp = `${String(item['port'])}/${typeof item['protocol'] === 'string' && item['protocol'] ? item['protocol'] : 'TCP'}`;
+    if (portProtocols.has(pp)) p.add(`${at}`, `duplicate port ${pp}`);
+    portProtocols.add(pp);
+    if (item['nodePort'] !== undefined && item['nodePort'] !== null) {
+      port(p, `${at}.nodePort`, item['nodePort'], 0);
+      if (type === 'ClusterIP' && item['nodePort'] !== 0) p.add(`${at}.nodePort`, 'may not be used when type is ClusterIP');
+    }
+    const target = item['targetPort'];
+    if (target !== undefined && target !== null && typeof target !== 'string') port(p, `${at}.targetPort`, target, 0);
+  });
+
+  clusterIPs(p, spec);
+  optArray(p, 'spec.externalIPs', spec['externalIPs']).forEach((v, i) => ip(p, `spec.externalIPs[${i}]`, v));
+  const ranges = optArray(p, 'spec.loadBalancerSourceRanges', spec['loadBalancerSourceRanges']);
+  ranges.forEach((v, i) => {
+    if (typeof v !== 'string' || !parseCidr(v.trim())) p.add(`spec.loadBalancerSourceRanges[${i}]`, `${describe(v)} is not a CIDR (e.g. 203.0.113.0/24)`);
+  });
+  if (ranges.length > 0 && type !== 'LoadBalancer') p.add('spec.loadBalancerSourceRanges', 'may only be used when type is LoadBalancer');
+
+  optEnum(p, 'spec.sessionAffinity', spec['sessionAffinity'], ['None', 'ClientIP']);
+  if (spec['sessionAffinity'] === 'ClientIP') {
+    const clientIP = optRecord(p, 'spec.sessionAffinityConfig.clientIP', optRecord(p, 'spec.sessionAffinityConfig', spec['sessionAffinityConfig'])['clientIP']);
+    const t = clientIP['timeoutSeconds'];
+    if (t !== undefined && t !== null && (!isInt(t) || t < 1 || t > 86400)) {
+      p.add('spec.sessionAffinityConfig.clientIP.timeoutSeconds', `${describe(t)} is not a whole number of seconds in 1-86400`);
+    }
+  }
+  optEnum(p, 'spec.externalTrafficPolicy', spec['externalTrafficPolicy'], ['Cluster', 'Local']);
+  const externallyAccessible = type === 'NodePort' || type === 'LoadBalancer'
+    || (type === 'ClusterIP' && Array.isArray(spec['externalIPs']) && spec['externalIPs'].length > 0);
+  if (spec['externalTrafficPolicy'] && !externallyAccessible) {
+    p.add('spec.externalTrafficPolicy', 'may only be set for externally-accessible Services (NodePort, LoadBalancer, or externalIPs)');
+  }
+  optEnum(p, 'spec.internalTrafficPolicy', spec['internalTrafficPolicy'], ['Cluster', 'Local']);
+  if (spec['healthCheckNodePort'] !== undefined && spec['healthCheckNodePort'] !== null) {
+    port(p, 'spec.healthCheckNodePort', spec['healthCheckNodePort'], 0);
+    if (spec['healthCheckNodePort'] !== 0 && !(type === 'LoadBalancer' && spec['externalTrafficPolicy'] === 'Local')) {
+      p.add('spec.healthCheckNodePort', 'may only be set when type is LoadBalancer and externalTrafficPolicy is Local');
+    }
+  }
+  optString(p, 'spec.trafficDistribution', spec['trafficDistribution']);
+  optBool(p, 'spec.allocateLoadBalancerNodePorts', spec['allocateLoadBalancerNodePorts']);
+
+  const lb = optRecord(p, 'status.loadBalancer', optRecord(p, 'status', raw['status'])['loadBalancer']);
+  optArray(p, 'status.loadBalancer.ingress', lb['ingress']).forEach((ing, i) => {
+    const at = `status.loadBalancer.ingress[${i}]`;
+    if (!isRecord(ing)) return p.add(at, 'is not an object');
+    if (ing['ip'] !== undefined && ing['ip'] !== null && ing['ip'] !== '') ip(p, `${at}.ip`, ing['ip']);
+    optString(p, `${at}.hostname`, ing['hostname']);
+    optEnum(p, `${at}.ipMode`, ing['ipMode'], ['VIP', 'Proxy']);
+  });
+
+  if (!p.ok) return invalid('Service', key, p);
+  return { status: 'valid', kind: 'Service', key: key ?? '', object: defaultService(raw as V1Service) };
+}
+
+/** clusterIP / clusterIPs / ipFamilies / ipFamilyPolicy agree with each other. */
+function clusterIPs(p: Problems, spec: Rec): void {
+  const single = spec['clusterIP'];
+  optString(p, 'spec.clusterIP', single);
+  if (typeof single === 'string' && single !== '' && single !== 'None') ip(p, 'spec.clusterIP', single);
+  const list = optArray(p, 'spec.clusterIPs', spec['clusterIPs']);
+  const families: (string | null)[] = list.map((v, i) => (v === 'None' && list.length === 1 ? 'None' : ip(p, `spec.clusterIPs[${i}]`, v)));
+  if (list.length > 2) p.add('spec.clusterIPs', 'holds at most one address per family (2)');
+  if (list.length === 2 && families[0] !== null && families[0] === families[1]) p.add('spec.clusterIPs', 'the two addresses must be of different families');
+  if (typeof single === 'string' && single !== '' && list.length > 0 && list[0] !== single) {
+    p.add('spec.clusterIPs[0]', `must equal spec.clusterIP ('${single}')`);
+  }
+  const ipFamilies = optArray(p, 'spec.ipFamilies', spec['ipFamilies']);
+  ipFamilies.forEach((f, i) => {
+    optEnum(p, `spec.ipFamilies[${i}]`, f, ['IPv4', 'IPv6']);
+    const ipFamily = families[i];
+    if (ipFamily && ipFamily !== 'None' && f !== ipFamily) p.add(`spec.ipFamilies[${i}]`, `${describe(f)} does not match spec.clusterIPs[${i}] (${ipFamily})`);
+  });
+  if (ipFamilies.length === 2 && ipFamilies[0] === ipFamilies[1]) p.add('spec.ipFamilies', 'lists the same family twice');
+  optEnum(p, 'spec.ipFamilyPolicy', spec['ipFamilyPolicy'], ['SingleStack', 'PreferDualStack', 'RequireDualStack']);
+}
+
+export function validateEndpointSlice(raw: unknown): ValidationResult {
+  const p = new Problems();
+  if (!isRecord(raw)) return { status: 'invalid', kind: 'EndpointSlice', key: null, reason: 'EndpointSlice: is not an object' };
+  const key = metadata(p, raw, true);
+  const addressType = raw['addressType'];
+  if (addressType === undefined || addressType === null || addressType === '') p.add('addressType', 'is missing (IPv4, IPv6 or FQDN)');
+  else optEnum(p, 'addressType', addressType, ['IPv4', 'IPv6', 'FQDN']);
+
+  optArray(p, 'endpoints', raw['endpoints']).forEach((ep, i) => {
+    const at = `endpoints[${i}]`;
+    if (!isRecord(ep)) return p.add(at, 'is not an object');
+    const addresses = optArray(p, `${at}.addresses`, ep['addresses']);
+    if (addresses.length < 1 || addresses.length > 100) p.add(`${at}.addresses`, 'must hold 1 to 100 addresses');
+    addresses.forEach((a, j) => {
+      if (addressType !== 'IPv4' && addressType !== 'IPv6') return optString(p, `${at}.addresses[${j}]`, a);
+      const family = ip(p, `${at}.addresses[${j}]`, a);
+      if (family && family !== addressType) p.add(`${at}.addresses[${j}]`, `'${String(a)}' is not an ${addressType} address (addressType)`);
+    });
+    const conditions = optRecord(p, `${at}.conditions`, ep['conditions']);
+    for (const c of ['ready', 'serving', 'terminating']) optBool(p, `${at}.conditions.${c}`, conditions[c]);
+    optString(p, `${at}.nodeName`, ep['nodeName']);
+    optString(p, `${at}.zone`, ep['zone']);
+    const hints = optRecord(p, `${at}.hints`, ep['hints']);
+    for (const field of ['forZones', 'forNodes']) {
+      optArray(p, `${at}.hints.${field}`, hints[field]).forEach((h, j) => {
+        if (!isRecord(h) || typeof h['name'] !== 'string' || h['name'] === '') p.add(`${at}.hints.${field}[${j}].name`, 'is missing');
+      });
+    }
+  });
+
+  const names = new Set<string>();
+  optArray(p, 'ports', raw['ports']).forEach((item, i) => {
+    const at = `ports[${i}]`;
+    if (!isRecord(item)) return p.add(at, 'is not an object');
+    if (item['port'] !== undefined && item['port'] !== null) port(p, `${at}.port`, item['port']);
+    optEnum(p, `${at}.protocol`, item['protocol'], PROTOCOLS);
+    optString(p, `${at}.name`, item['name']);
+    const name = typeof item['name'] === 'string' ? item['name'] : '';
+    if (names.has(name)) p.add(`${at}.name`, `duplicate name '${name}'`);
+    names.add(name);
+  });
+
+  if (!p.ok) return invalid('EndpointSlice', key, p);
+  return { status: 'valid', kind: 'EndpointSlice', key: key ?? '', object: defaultEndpointSlice(raw as unknown as V1EndpointSlice) };
+}
+
+export function validateNode(raw: unknown): ValidationResult {
+  const p = new Problems();
+  if (!isRecord(raw)) return { status: 'invalid', kind: 'Node', key: null, reason: 'Node: is not an object' };
+  const key = metadata(p, raw, false);
+  const status = optRecord(p, 'status', raw['status']);
+  optArray(p, 'status.addresses', status['addresses']).forEach((a, i) => {
+    const at = `status.addresses[${i}]`;
+    if (!isRecord(a) || typeof a['type'] !== 'string' || typeof a['address'] !== 'string') return p.add(at, 'needs a type and an address');
+    if ((a['type'] === 'InternalIP' || a['type'] === 'ExternalIP')) ip(p, `${at}.address`, a['address']);
+  });
+  if (!p.ok) return invalid('Node', key, p);
+  return { status: 'valid', kind: 'Node', key: key ?? '', object: raw as V1Node };
+}
+
+const VALIDATORS: Readonly<Record<ObjectKind, (raw: unknown) => ValidationResult>> = {
+  Service: validateService, EndpointSlice: validateEndpointSlice, Node: validateNode,
+};
+
+/** Dispatches on `kind` (and checks `apiVersion` when given). */
+export function validateObject(raw: unknown): ValidationResult {
+  if (!isRecord(raw)) return { status: 'invalid', kind: null, key: null, reason: `${describe(raw)} is not a Kubernetes object` };
+  const kind = raw['kind'];
+  if (typeof kind !== 'string' || kind === '') return { status: 'invalid', kind: null, key: null, reason: 'kind is missing' };
+  if (!(kind in VALIDATORS)) {
+    const meta = isRecord(raw['metadata']) ? raw['metadata'] : {};
+    const name = typeof meta['name'] === 'string' ? meta['name'] : null;
+    return { status: 'ignored', kind, key: name, reason: `${kind}${name ? ` ${name}` : ''}: not used by dsrlb (only Service, EndpointSlice, Node)` };
+  }
+  const k = kind as ObjectKind;
+  const apiVersion = raw['apiVersion'];
+  if (apiVersion !== undefined && apiVersion !== API_VERSIONS[k]) {
+    const key = metadata(new Problems(), raw, k !== 'Node');
+    return { status: 'invalid', kind: k, key, reason: `${k}${key ? ` ${key}` : ''}: apiVersion ${describe(apiVersion)} is not supported (use ${API_VERSIONS[k]})` };
+  }
+  return VALIDATORS[k](raw);
+}

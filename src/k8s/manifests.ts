@@ -1,0 +1,229 @@
+/**
+ * The manifests source's parser: YAML/JSON text (several documents per file,
+ * `kind: List` and typed lists like ServiceList) -> validated, defaulted
+ * Services, EndpointSlices and Nodes -> ClusterState. Errors are values
+ * ({file, documentIndex, reason}); everything valid still counts.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { DsrlbError } from '../errors.js';
+import { validateObject, type ValidObject } from './manifest-validate.js';
+import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from './types.js';
+
+export { validateEndpointSlice, validateNode, validateObject, validateService } from './manifest-validate.js';
+export type { ObjectKind, ValidationResult, ValidObject } from './manifest-validate.js';
+
+export const MANIFEST_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
+
+export interface ManifestLocation {
+  readonly file: string;
+  /** 0-based YAML document in the file; null when the whole file failed (unreadable). */
+  readonly documentIndex: number | null;
+  /** 0-based position in a List's items, when the object came from one. */
+  readonly itemIndex?: number;
+}
+
+export interface ManifestError extends ManifestLocation {
+  /** Kind and key ("namespace/name", Nodes: name) when known, so a live source can keep the last good version. */
+  readonly kind: string | null;
+  readonly key: string | null;
+  readonly reason: string;
+}
+
+/** Not an error, worth saying: an ignored kind, a Service that will not be proxied. */
+export interface ManifestNotice extends ManifestLocation {
+  readonly message: string;
+}
+
+export type LocatedObject = ValidObject & ManifestLocation;
+
+export interface ManifestParseResult {
+  readonly objects: readonly LocatedObject[];
+  readonly errors: readonly ManifestError[];
+  readonly notices: readonly ManifestNotice[];
+}
+
+export interface ManifestSet extends ManifestParseResult {
+  readonly state: ClusterState;
+}
+
+/** "file: document N[, item M]: reason" — one line, for logs and stderr. */
+export function formatLocation(loc: ManifestLocation): string {
+  if (loc.documentIndex === null) return loc.file;
+  return `${loc.file}: document ${loc.documentIndex}${loc.itemIndex !== undefined ? `, item ${loc.itemIndex}` : ''}`;
+}
+
+export function formatManifestError(e: ManifestError): string {
+  return `${formatLocation(e)}: ${oneLine(e.reason)}`;
+}
+
+export function formatManifestNotice(n: ManifestNotice): string {
+  return `${formatLocation(n)}: ${oneLine(n.message)}`;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Parses one file's text; JSON when the name ends in .json, YAML otherwise. */
+export function parseManifestText(text: string, file: string): ManifestParseResult {
+  const out = { objects: [] as LocatedObject[], errors: [] as ManifestError[], notices: [] as ManifestNotice[] };
+  if (extname(file).toLowerCase() === '.json') {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      out.errors.push({ file, documentIndex: 0, kind: null, key: null, reason: `not valid JSON: ${(e as Error).message}` });
+      return out;
+    }
+    addDocument(out, value, { file, documentIndex: 0 });
+    return out;
+  }
+  parseAllDocuments(text).forEach((doc, documentIndex) => {
+    const loc = { file, documentIndex };
+    const problem = doc.errors[0];
+    if (problem) {
+      out.errors.push({ ...loc, kind: null, key: null, reason: `not valid YAML: ${(problem.message.split('\n')[0] ?? '').replace(/:$/, '')}` });
+      return;
+    }
+    if (doc.contents === null) return; // an empty document ("---" twice)
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (e) {
+      out.errors.push({ ...loc, kind: null, key: null, reason: `not valid YAML: ${(e as Error).message}` });
+      return;
+    }
+    addDocument(out, value, loc);
+  });
+  return out;
+}
+
+interface Sink { objects: LocatedObject[]; errors: ManifestError[]; notices: ManifestNotice[] }
+
+function addDocument(out: Sink, value: unknown, loc: ManifestLocation): void {
+  if (value === null || value === undefined) return;
+  const rec = typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  const kind = rec?.['kind'];
+  // `kind: List` (kubectl), or a typed list (ServiceList...) whose items carry no kind.
+  if (rec && typeof kind === 'string' && kind.endsWith('List') && 'items' in rec) {
+    const items = rec['items'];
+    if (!Array.isArray(items)) {
+      out.errors.push({ ...loc, kind, key: null, reason: `${kind}: items is not a list` });
+      return;
+    }
+    const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
+    items.forEach((item, itemIndex) => {
+      const withKind = itemKind && item && typeof item === 'object' && !('kind' in item) ? { kind: itemKind, ...item } : item;
+      addObject(out, withKind, { ...loc, itemIndex });
+    });
+    return;
+  }
+  addObject(out, value, loc);
+}
+
+function addObject(out: Sink, value: unknown, loc: ManifestLocation): void {
+  const r = validateObject(value);
+  if (r.status === 'invalid') {
+    out.errors.push({ ...loc, kind: r.kind, key: r.key, reason: r.reason });
+  } else if (r.status === 'ignored') {
+    out.notices.push({ ...loc, message: r.reason });
+  } else {
+    const { status: _status, ...obj } = r;
+    out.objects.push({ ...obj, ...loc });
+    const notice = noticeFor(obj);
+    if (notice) out.notices.push({ ...loc, message: notice });
+  }
+}
+
+/** Valid, but probably not what the author meant: the API server would have filled these in. */
+function noticeFor(obj: ValidObject): string | null {
+  if (obj.kind === 'Service') {
+    const spec = obj.object.spec ?? {};
+    if (spec.type !== 'ExternalName' && !spec.clusterIP) {
+      return `Service ${obj.key}: no spec.clusterIP, so it is not proxied (there is no API server here to allocate one)`;
+    }
+    const external = spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
+    if (external && (spec.ports ?? []).some((p) => !p.nodePort)) {
+      return `Service ${obj.key}: a port without spec.ports[].nodePort gets no NodePort frontend`;
+    }
+  }
+  if (obj.kind === 'EndpointSlice' && !obj.object.metadata?.labels?.['kubernetes.io/service-name']) {
+    return `EndpointSlice ${obj.key}: no kubernetes.io/service-name label, so it belongs to no Service`;
+  }
+  return null;
+}
+
+/**
+ * Several files (in the order given): their objects as one ClusterState. An
+ * object defined twice keeps its first definition; the later one is an error.
+ */
+export function parseManifests(files: readonly { readonly file: string; readonly text: string }[]): ManifestSet {
+  const objects: LocatedObject[] = [];
+  const errors: ManifestError[] = [];
+  const notices: ManifestNotice[] = [];
+  const seen = new Map<string, LocatedObject>();
+  for (const { file, text } of files) {
+    const r = parseManifestText(text, file);
+    errors.push(...r.errors);
+    notices.push(...r.notices);
+    for (const o of r.objects) {
+      const id = `${o.kind} ${o.key}`;
+      const first = seen.get(id);
+      if (first) {
+        errors.push({ file: o.file, documentIndex: o.documentIndex, ...(o.itemIndex !== undefined ? { itemIndex: o.itemIndex } : {}),
+          kind: o.kind, key: o.key, reason: `${id}: defined twice; the definition in ${formatLocation(first)} is used` });
+        continue;
+      }
+      seen.set(id, o);
+      objects.push(o);
+    }
+  }
+  return { state: clusterStateOf(objects), objects, errors, notices };
+}
+
+export function clusterStateOf(objects: readonly ValidObject[]): ClusterState {
+  const services = new Map<string, V1Service>();
+  const endpointSlices = new Map<string, V1EndpointSlice>();
+  const nodes = new Map<string, V1Node>();
+  for (const o of objects) {
+    if (o.kind === 'Service') services.set(o.key, o.object);
+    else if (o.kind === 'EndpointSlice') endpointSlices.set(o.key, o.object);
+    else nodes.set(o.key, o.object);
+  }
+  return { services, endpointSlices, nodes };
+}
+
+/** The manifest files of a directory (not its subdirectories), sorted by name. */
+export async function listManifestFiles(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DsrlbError('ERR_MANIFESTS_DIR', code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : `cannot read the directory (${code ?? String(e)})`, {
+      subject: dir, remedy: 'pass --manifests DIR, a directory of YAML/JSON manifests', cause: e,
+    });
+  }
+  return entries
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase()) && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+/** Reads every manifest file of `dir`. Throws only when the directory itself cannot be read. */
+export async function loadManifestDir(dir: string): Promise<ManifestSet> {
+  const files: { file: string; text: string }[] = [];
+  const unreadable: ManifestError[] = [];
+  for (const file of await listManifestFiles(dir)) {
+    try {
+      files.push({ file, text: await readFile(file, 'utf8') });
+    } catch (e) {
+      unreadable.push({ file, documentIndex: null, kind: null, key: null, reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+    }
+  }
+  const set = parseManifests(files);
+  return { ...set, errors: [...unreadable, ...set.errors] };
+}

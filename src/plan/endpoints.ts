@@ -1,0 +1,119 @@
+/**
+ * EndpointSlices -> endpoints per slice port, as kube-proxy's EndpointSliceCache
+ * builds its EndpointsMap (pkg/proxy/endpointslicecache.go). Expects defaulted
+ * slices (src/k8s/defaults.ts).
+ */
+import type { V1EndpointSlice } from '@kubernetes/client-node';
+import { parseIp } from './ip.js';
+import { LABEL_HEADLESS, LABEL_SERVICE_PROXY_NAME } from './services.js';
+import type { IPFamily } from './types.js';
+
+export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
+
+export interface EndpointInfo {
+  readonly address: string;
+  readonly port: number;
+  readonly nodeName: string | null;
+  /** On this node (endpoint.nodeName equals it). */
+  readonly isLocal: boolean;
+  /** conditions.ready; nil means ready. */
+  readonly ready: boolean;
+  /** conditions.serving; nil means serving. */
+  readonly serving: boolean;
+  /** conditions.terminating; nil means not terminating. */
+  readonly terminating: boolean;
+  /** hints.forZones names; null when the endpoint has none. */
+  readonly zoneHints: ReadonlySet<string> | null;
+  /** hints.forNodes names; null when the endpoint has none (or node hints are off). */
+  readonly nodeHints: ReadonlySet<string> | null;
+  /** Sorts endpoints by address then port when compared as strings. */
+  readonly sortKey: string;
+}
+
+/** "name/protocol" of a slice port, the key Service ports are matched with. */
+export function portKey(name: string, protocol: string): string {
+  return `${name}/${protocol}`;
+}
+
+/** The "namespace/service" a slice belongs to, or null when kube-proxy would not use it at all. */
+export function sliceServiceKey(slice: V1EndpointSlice): string | null {
+  const labels = slice.metadata?.labels ?? {};
+  // Same label selector as kube-proxy's informers: these slices never reach it.
+  if (LABEL_SERVICE_PROXY_NAME in labels || LABEL_HEADLESS in labels) return null;
+  const service = labels[LABEL_SERVICE_NAME];
+  if (!service || !slice.metadata?.name) return null;
+  return `${slice.metadata.namespace ?? 'default'}/${service}`;
+}
+
+/** Only IPv4 and IPv6 slices exist for a proxier of that family; FQDN slices are never used. */
+export function sliceFamily(slice: V1EndpointSlice): IPFamily | null {
+  return slice.addressType === 'IPv4' || slice.addressType === 'IPv6' ? slice.addressType : null;
+}
+
+export interface EndpointsOptions {
+  readonly nodeName: string;
+  readonly family: IPFamily;
+  readonly nodeHints: boolean;
+}
+
+/**
+ * All endpoints of one Service's slices in one family, by slice port key.
+ * Pass the slices sorted by name so that ties resolve the same way every time.
+ */
+export function endpointsByPort(slices: readonly V1EndpointSlice[], opts: EndpointsOptions): Map<string, EndpointInfo[]> {
+  const byPort = new Map<string, Map<string, EndpointInfo>>();
+  for (const slice of slices) {
+    if (sliceFamily(slice) !== opts.family) continue;
+    const endpoints = parseEndpoints(slice, opts);
+    for (const port of slice.ports ?? []) {
+      // A port without a name (before defaulting) or without a number is unusable.
+      if (port.name === undefined || port.name === null || !port.port) continue;
+      const key = portKey(port.name, port.protocol ?? 'TCP');
+      let set = byPort.get(key);
+      if (!set) byPort.set(key, (set = new Map()));
+      const paddedPort = String(port.port).padStart(5, '0');
+      for (const ep of endpoints) {
+        const info: EndpointInfo = {
+          address: ep.address, port: port.port, nodeName: ep.nodeName, isLocal: ep.isLocal, ready: ep.ready, serving: ep.serving,
+          terminating: ep.terminating, zoneHints: ep.zoneHints, nodeHints: ep.nodeHints, sortKey: `${ep.sortKey}:${paddedPort}`,
+        };
+        const id = `${info.address}:${info.port}`;
+        // The same address:port in two slices (an endpoint moving between slices, or a
+        // reused pod IP): prefer the one that is not terminating.
+        if (!set.has(id) || !info.terminating) set.set(id, info);
+      }
+    }
+  }
+  const out = new Map<string, EndpointInfo[]>();
+  for (const [key, set] of byPort) {
+    out.set(key, [...set.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0)));
+  }
+  return out;
+}
+
+type PortlessEndpoint = Omit<EndpointInfo, 'port'>;
+
+function parseEndpoints(slice: V1EndpointSlice, opts: EndpointsOptions): PortlessEndpoint[] {
+  const out: PortlessEndpoint[] = [];
+  for (const ep of slice.endpoints ?? []) {
+    // kube-proxy uses the first address only.
+    const first = ep.addresses?.[0];
+    const ip = first === undefined ? null : parseIp(first);
+    if (!ip || ip.family !== opts.family) continue;
+    const nodeName = ep.nodeName ?? null;
+    const zones = ep.hints?.forZones?.map((z) => z.name) ?? [];
+    const nodes = opts.nodeHints ? (ep.hints?.forNodes?.map((n) => n.name) ?? []) : [];
+    out.push({
+      address: ip.address,
+      nodeName,
+      isLocal: opts.nodeName !== '' && nodeName === opts.nodeName,
+      ready: ep.conditions?.ready ?? true,
+      serving: ep.conditions?.serving ?? true,
+      terminating: ep.conditions?.terminating ?? false,
+      zoneHints: zones.length > 0 ? new Set(zones) : null,
+      nodeHints: nodes.length > 0 ? new Set(nodes) : null,
+      sortKey: ip.sortKey,
+    });
+  }
+  return out;
+}

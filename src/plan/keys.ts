@@ -1,0 +1,23 @@
+/**
+ * Identities the reconcile layer needs, derived from contract objects so the
+ * plan's JSON stays exactly the contract.
+ */
+import { parseIp } from './ip.js';
+import type { Frontend, IPFamily } from './types.js';
+
+/** Unique within a plan: the datapath's lookup key {address, port, protocol}. */
+export function frontendKey(f: Pick<Frontend, 'address' | 'port' | 'protocol'>): string {
+  return `${f.address}|${f.port}|${f.protocol}`;
+}
+
+export function frontendFamily(f: Pick<Frontend, 'address'>): IPFamily {
+  return parseIp(f.address)?.family ?? 'IPv4';
+}
+
+/**
+ * Frontends with the same backend-set key always have the same backends (one
+ * Maglev table can serve them all): same service port, family and traffic scope.
+ */
+export function backendSetKey(f: Pick<Frontend, 'service' | 'servicePort' | 'protocol' | 'address' | 'trafficScope'>): string {
+  return `${f.service}|${f.servicePort}|${f.protocol}|${frontendFamily(f)}|${f.trafficScope}`;
+}
