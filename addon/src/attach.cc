@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -121,9 +122,19 @@ Napi::Value CgroupDetach(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ifNameToIndex(name) -> ifindex in this thread's network namespace (sysfs
+// may show another namespace's devices after a bare setns/nsenter).
+Napi::Value IfNameToIndex(const Napi::CallbackInfo& info) {
+  std::string name = ArgString(info, 0, "name");
+  unsigned idx = if_nametoindex(name.c_str());
+  if (idx == 0) ThrowErrno(info.Env(), errno, "if_nametoindex", name);
+  return Napi::Number::New(info.Env(), idx);
+}
+
 }  // namespace
 
 void InitAttach(Napi::Env env, Napi::Object exports) {
+ exports.Set("ifNameToIndex", Napi::Function::New(env, IfNameToIndex));
   exports.Set("xdpAttach", Napi::Function::New(env, XdpAttach));
   exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach));
   exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery));

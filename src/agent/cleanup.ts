@@ -3,8 +3,8 @@
  * network namespace and removes the pinned maps. It finds the programs by
  * name in the kernel, so it needs no state from the agent that attached them.
  */
-import { readdirSync, rmSync } from 'node:fs';
-import { detachTc, detachXdp, ifindex, native, tcAttachment, xdpAttachment } from '../bpf/index.js';
+import { rmSync } from 'node:fs';
+import { detachTc, detachXdp, links, native, tcAttachment, xdpAttachment } from '../bpf/index.js';
 import { TC_HANDLE, TC_PRIORITY } from './datapath-loader.js';
 
 const XDP_PROGRAMS = new Set(['xdp_lb']);
@@ -23,8 +23,7 @@ export interface CleanupReport { xdpDetached: string[]; tcDetached: string[]; un
 
 export function cleanup(bpffsRoot: string): CleanupReport {
   const report: CleanupReport = { xdpDetached: [], tcDetached: [], unpinned: false };
-  for (const device of readdirSync('/sys/class/net')) {
-    const idx = ifindex(device);
+  for (const { name: device, ifindex: idx } of links()) {
     const x = xdpAttachment(idx);
     if (x.progId && (x.mode === 'native' || x.mode === 'generic') && XDP_PROGRAMS.has(programName(x.progId))) {
       detachXdp(idx, x.mode);

@@ -5,6 +5,7 @@
 import { isIPv4 } from 'node:net';
 import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
+import { isPrime } from '../datapath/primes.js';
 import { DsrlbError } from '../errors.js';
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';
@@ -50,12 +51,6 @@ const MAX_MTU = 65535;
 
 function usage(flag: string, message: string, remedy: string): DsrlbError {
   return new DsrlbError('ERR_USAGE', message, { subject: `--${flag}`, remedy });
-}
-
-function isPrime(n: number): boolean {
-  if (n < 2) return false;
-  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
-  return true;
 }
 
 export function parseHostPort(flag: string, value: string): HostPort {

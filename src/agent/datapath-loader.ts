@@ -5,8 +5,8 @@
  * attached, never detaching first: no window without a program), and writes
  * the `config` map.
  */
-import { readFileSync } from 'node:fs';
-import { BpfObjectFile, BpfObjects, ensureBpffs, ifindex, type XdpMode } from '../bpf/index.js';
+import { execFileSync } from 'node:child_process';
+import { BpfObjectFile, BpfObjects, ensureBpffs, ifindex, links, type XdpMode } from '../bpf/index.js';
 import {
   DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, dsrlb_mode,
 } from '../bpf/consts.generated.js';
@@ -33,6 +33,8 @@ export interface LoadedDatapath {
   readonly tc: BpfObjectFile;
   /** Device -> the XDP mode that took. */
   readonly attached: ReadonlyMap<string, XdpMode>;
+  /** bpffs had to be mounted by us: pins may not outlive this mount namespace. */
+  readonly mountedBpffs: boolean;
   close(): void;
 }
 
@@ -41,12 +43,15 @@ const MODES: Readonly<Record<Mode, number>> = {
 };
 
 export function deviceMtu(device: string): number {
-  return Number(readFileSync(`/sys/class/net/${device}/mtu`, 'utf8').trim());
+  const link = links(device)[0];
+  if (!link) throw new DsrlbError('ERR_NO_DEVICE', 'no such network device', { subject: device, remedy: 'check --devices against `ip link`' });
+  return link.mtu;
 }
 
 /** The first IPv4 address of a device, from `ip -j addr`. */
-export function deviceIpv4(device: string, run: (cmd: string, args: string[]) => string): string {
-  const parsed = JSON.parse(run('ip', ['-j', '-4', 'addr', 'show', 'dev', device])) as { addr_info?: { local?: string }[] }[];
+export function deviceIpv4(device: string): string {
+  const out = execFileSync('ip', ['-j', '-4', 'addr', 'show', 'dev', device], { encoding: 'utf8' });
+  const parsed = JSON.parse(out) as { addr_info?: { local?: string }[] }[];
   const addr = parsed[0]?.addr_info?.[0]?.local;
   if (!addr) {
     throw new DsrlbError('ERR_NO_ADDRESS', 'device has no IPv4 address', { subject: device, remedy: 'pass --node-address' });
@@ -56,7 +61,7 @@ export function deviceIpv4(device: string, run: (cmd: string, args: string[]) =>
 
 export function loadDatapath(opts: DatapathOptions): LoadedDatapath {
   const indexes = opts.devices.map((d) => [d, ifindex(d)] as const);
-  ensureBpffs(opts.bpffsRoot);
+  const mountedBpffs = ensureBpffs(opts.bpffsRoot);
   const xdp = BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: opts.bpffsRoot });
   let tc: BpfObjectFile | undefined;
   try {
@@ -79,7 +84,7 @@ export function loadDatapath(opts: DatapathOptions): LoadedDatapath {
       tcProg.attachTc(idx, 'egress', TC_HANDLE, TC_PRIORITY);
     }
     const tcObj = tc;
-    return { xdp, tc: tcObj, attached, close: () => { xdp.close(); tcObj.close(); } };
+    return { xdp, tc: tcObj, attached, mountedBpffs, close: () => { xdp.close(); tcObj.close(); } };
   } catch (e) {
     xdp.close();
     tc?.close();

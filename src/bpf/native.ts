@@ -57,6 +57,7 @@ export interface Native {
   closeFd(fd: number): void;
   progTestRun(fd: number, data: Buffer, ctx: Buffer | null, repeat: number, dataOutSize: number): NativeTestRun;
   progInfo(fd: number): { id: number; type: number; name: string };
+  ifNameToIndex(name: string): number;
   xdpAttach(ifindex: number, progFd: number, flags: number): void;
   xdpDetach(ifindex: number, flags: number): void;
   xdpQuery(ifindex: number): NativeXdpQuery;

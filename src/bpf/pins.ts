@@ -18,9 +18,14 @@ function bpffsMounted(): boolean {
   });
 }
 
-/** Mounts bpffs at /sys/fs/bpf when missing (a fresh machine here has none) and creates `root`. */
-export function ensureBpffs(root: string): void {
-  if (!bpffsMounted()) {
+/**
+ * Mounts bpffs at /sys/fs/bpf when missing (a fresh machine here has none)
+ * and creates `root`. Returns true when it had to mount: then pins live in
+ * this mount namespace only (e.g. under `ip netns exec`, which remounts /sys).
+ */
+export function ensureBpffs(root: string): boolean {
+  const mounted = !bpffsMounted();
+  if (mounted) {
     try {
       mkdirSync(BPFFS_MOUNT, { recursive: true });
       execFileSync('mount', ['-t', 'bpf', 'bpf', BPFFS_MOUNT], { stdio: 'pipe' });
@@ -31,6 +36,7 @@ export function ensureBpffs(root: string): void {
     }
   }
   mkdirSync(root, { recursive: true });
+  return mounted;
 }
 
 /** Opens a map pinned at `<root>/<name>` (the reader side: lbctl, tests). */

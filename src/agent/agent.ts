@@ -1,0 +1,148 @@
+/**
+ * The dsrlb agent: puts the datapath on the devices, follows the source,
+ * and keeps the maps equal to the plan. SIGTERM stops following but leaves
+ * the programs attached and the maps pinned, so traffic keeps flowing.
+ */
+import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { pino, type Logger } from 'pino';
+import { MapSpecs, openPinned } from '../bpf/map-specs.js';
+import { readStats } from '../bpf/stats.js';
+import { Reconciler } from '../datapath/reconciler.js';
+import { nodeIdForAddress } from '../datapath/node-ids.js';
+import { createSource } from '../k8s/create-source.js';
+import type { Source, StateChange } from '../k8s/source.js';
+import type { ClusterState } from '../k8s/types.js';
+import type { AgentConfig } from './config.js';
+import { loadDatapath, deviceIpv4, deviceMtu, type LoadedDatapath } from './datapath-loader.js';
+import { HealthCheckNodePorts } from './health-check-node-ports.js';
+import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
+import { AgentMetrics, type DatapathReadings } from './metrics.js';
+import { startMetricsServer } from './metrics-server.js';
+import { syncOnce, type LocalNode } from './sync.js';
+
+export class Agent {
+  private readonly log: Logger;
+  private datapath: LoadedDatapath | undefined;
+  private reconciler: Reconciler | undefined;
+  private source: Source | undefined;
+  private readonly servers: Server[] = [];
+  private readonly status: SyncStatus = {};
+  private hcPorts: HealthCheckNodePorts | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private metrics: AgentMetrics | undefined;
+
+  constructor(private readonly config: AgentConfig, logger?: Logger) {
+    this.log = logger ?? pino({ level: config.logLevel, base: { node: config.nodeName } });
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const device = c.devices[0] ?? '';
+    const local: LocalNode = { name: c.nodeName, address: c.nodeAddress ?? deviceIpv4(device) };
+    const mtu = c.mtu ?? deviceMtu(device);
+
+    this.datapath = loadDatapath({
+      bpffsRoot: c.bpffsRoot, devices: c.devices, xdpMode: c.xdpMode, mode: c.mode,
+      nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
+    });
+    this.log.info({ devices: Object.fromEntries(this.datapath.attached), mode: c.mode, mtu, nodeAddress: local.address, bpffsRoot: c.bpffsRoot },
+      'datapath attached');
+    if (this.datapath.mountedBpffs) {
+      this.log.warn({ bpffsRoot: c.bpffsRoot }, 'no bpffs was mounted at /sys/fs/bpf in this mount namespace, so the agent mounted one: '
+        + 'its pins vanish with the namespace. Mount bpffs on the host (and use `nsenter --net=`, not `ip netns exec`, which hides /sys/fs/bpf)');
+    }
+    this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize });
+
+    this.metrics = new AgentMetrics(() => this.readDatapath());
+    this.hcPorts = new HealthCheckNodePorts('0.0.0.0', () => healthy(this.status));
+    this.servers.push(await startHealthServer(c.healthAddr, this.status));
+    this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
+
+    const { source, description } = createSource(c.source);
+    this.source = source;
+    source.onError((e) => {
+      this.metrics?.sourceErrors.inc({ resource: String(e.resource) });
+      this.log.warn({ code: e.code, resource: e.resource, kind: e.kind }, e.toLine());
+    });
+    this.log.info({ source: description }, 'following');
+    source.start((state, change) => this.onChange(state, change, local));
+  }
+
+  private async onChange(state: ClusterState, change: StateChange, local: LocalNode): Promise<void> {
+    const reconciler = this.reconciler;
+    if (!reconciler) return;
+    try {
+      const outcome = syncOnce(state, local, reconciler);
+      await this.hcPorts?.sync(outcome.plan.healthCheckNodePorts);
+      for (const [port, err] of this.hcPorts?.errors ?? []) this.log.warn({ port }, err.message);
+      const latency = performance.now() - change.since;
+      this.metrics?.syncDuration.observe(latency / 1000);
+      this.status.lastSyncedAt = Date.now();
+      delete this.status.lastError;
+      for (const w of [...outcome.planWarnings, ...outcome.result.warnings]) this.log.warn({ service: w.service }, w.message);
+      this.scheduleSweep(outcome.result.nextSweepAt);
+      this.log.info({
+        reason: change.reason, frontends: outcome.plan.frontends.length, latencyMs: Number(latency.toFixed(3)),
+        services: outcome.result.services, backends: outcome.result.backends, tables: outcome.result.tables,
+      }, 'synced');
+    } catch (e) {
+      // The maps keep the last good state; the next change retries.
+      this.metrics?.syncErrors.inc();
+      this.status.lastError = e instanceof Error ? e.message : String(e);
+      this.log.error({ err: e }, 'sync failed; the datapath keeps the last good state');
+    }
+  }
+
+  /** Terminating backends are deleted after their grace period, even if nothing else changes. */
+  private scheduleSweep(at: number | null): void {
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    if (at === null) return;
+    this.sweepTimer = setTimeout(() => {
+      try {
+        const r = this.reconciler?.sweep();
+        if (r) this.scheduleSweep(r.nextSweepAt);
+      } catch (e) {
+        this.log.error({ err: e }, 'sweeping terminating backends failed');
+      }
+    }, Math.max(0, at - Date.now()));
+    this.sweepTimer.unref();
+  }
+
+  private readDatapath(): DatapathReadings | undefined {
+    const root = this.config.bpffsRoot;
+    try {
+      const count = <K, V>(spec: Parameters<typeof openPinned<K, V>>[1]): { n: number; max: number } => {
+        const m = openPinned(root, spec);
+        try { return { n: [...m.keys()].length, max: m.info().maxEntries }; } finally { m.close(); }
+      };
+      const services = count(MapSpecs.services);
+      const backends = count(MapSpecs.backends);
+      const flows = count(MapSpecs.flows);
+      const dsr = count(MapSpecs.dsrRevnat);
+      return {
+        frontends: services.n, backends: backends.n, flows: flows.n,
+        fill: {
+          lb4_services: services.n / services.max, lb4_backends: backends.n / backends.max,
+          lb4_flows: flows.n / flows.max, lb4_dsr_revnat: dsr.n / dsr.max,
+        },
+        counters: readStats(root),
+      };
+    } catch (e) {
+      this.log.warn({ err: e }, 'reading the maps for metrics failed');
+      return undefined;
+    }
+  }
+
+  /** Stops following; programs stay attached and maps pinned. */
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    await this.source?.stop();
+    await this.hcPorts?.stop();
+    await Promise.all(this.servers.map((s) => closeServer(s)));
+    this.reconciler?.close();
+    this.datapath?.close();
+    this.log.info('stopped; programs stay attached and maps pinned');
+  }
+}

@@ -1,0 +1,84 @@
+/** dsrlb-agent: flags (DESIGN.md §4), `cleanup`, signals, exit codes. */
+import { Command, CommanderError, Option } from 'commander';
+import { DsrlbError } from '../errors.js';
+import { Agent } from './agent.js';
+import { cleanup } from './cleanup.js';
+import { ENV_VARS, mergeEnv, parseAgentConfig, type RawAgentOptions } from './config.js';
+
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+function flag(name: string, key: keyof RawAgentOptions, description: string): Option {
+  return new Option(`--${name} <value>`, `${description} [${ENV_VARS[key]}]`);
+}
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new DsrlbError('ERR_PRIVILEGES', 'dsrlb-agent loads BPF programs and attaches them to devices',
+      { remedy: 'run it as root (or with CAP_BPF + CAP_NET_ADMIN + CAP_SYS_ADMIN)' });
+  }
+}
+
+export function buildProgram(onAgent: (agent: Agent) => void): Command {
+  const program = new Command('dsrlb-agent')
+    .description('dsrlb node agent: XDP/tc load balancing with Geneve direct server return')
+    .exitOverride()
+    .showHelpAfterError()
+    .addOption(flag('kubeconfig', 'kubeconfig', 'kubeconfig file (else in-cluster, else KUBECONFIG)'))
+    .addOption(flag('api-server', 'apiServer', 'API server URL, bypassing any ClusterIP (e.g. https://10.0.0.1:6443)'))
+    .addOption(flag('manifests', 'manifests', 'standalone: a directory of Service/EndpointSlice/Node manifests, watched'))
+    .addOption(flag('node-name', 'nodeName', 'this node\'s name'))
+    .addOption(flag('node-address', 'nodeAddress', 'this node\'s IPv4 (default: the first device\'s)'))
+    .addOption(flag('devices', 'devices', 'comma-separated devices that carry service traffic'))
+    .addOption(flag('mode', 'mode', 'dsr | snat | hybrid (default dsr)'))
+    .addOption(flag('xdp-mode', 'xdpMode', 'native | generic (default native)'))
+    .addOption(flag('maglev-table-size', 'maglevTableSize', 'largest Maglev table, prime (default 16381)'))
+    .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))
+    .addOption(flag('mtu', 'mtu', 'inter-node MTU (default: the first device\'s)'))
+    .addOption(flag('metrics-addr', 'metricsAddr', 'Prometheus metrics address (default 0.0.0.0:9963)'))
+    .addOption(flag('health-addr', 'healthAddr', '/healthz address (default 127.0.0.1:9964)'))
+    .addOption(flag('log-level', 'logLevel', 'trace | debug | info | warn | error (default info)'))
+    .action(async (opts: RawAgentOptions) => {
+      const config = parseAgentConfig(mergeEnv(opts, process.env));
+      requireRoot();
+      const agent = new Agent(config);
+      onAgent(agent);
+      await agent.start();
+    });
+
+  program.command('cleanup')
+    .description('detach dsrlb from every device of this network namespace and remove its pinned maps')
+    .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))
+    .action((opts: { bpffsRoot?: string }) => {
+      requireRoot();
+      const root = opts.bpffsRoot ?? process.env[ENV_VARS.bpffsRoot] ?? '/sys/fs/bpf/dsrlb';
+      const report = cleanup(root);
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let agent: Agent | undefined;
+  const stop = (signal: string): void => {
+    if (!agent) process.exit(0);
+    agent.stop().then(() => process.exit(0), (e: unknown) => {
+      process.stderr.write(`dsrlb-agent: stopping on ${signal} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(EXIT_FAILURE);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  try {
+    await buildProgram((a) => { agent = a; }).parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    const line = e instanceof DsrlbError ? e.toLine() : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`dsrlb-agent: ${line.split('\n')[0]}\n`);
+    process.exitCode = e instanceof DsrlbError && e.code === 'ERR_USAGE' ? EXIT_USAGE : EXIT_FAILURE;
+    await agent?.stop().catch(() => undefined);
+  }
+}
