@@ -22,6 +22,8 @@ function requireRoot(): void {
 export function buildProgram(onAgent: (agent: Agent) => void): Command {
   const program = new Command('dsrlb-agent')
     .description('dsrlb node agent: XDP/tc load balancing with Geneve direct server return')
+    // `cleanup --bpffs-root X` must reach the subcommand, not the agent's own flag.
+    .enablePositionalOptions()
     .exitOverride()
     .showHelpAfterError()
     .addOption(flag('kubeconfig', 'kubeconfig', 'kubeconfig file (else in-cluster, else KUBECONFIG)'))
