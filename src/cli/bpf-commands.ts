@@ -1,8 +1,7 @@
 /** `lbctl bpf ...`: read the pinned datapath maps. */
 import type { Command } from 'commander';
-import { dsrlb_stat } from '../bpf/consts.generated.js';
-import { MapSpecs, openPinned } from '../bpf/map-specs.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
+import { readStats } from '../bpf/stats.js';
 import { listServices, serviceRows } from './lb-list.js';
 import { parseFormat, printJson, printTable } from './output.js';
 
@@ -33,20 +32,4 @@ export function registerBpfCommands(program: Command): void {
       if (format === 'json') printJson(stats);
       else printTable(['COUNTER', 'VALUE'], Object.entries(stats).map(([k, v]) => [k, String(v)]));
     });
-}
-
-/** Counter name (lower case, without the DSRLB_STAT_ prefix) -> sum over CPUs. */
-export function readStats(root: string): Record<string, number> {
-  const map = openPinned(root, MapSpecs.stats);
-  try {
-    const out: Record<string, number> = {};
-    for (const [name, index] of Object.entries(dsrlb_stat)) {
-      if (name === 'DSRLB_STAT_MAX') continue;
-      const perCpu = map.lookupPerCpu(index) ?? [];
-      out[name.replace(/^DSRLB_STAT_/, '').toLowerCase()] = Number(perCpu.reduce((a, b) => a + b, 0n));
-    }
-    return out;
-  } finally {
-    map.close();
-  }
 }
