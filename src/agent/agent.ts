@@ -62,7 +62,7 @@ export class Agent {
     const { source, description } = createSource(c.source);
     this.source = source;
     source.onError((e) => {
-      this.metrics?.sourceErrors.inc({ resource: String(e.resource) });
+      this.metrics?.sourceErrors.inc({ resource: String(e.resource), kind: e.kind });
       this.log.warn({ code: e.code, resource: e.resource, kind: e.kind }, e.toLine());
     });
     this.log.info({ source: description }, 'following');

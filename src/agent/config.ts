@@ -75,6 +75,8 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 export function mergeEnv(flags: RawAgentOptions, env: NodeJS.ProcessEnv): RawAgentOptions {
   const out: RawAgentOptions = { ...flags };
   for (const [key, envName] of Object.entries(ENV_VARS) as [keyof RawAgentOptions, string][]) {
+    // KUBECONFIG comes last in DESIGN's order (flag, in-cluster, KUBECONFIG): loadKubeConfig reads it itself.
+    if (key === 'kubeconfig') continue;
     if (out[key] === undefined && env[envName] !== undefined && env[envName] !== '') out[key] = env[envName];
   }
   return out;

@@ -17,7 +17,7 @@ export interface DatapathReadings {
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly syncDuration: Histogram;
-  readonly sourceErrors: Counter<'resource'>;
+  readonly sourceErrors: Counter<'resource' | 'kind'>;
   readonly syncErrors: Counter;
 
   constructor(read: () => DatapathReadings | undefined) {
@@ -28,7 +28,7 @@ export class AgentMetrics {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5], registers,
     });
     this.sourceErrors = new Counter({
-      name: 'dsrlb_source_errors_total', help: 'Watch/list or manifest errors, by resource', labelNames: ['resource'], registers,
+      name: 'dsrlb_source_errors_total', help: 'Watch/list or manifest errors, by resource and kind', labelNames: ['resource', 'kind'], registers,
     });
     this.syncErrors = new Counter({ name: 'dsrlb_sync_errors_total', help: 'Syncs that failed to write the maps', registers });
 

@@ -18,12 +18,17 @@ test('defaults follow DESIGN.md §4', (t) => {
 });
 
 test('the environment fills what the flags leave out, flags win', (t) => {
-  const raw = mergeEnv({ devices: 'eth1' }, { NODE_NAME: 'node-b', DSRLB_DEVICES: 'eth9', DSRLB_MODE: 'hybrid', KUBECONFIG: '/k' });
+  const raw = mergeEnv({ devices: 'eth1' }, { NODE_NAME: 'node-b', DSRLB_DEVICES: 'eth9', DSRLB_MODE: 'hybrid' });
   const c = parseAgentConfig(raw);
   t.is(c.nodeName, 'node-b');
   t.deepEqual(c.devices, ['eth1']);
   t.is(c.mode, 'hybrid');
-  t.deepEqual(c.source, { kind: 'kubernetes', kubeconfig: '/k' });
+  t.deepEqual(c.source, { kind: 'kubernetes' });
+});
+
+test('KUBECONFIG does not beat in-cluster config: the source loader reads it last', (t) => {
+  t.deepEqual(parseAgentConfig(mergeEnv({ nodeName: 'n', devices: 'eth0' }, { KUBECONFIG: '/k' })).source, { kind: 'kubernetes' });
+  t.deepEqual(parseAgentConfig({ nodeName: 'n', devices: 'eth0', kubeconfig: '/k' }).source, { kind: 'kubernetes', kubeconfig: '/k' });
 });
 
 const bad: [string, RawAgentOptions, RegExp][] = [

@@ -1,0 +1,388 @@
+/**
+ * An in-process Kubernetes API server for the three resources dsrlb watches,
+ * speaking the real list/watch wire protocol (DESIGN.md §5), and able to
+ * misbehave on demand: 500s, dropped or silent watches, 410 Gone, a malformed
+ * line, going away and coming back on the same port.
+ *
+ * Semantics copied from the real server:
+ * - one resourceVersion counter for everything (etcd's revision);
+ * - list items carry no kind/apiVersion, watch event objects do;
+ * - watch without resourceVersion (or "0") starts with synthetic ADDED events;
+ * - watch from a compacted resourceVersion answers 200 then an ERROR event
+ *   with a 410 Status, and closes (the watch cache's behaviour);
+ * - BOOKMARK events only for watches that asked (allowWatchBookmarks=true);
+ * - timeoutSeconds closes the watch cleanly.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+export type Resource = 'services' | 'endpointslices' | 'nodes';
+export type Verb = 'list' | 'watch';
+
+interface ResourceInfo {
+  readonly kind: string;
+  readonly apiVersion: string;
+  readonly prefix: string;
+  readonly namespaced: boolean;
+}
+
+const RESOURCES: Readonly<Record<Resource, ResourceInfo>> = {
+  services: { kind: 'Service', apiVersion: 'v1', prefix: '/api/v1', namespaced: true },
+  endpointslices: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', prefix: '/apis/discovery.k8s.io/v1', namespaced: true },
+  nodes: { kind: 'Node', apiVersion: 'v1', prefix: '/api/v1', namespaced: false },
+};
+
+const PATH = /^(\/api\/v1|\/apis\/discovery\.k8s\.io\/v1)(?:\/namespaces\/([^/]+))?\/(services|endpointslices|nodes)$/;
+
+/** What a test hands in: anything with a name (typed objects like V1Service fit). */
+export interface ObjectInput {
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+}
+
+type Obj = Record<string, unknown> & { metadata: Record<string, unknown> & { name: string; namespace?: string; resourceVersion: string } };
+
+type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+interface HistoryEvent {
+  readonly rv: number;
+  readonly resource: Resource;
+  readonly type: EventType;
+  readonly object: Obj;
+}
+
+interface Watcher {
+  readonly resource: Resource;
+  readonly namespace: string | undefined;
+  readonly bookmarks: boolean;
+  readonly res: ServerResponse;
+  readonly socket: Socket;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface RequestRecord {
+  readonly resource: Resource;
+  readonly verb: Verb;
+  readonly namespace: string | undefined;
+  readonly query: Readonly<Record<string, string>>;
+}
+
+export interface FaultRule {
+  readonly resource?: Resource;
+  readonly verb?: Verb;
+  /** HTTP status to answer with (default 500). */
+  readonly status?: number;
+  /** How many matching requests fail (default 1). */
+  readonly times?: number;
+}
+
+export class FakeApiServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly watchers = new Set<Watcher>();
+  private readonly store: Record<Resource, Map<string, Obj>> = { services: new Map(), endpointslices: new Map(), nodes: new Map() };
+  private history: HistoryEvent[] = [];
+  private rv = 1;
+  private compactedRv = 0;
+  private faults: { rule: FaultRule; left: number }[] = [];
+  private silent = false;
+  private flapping = false;
+  private listening = false;
+  /** Every list/watch request, in order. */
+  readonly requests: RequestRecord[] = [];
+
+  private constructor(private port: number) {
+    this.server = createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+  }
+
+  /** Serves on 127.0.0.1, an ephemeral port unless given. */
+  static async start(port = 0): Promise<FakeApiServer> {
+    const api = new FakeApiServer(port);
+    await api.comeBack();
+    return api;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  // ---- objects -----------------------------------------------------------
+
+  /** Creates or replaces an object (ADDED or MODIFIED); returns it as stored. */
+  put(resource: Resource, input: ObjectInput | Record<string, unknown>): Obj {
+    const obj = this.normalise(resource, input);
+    const key = keyOf(obj);
+    const existed = this.store[resource].has(key);
+    obj.metadata.resourceVersion = String(++this.rv);
+    this.store[resource].set(key, obj);
+    this.publish({ rv: this.rv, resource, type: existed ? 'MODIFIED' : 'ADDED', object: obj });
+    return obj;
+  }
+
+  /** Deletes an object (DELETED, carrying a new resourceVersion); false if absent. */
+  remove(resource: Resource, namespace: string | undefined, name: string): boolean {
+    const key = namespace ? `${namespace}/${name}` : name;
+    const old = this.store[resource].get(key);
+    if (!old) return false;
+    this.store[resource].delete(key);
+    const gone: Obj = { ...old, metadata: { ...old.metadata, resourceVersion: String(++this.rv) } };
+    this.publish({ rv: this.rv, resource, type: 'DELETED', object: gone });
+    return true;
+  }
+
+  get(resource: Resource, key: string): Obj | undefined {
+    return this.store[resource].get(key);
+  }
+
+  /** Forgets history up to now: a watch resuming from an older resourceVersion gets 410. */
+  compact(): void {
+    this.compactedRv = this.rv;
+    this.history = [];
+  }
+
+  // ---- watch-level behaviour ----------------------------------------------
+
+  /** A BOOKMARK at the current resourceVersion to every watch that asked for them. */
+  bookmark(resource?: Resource): number {
+    let sent = 0;
+    for (const w of this.watching(resource)) {
+      if (!w.bookmarks) continue;
+      const info = RESOURCES[w.resource];
+      write(w, { type: 'BOOKMARK', object: { kind: info.kind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.rv) } } });
+      sent++;
+    }
+    return sent;
+  }
+
+  /** One raw line (need not be JSON) to every watch of the resource. */
+  sendRaw(resource: Resource, line: string): number {
+    const ws = [...this.watching(resource)];
+    for (const w of ws) w.res.write(`${line}\n`);
+    return ws.length;
+  }
+
+  /** An event with any object at all, without touching the store (a broken server). */
+  sendEvent(resource: Resource, type: string, object: unknown): number {
+    const ws = [...this.watching(resource)];
+    for (const w of ws) write(w, { type, object });
+    return ws.length;
+  }
+
+  /** ERROR 410 Expired to open watches, then close them (the watch cache dropping them). */
+  expireWatches(resource?: Resource): number {
+    const ws = [...this.watching(resource)];
+    for (const w of ws) {
+      write(w, { type: 'ERROR', object: status(410, 'Expired', 'too old resource version') });
+      this.endWatch(w);
+    }
+    return ws.length;
+  }
+
+  /** Ends open watches cleanly, as when timeoutSeconds runs out. */
+  endWatches(resource?: Resource): number {
+    const ws = [...this.watching(resource)];
+    for (const w of ws) this.endWatch(w);
+    return ws.length;
+  }
+
+  /** Cuts open watch connections mid-stream (RST), as a crashing server would. */
+  dropWatches(resource?: Resource): number {
+    const ws = [...this.watching(resource)];
+    for (const w of ws) {
+      this.forget(w);
+      w.socket.destroy();
+    }
+    return ws.length;
+  }
+
+  /** While on, watches get nothing at all (no events, no timeout): a black hole. */
+  silence(on: boolean): void {
+    this.silent = on;
+  }
+
+  /** While on, every watch is accepted and ended at once (a flapping proxy in front). */
+  flap(on: boolean): void {
+    this.flapping = on;
+  }
+
+  /** The next matching requests answer with an error status. */
+  failNext(rule: FaultRule = {}): void {
+    this.faults.push({ rule, left: rule.times ?? 1 });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  watcherCount(resource?: Resource): number {
+    return [...this.watching(resource)].length;
+  }
+
+  requestCount(resource: Resource, verb: Verb): number {
+    return this.requests.filter((r) => r.resource === resource && r.verb === verb).length;
+  }
+
+  // ---- availability ---------------------------------------------------------
+
+  /** Stops listening and cuts every connection; the port stays reserved for comeBack(). */
+  async goAway(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    for (const w of [...this.watchers]) this.forget(w);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  /** Listens again on the same port. */
+  async comeBack(): Promise<void> {
+    if (this.listening) return;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        const addr = this.server.address();
+        if (addr && typeof addr === 'object') this.port = addr.port;
+        resolve();
+      });
+    });
+    this.listening = true;
+  }
+
+  async close(): Promise<void> {
+    await this.goAway();
+  }
+
+  // ---- HTTP -----------------------------------------------------------------
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const m = PATH.exec(url.pathname);
+    const resource = m?.[3] as Resource | undefined;
+    if (!m || !resource || RESOURCES[resource].prefix !== m[1] || (m[2] !== undefined && !RESOURCES[resource].namespaced)) {
+      sendStatus(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+      return;
+    }
+    if (req.method !== 'GET') {
+      sendStatus(res, 405, 'MethodNotAllowed', `${req.method ?? '?'} is not supported here`);
+      return;
+    }
+    const query = Object.fromEntries(url.searchParams);
+    const verb: Verb = query.watch === 'true' || query.watch === '1' ? 'watch' : 'list';
+    const namespace = m[2];
+    this.requests.push({ resource, verb, namespace, query });
+
+    const fault = this.faults.find((f) => f.left > 0 && (f.rule.resource ?? resource) === resource && (f.rule.verb ?? verb) === verb);
+    if (fault) {
+      fault.left--;
+      this.faults = this.faults.filter((f) => f.left > 0);
+      const code = fault.rule.status ?? 500;
+      sendStatus(res, code, code === 500 ? 'InternalError' : 'Failure', `injected fault ${code}`);
+      return;
+    }
+    if (verb === 'list') this.list(res, resource, namespace);
+    else this.watch(req, res, resource, namespace, query);
+  }
+
+  private list(res: ServerResponse, resource: Resource, namespace: string | undefined): void {
+    const info = RESOURCES[resource];
+    const items = [...this.store[resource].values()]
+      .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
+      .map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
+    sendJson(res, 200, { kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.rv) }, items });
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, resource: Resource, namespace: string | undefined, query: Record<string, string>): void {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+    res.flushHeaders();
+    const w: Watcher = { resource, namespace, bookmarks: query.allowWatchBookmarks === 'true', res, socket: req.socket, timer: undefined };
+
+    if (this.flapping) {
+      res.end();
+      return;
+    }
+    const from = query.resourceVersion ?? '';
+    if (from !== '' && from !== '0' && Number(from) < this.compactedRv) {
+      write(w, { type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${this.compactedRv})`) });
+      res.end();
+      return;
+    }
+    this.watchers.add(w);
+    req.once('close', () => this.forget(w));
+    if (this.silent) return;
+
+    if (from === '' || from === '0') {
+      for (const o of this.store[resource].values()) if (matches(w, o)) write(w, { type: 'ADDED', object: o });
+    } else {
+      for (const e of this.history) if (e.rv > Number(from) && e.resource === resource && matches(w, e.object)) write(w, { type: e.type, object: e.object });
+    }
+    const timeout = Number(query.timeoutSeconds ?? 0);
+    if (timeout > 0) w.timer = setTimeout(() => this.endWatch(w), timeout * 1000);
+  }
+
+  // ---- internals ------------------------------------------------------------
+
+  private normalise(resource: Resource, input: ObjectInput | Record<string, unknown>): Obj {
+    const copy = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
+    const meta = (copy.metadata ?? {}) as Record<string, unknown>;
+    if (typeof meta.name !== 'string' || meta.name === '') throw new Error('fake apiserver: an object needs metadata.name');
+    const info = RESOURCES[resource];
+    if (info.namespaced && typeof meta.namespace !== 'string') meta.namespace = 'default';
+    const key = info.namespaced ? `${String(meta.namespace)}/${meta.name}` : meta.name;
+    meta.uid ??= `uid-${resource}-${key}`;
+    return { ...copy, kind: info.kind, apiVersion: info.apiVersion, metadata: meta } as unknown as Obj;
+  }
+
+  private publish(e: HistoryEvent): void {
+    this.history.push(e);
+    if (this.silent) return;
+    for (const w of this.watching(e.resource)) if (matches(w, e.object)) write(w, { type: e.type, object: e.object });
+  }
+
+  private *watching(resource?: Resource): Iterable<Watcher> {
+    for (const w of this.watchers) if (resource === undefined || w.resource === resource) yield w;
+  }
+
+  private endWatch(w: Watcher): void {
+    this.forget(w);
+    w.res.end();
+  }
+
+  private forget(w: Watcher): void {
+    if (w.timer) clearTimeout(w.timer);
+    this.watchers.delete(w);
+  }
+}
+
+function keyOf(o: Obj): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+}
+
+function matches(w: Watcher, o: Obj): boolean {
+  return w.namespace === undefined || o.metadata.namespace === w.namespace;
+}
+
+function write(w: Watcher, event: { type: string; object: unknown }): void {
+  w.res.write(`${JSON.stringify(event)}\n`);
+}
+
+function status(code: number, reason: string, message: string): Record<string, unknown> {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+function sendStatus(res: ServerResponse, code: number, reason: string, message: string): void {
+  sendJson(res, code, status(code, reason, message));
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
