@@ -9,10 +9,11 @@
  *  - every struct has explicit padding and a fixed size; the TypeScript
  *    codecs in src/bpf/codecs/ mirror them and test/bpf/codecs-btf.test.ts
  *    proves sizes and offsets against the compiled object's BTF;
- *  - multi-byte fields named addr/port hold network byte order (__be*),
- *    everything else host order.
- *  - constants are `#define DSRLB_*` integers or enum members: both are
- *    exported to TypeScript by name.
+ *  - multi-byte fields named addr/address/port (and the saddr/daddr/sport/
+ *    dport of a tuple) hold network byte order (__be*), everything else host
+ *    order.
+ *  - constants are `#define DSRLB_*` integer literals or enum members: both
+ *    are exported to TypeScript by name.
  */
 #ifndef DSRLB_H
 #define DSRLB_H
@@ -25,19 +26,106 @@
 #define DSRLB_GENEVE_OPT_CLASS     0x014B  /* same option class as Cilium  */
 #define DSRLB_GENEVE_OPT_TYPE_DSR  0x81    /* high bit: critical option    */
 #define DSRLB_GENEVE_OPT_LEN_WORDS 2       /* payload length, 4-byte words  */
+#define DSRLB_GENEVE_VERSION       0       /* the only Geneve version      */
+#define DSRLB_GENEVE_VER_SHIFT     6       /* byte 0: Ver(2) | Opt Len(6)  */
+#define DSRLB_GENEVE_OPTLEN_MASK   0x3F    /* Opt Len, in 4-byte words     */
+#define DSRLB_GENEVE_FLAG_OAM      0x80    /* byte 1: O bit                */
+#define DSRLB_GENEVE_FLAG_CRITICAL 0x40    /* byte 1: C bit (critical opts) */
+#define DSRLB_GENEVE_OPT_CRITICAL  0x80    /* option type: critical bit    */
+#define DSRLB_GENEVE_OPT_LEN_MASK  0x1F    /* option byte 3: R(3) | Len(5) */
+#define DSRLB_GENEVE_HDR_SIZE      8       /* base header, no options      */
+#define DSRLB_GENEVE_DSR_OPT_SIZE  12      /* DSR option incl. its header  */
+#define DSRLB_GENEVE_MAX_OPTS      8       /* options scanned per packet   */
+#define DSRLB_GENEVE_MAX_OPT_BYTES 252     /* Opt Len is 6 bits of words   */
+/* Outer UDP source port = BASE | (flow hash & MASK): 49152-65535 (RFC 6335). */
+#define DSRLB_GENEVE_SPORT_BASE    0xC000
+#define DSRLB_GENEVE_SPORT_MASK    0x3FFF
+/*
+ * Bytes the encapsulation adds to the client's IPv4 packet: outer IPv4 (20)
+ * + UDP (8) + Geneve (8) + inner Ethernet (14), plus the DSR option (12).
+ * It is also the number of bytes prepended to the frame (outer Ethernet
+ * replaces the inner Ethernet's place on the wire).
+ */
+#define DSRLB_ENCAP_OVERHEAD       62      /* with the DSR option          */
+#define DSRLB_ENCAP_OVERHEAD_NO_OPT 50     /* SNAT mode: no option         */
+#define DSRLB_OUTER_TTL            64
+
+/* ---- protocol constants not exported by the UAPI headers ------------ */
+#define DSRLB_AF_INET              2
+#define DSRLB_ETH_ALEN             6
+#define DSRLB_IPV4_MIN_IHL         5       /* 20-byte header               */
+#define DSRLB_IPV4_VERSION         4
+#define DSRLB_IP_DF                0x4000  /* frag_off, host order         */
+#define DSRLB_IP_MF                0x2000
+#define DSRLB_IP_OFFSET_MASK       0x1FFF
+#define DSRLB_IPV4_MIN_MTU         68      /* RFC 791                      */
+#define DSRLB_TCP_MIN_DOFF         5       /* 20-byte header               */
+#define DSRLB_TCP_OPT_EOL          0
+#define DSRLB_TCP_OPT_NOP          1
+#define DSRLB_TCP_OPT_MSS          2
+#define DSRLB_TCP_OPT_MSS_LEN      4
+#define DSRLB_TCP_OPT_HDR_LEN      2       /* kind, length                 */
+#define DSRLB_TCP_MAX_OPT_BYTES    40
+#define DSRLB_TCP_OPT_BUF          64      /* power of two >= 40, for masking */
+#define DSRLB_TCP_OPT_BUF_MASK     63
+#define DSRLB_TCP_DOFF_BYTE        12      /* Data Offset(4) | reserved(4) */
+#define DSRLB_TCP_DOFF_SHIFT       4
+#define DSRLB_TC_PULL_LEN          134     /* Ethernet + longest IPv4 + TCP headers */
+#define DSRLB_ICMP_DEST_UNREACH    3       /* type                         */
+#define DSRLB_ICMP_PORT_UNREACH    3       /* code                         */
+#define DSRLB_ICMP_FRAG_NEEDED     4       /* code                         */
+#define DSRLB_ICMP_QUOTE_L4_BYTES  8       /* bytes of L4 quoted (RFC 792) */
+#define DSRLB_REPLY_TTL            64      /* generated RST / ICMP         */
+#define DSRLB_UDP_CSUM_MANGLED_0   0xFFFF  /* a computed 0 sent as all ones */
+#define DSRLB_CSUM_MAX_WORDS       40      /* longest checksummed run: ICMP */
 
 /* ---- sizes of things ------------------------------------------------ */
 #define DSRLB_MAGLEV_DEFAULT_SIZE  16381   /* --maglev-table-size default   */
 #define DSRLB_MAGLEV_MIN_SIZE      251     /* smallest per-service table    */
+/*
+ * lb4_maglev inner arrays hold two slots per element: the kernel rounds
+ * array elements up to 8 bytes, so one __u32 per element would double the
+ * memory. An element is __u32 backend_id[2]: slot s is backend_id[s % 2] of
+ * element s / 2, and a table of M slots has (M + 1) / 2 elements.
+ */
+#define DSRLB_MAGLEV_SLOTS_PER_ENTRY 2
+/*
+ * Default map sizes (the agent may raise them before load). The LRU tables
+ * are preallocated: together about 10 MiB, independent of the number of
+ * services; per service and backend the cost is its Maglev table (4 bytes a
+ * slot) and about 100 bytes an entry. 10,000 services x 10 backends stay
+ * under 64 MiB in all (bench/datapath.ts).
+ */
 #define DSRLB_MAX_SERVICES         65536   /* lb4_services entries          */
-#define DSRLB_MAX_BACKENDS         262144  /* lb4_backends entries          */
+#define DSRLB_MAX_BACKENDS         131072  /* lb4_backends entries          */
 #define DSRLB_MAX_REVNAT           65536   /* lb4_revnat entries            */
-#define DSRLB_MAX_FLOWS            262144  /* lb4_flows LRU entries         */
-#define DSRLB_MAX_DSR_REVNAT       262144  /* lb4_dsr_revnat LRU entries    */
-#define DSRLB_MAX_SNAT             262144  /* lb4_snat LRU entries          */
-#define DSRLB_MAX_AFFINITY         65536   /* lb4_affinity LRU entries      */
+#define DSRLB_MAX_FLOWS            32768   /* lb4_flows LRU entries         */
+#define DSRLB_MAX_DSR_REVNAT       32768   /* lb4_dsr_revnat LRU entries    */
+#define DSRLB_MAX_SNAT             16384   /* lb4_snat LRU entries (2 per flow) */
+#define DSRLB_MAX_AFFINITY         16384   /* lb4_affinity LRU entries      */
 #define DSRLB_MAX_SOURCE_RANGES    16384   /* lb4_source_ranges entries     */
-#define DSRLB_MAX_NODES            4096    /* nodes entries                 */
+#define DSRLB_MAX_NODES            4096    /* nodes / node_addrs entries    */
+#define DSRLB_NEXTHOP_SLOTS        1024    /* node_nexthop entries per CPU  */
+#define DSRLB_NEXTHOP_SLOT_MASK    1023    /* slot = node id & mask         */
+/* A cached route to a node is looked up again after this many jiffies
+ * (0.25 s at HZ=1000, 2.5 s at HZ=100). */
+#define DSRLB_NEXTHOP_TTL_JIFFIES  250
+
+/* ---- ids ---------------------------------------------------------------- */
+#define DSRLB_BACKEND_ID_NONE      0       /* backend ids start at 1        */
+
+/* ---- hashing (flow hash: Maglev slot, Geneve source port, SNAT port) -- */
+#define DSRLB_HASH_INIT            0xdeadbeef  /* lookup3's initial value   */
+
+/* ---- SNAT (config.snat_port_min/max defaults) ---------------------------
+ * Above Linux's default ip_local_port_range (32768-60999), so SNAT ports
+ * never collide with the node's own connections. */
+#define DSRLB_SNAT_PORT_MIN        61000
+#define DSRLB_SNAT_PORT_MAX        65535
+#define DSRLB_SNAT_PORT_TRIES      8       /* ports tried per new flow      */
+
+/* ---- time ---------------------------------------------------------------- */
+#define DSRLB_NSEC_PER_SEC         1000000000
 
 /* ---- datapath modes (config.mode, --mode) --------------------------- */
 enum dsrlb_mode {
@@ -59,15 +147,17 @@ struct lb4_key {
 #define DSRLB_SVC_F_AFFINITY       0x01  /* sessionAffinity: ClientIP      */
 #define DSRLB_SVC_F_SOURCE_RANGES  0x02  /* loadBalancerSourceRanges set   */
 #define DSRLB_SVC_F_NOEP_REJECT    0x04  /* no endpoints: RST / ICMP unreach */
-#define DSRLB_SVC_F_NOEP_DROP      0x08  /* no endpoints: drop (Local)     */
+#define DSRLB_SVC_F_NOEP_DROP      0x08  /* no endpoints: drop (Local); also
+                                          * what happens without either flag */
 
 struct lb4_service {
 	__u32 service_id;        /* key of lb4_maglev, lb4_affinity, ranges */
 	__u32 affinity_timeout;  /* seconds; used with DSRLB_SVC_F_AFFINITY */
-	__u16 backend_count;     /* active (non-terminating) backends */
+	__u16 backend_count;     /* active (non-terminating) backends; 0 = no endpoints */
 	__u16 revnat_id;         /* key of lb4_revnat */
 	__u8  flags;             /* DSRLB_SVC_F_* */
 	__u8  pad[3];
+	__u32 maglev_size;       /* M: slots in this service's lb4_maglev table */
 };
 
 /* ---- lb4_backends ---------------------------------------------------- */
@@ -82,17 +172,85 @@ struct lb4_backend {
 	__u32  node_id;   /* key of `nodes`; equal to config.node_id = local */
 };
 
-/* ---- lb4_revnat ------------------------------------------------------ */
+/* ---- lb4_revnat; also the value of lb4_dsr_revnat -------------------- */
 struct lb4_revnat {
 	__be32 address;   /* frontend address replies must come from */
 	__be16 port;
 	__u16  pad;
 };
 
-/* ---- nodes ----------------------------------------------------------- */
+/* ---- connection tuples: lb4_flows, lb4_dsr_revnat, lb4_snat keys ----- */
+/* lb4_tuple.flags */
+#define DSRLB_TUPLE_F_REPLY        0x01  /* lb4_snat: reply-direction key */
+
+struct lb4_tuple {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8   proto;
+	__u8   flags;     /* DSRLB_TUPLE_F_* */
+	__u8   pad[2];
+};
+
+/* ---- lb4_flows (LB node: client tuple -> backend) --------------------- */
+struct lb4_flow {
+	__u32 backend_id;
+	__u32 service_id; /* a flow of a deleted-and-recreated service is stale */
+};
+
+/* ---- lb4_snat: the tuple a packet is rewritten to ---------------------
+ * Forward key (client -> frontend, flags 0): rewrite to node:port -> pod.
+ * Reply key (pod -> node:port, DSRLB_TUPLE_F_REPLY): rewrite to
+ * frontend -> client. */
+struct lb4_snat_entry {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+};
+
+/* ---- lb4_affinity ----------------------------------------------------- */
+struct lb4_affinity_key {
+	__be32 client;
+	__u32  service_id;
+};
+
+struct lb4_affinity {
+	__u64 last_used_ns;  /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/* ---- lb4_source_ranges (LPM trie; value: __u32, always 1) ------------
+ * prefixlen covers service_id too: DSRLB_SOURCE_RANGE_PREFIX_BASE + the
+ * CIDR's prefix length. */
+#define DSRLB_SOURCE_RANGE_PREFIX_BASE 32
+#define DSRLB_SOURCE_RANGE_FULL_PREFIX 64  /* lookups: service + full address */
+
+struct lb4_source_range_key {
+	__u32  prefixlen;
+	__u32  service_id;  /* host order; matched as 32 exact bits */
+	__be32 address;     /* CIDR base address */
+};
+
+/* ---- nodes; node_addrs maps dsrlb_node.address back to the node id --- */
 struct dsrlb_node {
 	__be32 address;   /* Geneve outer destination for this node */
 	__u32  pad;
+};
+
+/* ---- node_nexthop: per-CPU cache of the route to a node --------------- */
+struct dsrlb_nexthop {
+	__u32  node_id;        /* whose route this is; 0: empty */
+	__be32 node_address;   /* copied from `nodes` when resolved */
+	__u64  expires;        /* jiffies */
+	__u32  ifindex;        /* egress device */
+	__u16  mtu;            /* route MTU, at most config.mtu; 0 = no check */
+	__u16  pad;
+	__u8   smac[6];
+	__u8   dmac[6];
+	__u32  pad2;
 };
 
 /* ---- config (array, one entry at index 0) ---------------------------- */
@@ -100,10 +258,11 @@ struct dsrlb_config {
 	__u32  node_id;        /* this node's id in `nodes` */
 	__be32 node_address;   /* outer source address; SNAT address */
 	__u32  mode;           /* enum dsrlb_mode */
-	__u32  mtu;            /* inter-node MTU (outer IP packet size) */
+	__u32  mtu;            /* inter-node MTU (outer IP packet size); 0 = no check */
 	__be16 geneve_port;    /* network order, normally DSRLB_GENEVE_PORT */
 	__u16  opt_class;      /* host order, normally DSRLB_GENEVE_OPT_CLASS */
-	__u32  pad;
+	__u16  snat_port_min;  /* host order, normally DSRLB_SNAT_PORT_MIN */
+	__u16  snat_port_max;  /* host order, normally DSRLB_SNAT_PORT_MAX */
 };
 
 /* ---- stats (per-CPU array of __u64, indexed by enum dsrlb_stat) ------ */
@@ -111,26 +270,34 @@ enum dsrlb_stat {
 	/* verdicts */
 	DSRLB_STAT_PASS_NOT_SERVICE = 0,  /* not a frontend: handed to the stack */
 	DSRLB_STAT_PASS_NOT_IPV4,
-	DSRLB_STAT_PASS_FRAGMENT,
+	DSRLB_STAT_PASS_FRAGMENT,         /* any IPv4 fragment: the stack's */
+	DSRLB_STAT_PASS_OTHER_PROTO,      /* IPv4, neither TCP nor UDP */
+	DSRLB_STAT_PASS_BAD_L4,           /* TCP/UDP header cut short or invalid */
 	DSRLB_STAT_SERVICE_HIT,           /* frontend matched */
 	DSRLB_STAT_TX_ENCAP,              /* encapsulated to a remote backend */
 	DSRLB_STAT_PASS_LOCAL,            /* DNATed to a local backend */
-	DSRLB_STAT_PASS_DECAP,            /* Geneve DSR decapsulated */
-	DSRLB_STAT_TX_SNAT,               /* SNAT mode forward / reply */
+	DSRLB_STAT_PASS_DECAP,            /* Geneve decapsulated */
+	DSRLB_STAT_TX_SNAT,               /* SNAT mode forward (encapsulated) */
+	DSRLB_STAT_TX_SNAT_REPLY,         /* SNAT mode reply sent to the client */
 	DSRLB_STAT_TX_REJECT,             /* RST / ICMP unreachable sent */
 	DSRLB_STAT_TX_TOO_BIG,            /* ICMP fragmentation-needed sent */
 	DSRLB_STAT_REVNAT_REWRITE,        /* tc egress: reply rewritten to VIP */
 	DSRLB_STAT_MSS_CLAMPED,
 	DSRLB_STAT_PASS_FIB_FAILED,       /* no route/neighbour: stack decides */
 	/* drops */
-	DSRLB_STAT_DROP_TRUNCATED,
-	DSRLB_STAT_DROP_BAD_HEADER,
+	DSRLB_STAT_DROP_TRUNCATED,        /* IPv4 header or total length cut short */
+	DSRLB_STAT_DROP_BAD_HEADER,       /* IPv4 version / IHL / length invalid */
 	DSRLB_STAT_DROP_SOURCE_RANGE,
 	DSRLB_STAT_DROP_NO_ENDPOINTS,
 	DSRLB_STAT_DROP_NO_BACKEND,       /* backend id without an entry */
+	DSRLB_STAT_DROP_TERMINATING,      /* Maglev chose a terminating backend */
+	DSRLB_STAT_DROP_NO_NODE,          /* backend's node id without an entry */
+	DSRLB_STAT_DROP_TOO_BIG,          /* too big once encapsulated, DF clear */
+	DSRLB_STAT_DROP_SNAT_PORTS,       /* no free SNAT port */
 	DSRLB_STAT_DROP_GENEVE_UNKNOWN_NODE,
 	DSRLB_STAT_DROP_GENEVE_BAD_OPTION,
-	DSRLB_STAT_DROP_ENCAP_FAILED,
+	DSRLB_STAT_DROP_GENEVE_BAD_INNER, /* inner frame not Ethernet/IPv4/TCP|UDP */
+	DSRLB_STAT_DROP_ENCAP_FAILED,     /* resizing or rewriting the packet failed */
 	DSRLB_STAT_MAX,                   /* number of counters, keep last */
 };
 

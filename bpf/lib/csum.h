@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * csum.h - Internet checksum (RFC 1071) and incremental updates (RFC 1624)
+ * for XDP, where there is no skb to carry checksum state.
+ *
+ * Every value is used exactly as it lies in memory: the one's complement
+ * sum does not depend on byte order as long as all words are read the same
+ * way, so no byte swapping is needed anywhere here.
+ */
+#ifndef DSRLB_CSUM_H
+#define DSRLB_CSUM_H
+
+#include <linux/types.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+#include "dsrlb.h"
+
+/* 32-bit one's complement addition (end-around carry). */
+static __always_inline __u32 csum_add(__u32 sum, __u32 v)
+{
+	sum += v;
+	return sum + (sum < v);
+}
+
+/* Folds a 32-bit one's complement sum to 16 bits, not complemented. */
+static __always_inline __u16 csum_fold16(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/* The checksum field value for a sum (complemented fold). */
+static __always_inline __sum16 csum_finish(__u32 sum)
+{
+	return (__sum16)~csum_fold16(sum);
+}
+
+/* A field of 4 bytes changed from `from` to `to` under checksum `*check`. */
+static __always_inline void csum_replace4(__sum16 *check, __be32 from, __be32 to)
+{
+	__u32 sum = (__u16)~*check;
+
+	sum = csum_add(sum, ~from);
+	sum = csum_add(sum, to);
+	*check = csum_finish(sum);
+}
+
+static __always_inline void csum_replace2(__sum16 *check, __be16 from, __be16 to)
+{
+	__u32 sum = (__u16)~*check;
+
+	sum = csum_add(sum, (__u16)~from);
+	sum = csum_add(sum, to);
+	*check = csum_finish(sum);
+}
+
+/* Sum of a 20-byte IPv4 header (one without options, as dsrlb builds them). */
+static __always_inline __u32 csum_ipv4_hdr_sum(const struct iphdr *ip)
+{
+	const __u16 *w = (const __u16 *)ip;
+	__u32 sum = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < (int)(sizeof(*ip) / sizeof(__u16)); i++)
+		sum += w[i];
+	return sum;
+}
+
+/* Sets the checksum of a 20-byte IPv4 header dsrlb wrote. */
+static __always_inline void csum_set_ipv4(struct iphdr *ip)
+{
+	ip->check = 0;
+	ip->check = csum_finish(csum_ipv4_hdr_sum(ip));
+}
+
+/*
+ * Sum of `len` bytes (even, at most `2 * max_words`) at `start` in the
+ * packet; the bound is a constant so the verifier sees a finite loop.
+ */
+static __always_inline __u32 csum_pkt_sum(const void *start, __u32 len, const void *data_end,
+					  __u32 sum)
+{
+	const __u16 *w = start;
+	__u32 i;
+
+	for (i = 0; i < DSRLB_CSUM_MAX_WORDS; i++) {
+		if (i * sizeof(__u16) >= len || (const void *)(w + i + 1) > data_end)
+			break;
+		sum = csum_add(sum, w[i]);
+	}
+	return sum;
+}
+
+/* Pseudo-header sum for TCP/UDP over IPv4. */
+static __always_inline __u32 csum_pseudo_sum(__be32 saddr, __be32 daddr, __u8 proto, __u16 l4_len)
+{
+	__u32 sum = 0;
+
+	sum = csum_add(sum, saddr);
+	sum = csum_add(sum, daddr);
+	sum = csum_add(sum, bpf_htons(proto));
+	return csum_add(sum, bpf_htons(l4_len));
+}
+
+#endif /* DSRLB_CSUM_H */

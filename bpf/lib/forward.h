@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * forward.h - the LB node's path for a packet to a frontend (DESIGN.md
+ * §1.1-1.2, 1.5-1.7): select a backend, then deliver locally (DNAT), or
+ * encapsulate to the backend's node (DSR, or SNAT in snat/hybrid mode),
+ * or answer the client (no endpoints, too big). Also SNAT-mode replies.
+ */
+#ifndef DSRLB_FORWARD_H
+#define DSRLB_FORWARD_H
+
+#include "maps.h"
+#include "encap.h"
+#include "fib.h"
+#include "hash.h"
+#include "icmp.h"
+#include "lb.h"
+#include "nexthop.h"
+#include "nat.h"
+#include "parse.h"
+#include "snat.h"
+#include "stats.h"
+#include "tcp.h"
+
+/* A client packet that will not fit once encapsulated (DESIGN.md §1.7). */
+static __always_inline int forward_too_big(struct xdp_md *ctx, const struct pkt4 *p, __u32 mtu,
+					   __u32 overhead)
+{
+	__u32 usable = DSRLB_IPV4_MIN_MTU;
+
+	if (!(p->ip->frag_off & bpf_htons(DSRLB_IP_DF)))
+		return count(DSRLB_STAT_DROP_TOO_BIG, XDP_DROP);
+	if (mtu >= overhead + DSRLB_IPV4_MIN_MTU)
+		usable = mtu - overhead;
+	if (icmp_reply(ctx, p, DSRLB_ICMP_FRAG_NEEDED, usable))
+		return count(DSRLB_STAT_DROP_ENCAP_FAILED, XDP_DROP);
+	return count(DSRLB_STAT_TX_TOO_BIG, XDP_TX);
+}
+
+/* noEndpointsAction: reject (RST / ICMP port unreachable) or drop. */
+static __always_inline int forward_no_endpoints(struct xdp_md *ctx, const struct pkt4 *p,
+						const struct lb4_service *svc)
+{
+	const struct tcphdr *tcp = pkt_tcp(p);
+	int rc;
+
+	if (!(svc->flags & DSRLB_SVC_F_NOEP_REJECT))
+		return count(DSRLB_STAT_DROP_NO_ENDPOINTS, XDP_DROP);
+	if (tcp)
+		rc = tcp_reset_reply(ctx, p, tcp);
+	else
+		rc = icmp_reply(ctx, p, DSRLB_ICMP_PORT_UNREACH, 0);
+	if (rc)
+		return count(DSRLB_STAT_DROP_NO_ENDPOINTS, XDP_DROP);
+	return count(DSRLB_STAT_TX_REJECT, XDP_TX);
+}
+
+/* Backend on this node: DNAT, reverse-NAT state, and the stack delivers. */
+static __always_inline int forward_local(struct pkt4 *p, const struct lb4_backend *be)
+{
+	struct lb4_revnat frontend = { .address = p->tuple.daddr, .port = p->tuple.dport };
+	struct lb4_tuple delivered = p->tuple;
+
+	delivered.daddr = be->address;
+	delivered.dport = be->port;
+	dsr_revnat_record(&delivered, &frontend);
+	nat_set_dst(p, be->address, be->port);
+	return count(DSRLB_STAT_PASS_LOCAL, XDP_PASS);
+}
+
+/*
+ * Backend on another node: DNAT (and SNAT unless DSR), Geneve to that node.
+ * Nothing is rewritten until the route is known, so a failed lookup hands
+ * the client's packet to the stack as it came.
+ */
+static __always_inline int forward_remote(struct xdp_md *ctx, struct pkt4 *p,
+					  const struct dsrlb_config *cfg,
+					  const struct lb4_backend *be, int dsr)
+{
+	__u32 hash = flow_hash(&p->tuple, 1);
+	struct encap_params e = {
+		.sport = DSRLB_GENEVE_SPORT_BASE | (hash & DSRLB_GENEVE_SPORT_MASK),
+		.tos = p->ip->tos,
+		.with_opt = dsr,
+		.inner_ip_len = p->ip_len,
+		.frontend = { .address = p->tuple.daddr, .port = p->tuple.dport },
+	};
+	__u32 overhead = encap_overhead(dsr);
+	struct lb4_snat_entry snat;
+	struct dsrlb_nexthop nh;
+
+	switch (nexthop_to_node(ctx, cfg, be->node_id, &nh)) {
+	case NEXTHOP_OK:
+		break;
+	case NEXTHOP_NO_NODE:
+		return count(DSRLB_STAT_DROP_NO_NODE, XDP_DROP);
+	default:
+		return count(DSRLB_STAT_PASS_FIB_FAILED, XDP_PASS);
+	}
+	if (nh.mtu && p->ip_len + overhead > nh.mtu)
+		return forward_too_big(ctx, p, nh.mtu, overhead);
+
+	if (!dsr) {
+		if (snat_forward(p, be, cfg, hash, &snat))
+			return count(DSRLB_STAT_DROP_SNAT_PORTS, XDP_DROP);
+		nat_set_src(p, snat.saddr, snat.sport);
+	}
+	nat_set_dst(p, be->address, be->port);
+	if (geneve_encap(ctx, cfg, &nh, &e))
+		return count(DSRLB_STAT_DROP_ENCAP_FAILED, XDP_DROP);
+	return count(dsr ? DSRLB_STAT_TX_ENCAP : DSRLB_STAT_TX_SNAT, transmit_on(ctx, nh.ifindex));
+}
+
+static __always_inline int forward_dsr(const struct dsrlb_config *cfg, __u8 proto)
+{
+	return cfg->mode == DSRLB_MODE_DSR || (cfg->mode == DSRLB_MODE_HYBRID && proto == IPPROTO_TCP);
+}
+
+/* A packet to frontend `svc`. */
+static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p,
+				      const struct lb4_service *svc, const struct dsrlb_config *cfg)
+{
+	const struct tcphdr *tcp = pkt_tcp(p);
+	int new_conn = tcp && tcp_is_syn(tcp);
+	struct lb_choice ch = {};
+
+	stat_inc(DSRLB_STAT_SERVICE_HIT);
+	if (!lb_source_allowed(svc, p->tuple.saddr))
+		return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
+
+	switch (lb_select(svc, &p->tuple, new_conn, &ch)) {
+	case LB_OK:
+		break;
+	case LB_NO_ENDPOINTS:
+		return forward_no_endpoints(ctx, p, svc);
+	case LB_TERMINATING:
+		return count(DSRLB_STAT_DROP_TERMINATING, XDP_DROP);
+	default:
+		return count(DSRLB_STAT_DROP_NO_BACKEND, XDP_DROP);
+	}
+
+	if (ch.backend.node_id == cfg->node_id)
+		return forward_local(p, &ch.backend);
+	return forward_remote(ctx, p, cfg, &ch.backend, forward_dsr(cfg, p->tuple.proto));
+}
+
+/* SNAT mode: a pod's reply to node:port goes back to the client from the frontend. */
+static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt4 *p,
+				      const struct lb4_snat_entry *e)
+{
+	struct bpf_fib_lookup fib;
+
+	if (fib_route(ctx, e->saddr, e->daddr, p->tuple.proto, p->ip_len, &fib) !=
+	    BPF_FIB_LKUP_RET_SUCCESS)
+		return count(DSRLB_STAT_PASS_FIB_FAILED, XDP_PASS);
+	nat_set_src(p, e->saddr, e->sport);
+	nat_set_dst(p, e->daddr, e->dport);
+	eth_set_macs(p->eth, fib.smac, fib.dmac);
+	return count(DSRLB_STAT_TX_SNAT_REPLY, transmit_on(ctx, fib.ifindex));
+}
+
+#endif /* DSRLB_FORWARD_H */

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * maps.h - every map of the datapath (DESIGN.md §2). Both objects include
+ * this file; LIBBPF_PIN_BY_NAME makes them share one instance of each map
+ * under the pin root the loader passes (the agent's --bpffs-root).
+ *
+ * Maps only userspace writes are BPF_F_NO_PREALLOC: their memory follows the
+ * number of services and backends instead of the maximum. Maps the datapath
+ * writes are LRU (always preallocated): a full table evicts, never fails.
+ */
+#ifndef DSRLB_MAPS_H
+#define DSRLB_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "dsrlb.h"
+
+/* Frontend {address, port, proto} -> service. Written by the control plane. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DSRLB_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lb4_key);
+	__type(value, struct lb4_service);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_services SEC(".maps");
+
+/* Backend id -> pod address, port, node, flags. Ids start at 1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DSRLB_MAX_BACKENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct lb4_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_backends SEC(".maps");
+
+/*
+ * Template of one service's Maglev table. BPF_F_INNER_MAP lets every
+ * service's table have its own size (lb4_service.maglev_size slots in
+ * (maglev_size + 1) / 2 elements); this size is only the template's.
+ */
+struct lb4_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DSRLB_MAGLEV_MIN_SIZE);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32[DSRLB_MAGLEV_SLOTS_PER_ENTRY]); /* backend ids */
+};
+
+/* Service id -> that service's Maglev table (generated in userspace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, DSRLB_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct lb4_maglev_inner); /* must be the last member */
+} lb4_maglev SEC(".maps");
+
+/*
+ * Revnat id -> frontend. The XDP path takes VIP:port from the packet it
+ * balances; this map is for the control plane, lbctl and the socket hooks.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DSRLB_MAX_REVNAT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct lb4_revnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_revnat SEC(".maps");
+
+/* LB node: client tuple -> backend, so a flow survives backend changes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DSRLB_MAX_FLOWS);
+	__type(key, struct lb4_tuple);
+	__type(value, struct lb4_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_flows SEC(".maps");
+
+/*
+ * Backend node (and LB node for local backends): reply tuple
+ * {pod, client, pod port, client port, proto} -> frontend the reply must
+ * come from. Written by XDP (decap, local DNAT), read by tc egress.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DSRLB_MAX_DSR_REVNAT);
+	__type(key, struct lb4_tuple);
+	__type(value, struct lb4_revnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_dsr_revnat SEC(".maps");
+
+/* SNAT mode: one entry per direction of a connection (lb4_snat_entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DSRLB_MAX_SNAT);
+	__type(key, struct lb4_tuple);
+	__type(value, struct lb4_snat_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_snat SEC(".maps");
+
+/* sessionAffinity ClientIP: {client, service} -> backend, last use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DSRLB_MAX_AFFINITY);
+	__type(key, struct lb4_affinity_key);
+	__type(value, struct lb4_affinity);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_affinity SEC(".maps");
+
+/* loadBalancerSourceRanges: {service, CIDR} present = allowed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, DSRLB_MAX_SOURCE_RANGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lb4_source_range_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_source_ranges SEC(".maps");
+
+/* Node id -> node address: the Geneve outer destination of a backend. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DSRLB_MAX_NODES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct dsrlb_node);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nodes SEC(".maps");
+
+/*
+ * Node address -> node id: the inverse of `nodes`, so a backend node can
+ * check in one lookup that a Geneve packet comes from a node (only nodes may
+ * create reverse-NAT state or inject decapsulated packets).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DSRLB_MAX_NODES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __be32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} node_addrs SEC(".maps");
+
+/*
+ * Route to each node (egress device, MACs, route MTU), per CPU: resolving it
+ * with bpf_fib_lookup costs about as much as the rest of the forwarding path,
+ * so it is resolved once per DSRLB_NEXTHOP_TTL_JIFFIES. Slot = node id &
+ * DSRLB_NEXTHOP_SLOT_MASK; an entry names its node, so a collision only costs
+ * a lookup. Per CPU, so a refresh never races a reader on another CPU.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DSRLB_NEXTHOP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct dsrlb_nexthop);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} node_nexthop SEC(".maps");
+
+/* This node: id, address, mode, MTU, Geneve port and option class. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dsrlb_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
+
+/* Per-CPU counters indexed by enum dsrlb_stat (summed by lbctl). The key is
+ * declared as the enum (4 bytes, like __u32) so the enum lands in the BTF,
+ * where a test holds the TypeScript constants against it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DSRLB_STAT_MAX);
+	__type(key, enum dsrlb_stat);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+#endif /* DSRLB_MAPS_H */

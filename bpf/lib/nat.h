@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * nat.h - address/port rewrites with incremental checksum updates:
+ * XDP (DNAT to a backend, SNAT to this node, SNAT replies) and tc (reply
+ * source back to the frontend, through the skb checksum helpers so a
+ * CHECKSUM_PARTIAL skb stays consistent).
+ */
+#ifndef DSRLB_NAT_H
+#define DSRLB_NAT_H
+
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <stddef.h>
+#include "maps.h"
+#include "csum.h"
+#include "parse.h"
+
+/* The L4 checksum after an address and a port of the packet changed. */
+static __always_inline void nat_l4_csum(struct pkt4 *p, __sum16 *check, __be32 old_addr,
+					__be32 new_addr, __be16 old_port, __be16 new_port)
+{
+	/* A UDP checksum of 0 means "none": leave it so. */
+	if (p->tuple.proto == IPPROTO_UDP && !*check)
+		return;
+	csum_replace4(check, old_addr, new_addr);
+	csum_replace2(check, old_port, new_port);
+	if (p->tuple.proto == IPPROTO_UDP && !*check)
+		*check = DSRLB_UDP_CSUM_MANGLED_0;
+}
+
+/* Rewrites the destination (DNAT). Ports share an offset in TCP and UDP. */
+static __always_inline void nat_set_dst(struct pkt4 *p, __be32 addr, __be16 port)
+{
+	struct udphdr *ports = p->l4;
+
+	nat_l4_csum(p, p->l4_check, p->ip->daddr, addr, ports->dest, port);
+	csum_replace4(&p->ip->check, p->ip->daddr, addr);
+	p->ip->daddr = addr;
+	ports->dest = port;
+}
+
+/* Rewrites the source (SNAT, or a reply's source back to the frontend). */
+static __always_inline void nat_set_src(struct pkt4 *p, __be32 addr, __be16 port)
+{
+	struct udphdr *ports = p->l4;
+
+	nat_l4_csum(p, p->l4_check, p->ip->saddr, addr, ports->source, port);
+	csum_replace4(&p->ip->check, p->ip->saddr, addr);
+	p->ip->saddr = addr;
+	ports->source = port;
+}
+
+/*
+ * Reverse-NAT state for a packet `in` (client -> pod) delivered here: its
+ * replies get the frontend as their source at tc egress.
+ */
+static __always_inline void dsr_revnat_record(const struct lb4_tuple *in, const struct lb4_revnat *fe)
+{
+	struct lb4_tuple reply = {
+		.saddr = in->daddr,
+		.daddr = in->saddr,
+		.sport = in->dport,
+		.dport = in->sport,
+		.proto = in->proto,
+	};
+	const struct lb4_revnat *cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
+
+	/* Every packet carries the option: write only what changed. */
+	if (cur && cur->address == fe->address && cur->port == fe->port)
+		return;
+	bpf_map_update_elem(&lb4_dsr_revnat, &reply, fe, BPF_ANY);
+}
+
+/*
+ * tc: rewrites the source of the packet whose IPv4 header starts at
+ * `ip_off` and L4 header at `l4_off` to addr:port. Returns < 0 on failure.
+ */
+static __always_inline int nat_skb_set_src(struct __sk_buff *skb, __u32 ip_off, __u32 l4_off,
+					   __u8 proto, __be32 old_addr, __be32 addr,
+					   __be16 old_port, __be16 port)
+{
+	__u32 check_off = l4_off + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check)
+							  : offsetof(struct udphdr, check));
+	/* UDP: a zero checksum stays zero, a result of zero is sent as all ones. */
+	__u64 udp_flags = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+	if (bpf_l4_csum_replace(skb, check_off, old_addr, addr,
+				BPF_F_PSEUDO_HDR | udp_flags | sizeof(addr)))
+		return -1;
+	if (bpf_l4_csum_replace(skb, check_off, old_port, port, udp_flags | sizeof(port)))
+		return -1;
+	if (bpf_l3_csum_replace(skb, ip_off + offsetof(struct iphdr, check), old_addr, addr,
+				sizeof(addr)))
+		return -1;
+	if (bpf_skb_store_bytes(skb, ip_off + offsetof(struct iphdr, saddr), &addr, sizeof(addr), 0))
+		return -1;
+	return bpf_skb_store_bytes(skb, l4_off + offsetof(struct udphdr, source), &port,
+				   sizeof(port), 0);
+}
+
+#endif /* DSRLB_NAT_H */

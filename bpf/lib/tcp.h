@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * tcp.h - TCP replies and rewrites: RST for a frontend without endpoints
+ * (XDP), MSS clamping of SYN-ACKs leaving through tc egress.
+ */
+#ifndef DSRLB_TCP_H
+#define DSRLB_TCP_H
+
+#include <linux/pkt_cls.h>
+#include <stddef.h>
+#include "csum.h"
+#include "parse.h"
+
+static __always_inline int tcp_is_syn(const struct tcphdr *tcp)
+{
+	return tcp->syn && !tcp->ack;
+}
+
+/*
+ * Turns the frame into a RST answering the packet (RFC 9293 §3.10.7.1:
+ * acknowledging it unless it carried an ACK), to go back out of the
+ * ingress device. Returns < 0 for a RST (never answered) or on failure.
+ */
+static __always_inline int tcp_reset_reply(struct xdp_md *ctx, const struct pkt4 *p,
+					   const struct tcphdr *in)
+{
+	__u32 frame_len = ctx->data_end - ctx->data;
+	__u32 new_len = sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct tcphdr);
+	__u8 client_mac[DSRLB_ETH_ALEN], our_mac[DSRLB_ETH_ALEN];
+	__be32 client = p->ip->saddr, frontend = p->ip->daddr;
+	__be16 client_port = in->source, frontend_port = in->dest;
+	__u32 seq = bpf_ntohl(in->seq), ack_seq = in->ack_seq;
+	__u32 seg_len = p->l4_len - in->doff * 4 + in->syn + in->fin;
+	int had_ack = in->ack;
+	struct tcphdr *tcp;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	void *data_end;
+	__u32 sum;
+
+	if (in->rst || new_len > frame_len)
+		return -1;
+	__builtin_memcpy(client_mac, p->eth->h_source, DSRLB_ETH_ALEN);
+	__builtin_memcpy(our_mac, p->eth->h_dest, DSRLB_ETH_ALEN);
+
+	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)frame_len))
+		return -1;
+	eth = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	ip = (void *)(eth + 1);
+	tcp = (void *)(ip + 1);
+	if ((void *)(tcp + 1) > data_end)
+		return -1;
+
+	__builtin_memcpy(eth->h_dest, client_mac, DSRLB_ETH_ALEN);
+	__builtin_memcpy(eth->h_source, our_mac, DSRLB_ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+
+	ip->version = DSRLB_IPV4_VERSION;
+	ip->ihl = DSRLB_IPV4_MIN_IHL;
+	ip->tos = 0;
+	ip->tot_len = bpf_htons(sizeof(*ip) + sizeof(*tcp));
+	ip->id = 0;
+	ip->frag_off = bpf_htons(DSRLB_IP_DF);
+	ip->ttl = DSRLB_REPLY_TTL;
+	ip->protocol = IPPROTO_TCP;
+	ip->saddr = frontend;
+	ip->daddr = client;
+	csum_set_ipv4(ip);
+
+	__builtin_memset(tcp, 0, sizeof(*tcp));
+	tcp->source = frontend_port;
+	tcp->dest = client_port;
+	tcp->doff = DSRLB_TCP_MIN_DOFF;
+	tcp->rst = 1;
+	if (had_ack) {
+		tcp->seq = ack_seq;
+	} else {
+		tcp->ack = 1;
+		tcp->ack_seq = bpf_htonl(seq + seg_len);
+	}
+	sum = csum_pseudo_sum(frontend, client, IPPROTO_TCP, sizeof(*tcp));
+	sum = csum_pkt_sum(tcp, sizeof(*tcp), data_end, sum);
+	tcp->check = csum_finish(sum);
+	return 0;
+}
+
+static __always_inline int tcp_is_syn_ack(const struct tcphdr *tcp)
+{
+	return tcp->syn && tcp->ack;
+}
+
+/* State of the TCP option walk, on the stack for bpf_loop's callback. */
+struct tcp_opt_walk {
+	__u8  opts[DSRLB_TCP_OPT_BUF];  /* the options, zero beyond opts_len */
+	__u32 opts_len;
+	__u32 off;                      /* next option */
+	__s32 mss_off;                  /* the MSS option's value, or -1 */
+};
+
+/*
+ * One option per call. bpf_loop has the verifier check this once for any
+ * offset; a plain loop over 40 option bytes branches per byte (NOP or not)
+ * and its paths multiply past the verifier's budget.
+ */
+static long tcp_opt_step(__u32 index, void *ctx)
+{
+	struct tcp_opt_walk *w = ctx;
+	__u32 off = w->off;
+	__u8 kind, len;
+
+	if (off >= w->opts_len)
+		return 1;
+	kind = w->opts[off & DSRLB_TCP_OPT_BUF_MASK];
+	if (kind == DSRLB_TCP_OPT_EOL)
+		return 1;
+	if (kind == DSRLB_TCP_OPT_NOP) {
+		w->off = off + 1;
+		return 0;
+	}
+	len = w->opts[(off + 1) & DSRLB_TCP_OPT_BUF_MASK];
+	if (len < DSRLB_TCP_OPT_HDR_LEN || off + len > w->opts_len)
+		return 1;
+	if (kind == DSRLB_TCP_OPT_MSS && len == DSRLB_TCP_OPT_MSS_LEN) {
+		w->mss_off = off + DSRLB_TCP_OPT_HDR_LEN;
+		return 1;
+	}
+	w->off = off + len;
+	return 0;
+}
+
+/*
+ * tc: lowers the MSS option of the TCP header at `l4_off` to `max_mss`,
+ * through helpers, which keep the skb's checksum state right.
+ * Returns 1 if clamped, 0 if not needed or absent, < 0 on failure.
+ */
+static __always_inline int tcp_clamp_mss(struct __sk_buff *skb, __u32 l4_off, __u16 max_mss)
+{
+	struct tcp_opt_walk w = { .mss_off = -1 };
+	__u32 opts_off = l4_off + sizeof(struct tcphdr);
+	__u32 check_off = l4_off + offsetof(struct tcphdr, check);
+	__be16 old_mss, new_mss;
+	__u8 doff_byte;
+
+	/* Data offset: the high nibble of byte 12 of the TCP header. */
+	if (bpf_skb_load_bytes(skb, l4_off + DSRLB_TCP_DOFF_BYTE, &doff_byte, sizeof(doff_byte)))
+		return -1;
+	w.opts_len = (doff_byte >> DSRLB_TCP_DOFF_SHIFT) * 4 - sizeof(struct tcphdr);
+	if (!w.opts_len || w.opts_len > DSRLB_TCP_MAX_OPT_BYTES)
+		return 0;
+	if (bpf_skb_load_bytes(skb, opts_off, w.opts, w.opts_len))
+		return -1;
+	bpf_loop(DSRLB_TCP_MAX_OPT_BYTES, tcp_opt_step, &w, 0);
+	if (w.mss_off < 0)
+		return 0;
+
+	if (bpf_skb_load_bytes(skb, opts_off + w.mss_off, &old_mss, sizeof(old_mss)))
+		return -1;
+	if (bpf_ntohs(old_mss) <= max_mss)
+		return 0;
+	new_mss = bpf_htons(max_mss);
+	if (bpf_l4_csum_replace(skb, check_off, old_mss, new_mss, sizeof(new_mss)))
+		return -1;
+	if (bpf_skb_store_bytes(skb, opts_off + w.mss_off, &new_mss, sizeof(new_mss), 0))
+		return -1;
+	return 1;
+}
+
+#endif /* DSRLB_TCP_H */

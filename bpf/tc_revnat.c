@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * tc_revnat - tc egress on the node's devices (DESIGN.md §1.4): a reply
+ * whose tuple is in lb4_dsr_revnat leaves with the frontend as its source,
+ * and its SYN-ACK advertises an MSS that fits once the client's segments
+ * are encapsulated. Works beside any CNI: it only looks at what leaves.
+ */
+#include <linux/pkt_cls.h>
+#include "maps.h"
+#include "config.h"
+#include "nat.h"
+#include "parse.h"
+#include "stats.h"
+#include "tcp.h"
+
+SEC("tc")
+int tc_revnat(struct __sk_buff *skb)
+{
+	__u32 pull = skb->len < DSRLB_TC_PULL_LEN ? skb->len : DSRLB_TC_PULL_LEN;
+	const struct dsrlb_config *cfg;
+	const struct lb4_revnat *entry;
+	struct lb4_revnat frontend;
+	__u32 ip_off = sizeof(struct ethhdr), l4_off;
+	const struct tcphdr *tcp;
+	struct pkt4 p = {};
+	int syn_ack;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	/* Headers may sit in paged data; make them readable in place. */
+	if ((void *)(long)skb->data + pull > (void *)(long)skb->data_end &&
+	    bpf_skb_pull_data(skb, pull))
+		return TC_ACT_OK;
+	if (parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != PARSE_OK)
+		return TC_ACT_OK;
+
+	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p.tuple);
+	if (!entry)
+		return TC_ACT_OK;
+	frontend = *entry;
+	tcp = pkt_tcp(&p);
+	syn_ack = tcp && tcp_is_syn_ack(tcp);
+	l4_off = ip_off + ipv4_hdr_len(p.ip);
+
+	if (nat_skb_set_src(skb, ip_off, l4_off, p.tuple.proto, p.tuple.saddr, frontend.address,
+			    p.tuple.sport, frontend.port))
+		return count(DSRLB_STAT_DROP_ENCAP_FAILED, TC_ACT_SHOT);
+	stat_inc(DSRLB_STAT_REVNAT_REWRITE);
+
+	cfg = config_get();
+	if (syn_ack && cfg && cfg->mtu > DSRLB_ENCAP_OVERHEAD + sizeof(struct iphdr) + sizeof(struct tcphdr)) {
+		__u16 max_mss = cfg->mtu - DSRLB_ENCAP_OVERHEAD - sizeof(struct iphdr) - sizeof(struct tcphdr);
+
+		if (tcp_clamp_mss(skb, l4_off, max_mss) > 0)
+			stat_inc(DSRLB_STAT_MSS_CLAMPED);
+	}
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

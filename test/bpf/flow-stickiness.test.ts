@@ -1,0 +1,69 @@
+/**
+ * The flow table (DESIGN.md §1.1): an established flow keeps its backend
+ * when the service's backends change; a flow whose backend is gone moves.
+ */
+import test from 'ava';
+import { decodeFrame, flowHash } from '../../src/packet/index.js';
+import { Addr, clientTcp, Datapath, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
+
+const MAGLEV_SIZE = 251;
+
+function podOf(out: Buffer): string | undefined {
+  return decodeFrame(out).geneve?.inner.ip?.dst;
+}
+
+function twoBackends(dp: Datapath): void {
+  dp.addBackend({ id: 11, address: Addr.pod, port: 8080, nodeId: NodeId.backend });
+  dp.addBackend({ id: 12, address: Addr.pod2, port: 8080, nodeId: NodeId.other });
+  dp.setService({ serviceId: 1, backends: [11, 12] });
+}
+
+test('the first packet of a flow picks the backend in its Maglev slot and records the flow', (t) => {
+  const dp = Datapath.open(t);
+  twoBackends(dp);
+  for (let sport = 40000; sport < 40010; sport++) {
+    const slot = flowHash({ src: Addr.client, dst: Addr.vip, sport, dport: 80, proto: Proto.TCP }) % MAGLEV_SIZE;
+    const expected = slot % 2 === 0 ? Addr.pod : Addr.pod2;
+    t.is(podOf(dp.runXdp(clientTcp({ sport, flags: { syn: true } })).out), expected, `sport ${sport}`);
+    t.deepEqual(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport, dport: 80, proto: Proto.TCP, flags: 0 }),
+      { backendId: slot % 2 === 0 ? 11 : 12, serviceId: 1 });
+  }
+});
+
+test('an established flow keeps its backend after the Maglev table stops naming it', (t) => {
+  const dp = Datapath.open(t);
+  twoBackends(dp);
+  const first = podOf(dp.runXdp(clientTcp({ flags: { syn: true } })).out);
+  const other = first === Addr.pod ? 12 : 11;
+  dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => other));
+
+  t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), first);
+  // A new flow follows the new table.
+  const fresh = podOf(dp.runXdp(clientTcp({ sport: 41000, flags: { syn: true } })).out);
+  t.is(fresh, other === 11 ? Addr.pod : Addr.pod2);
+});
+
+test('a flow whose backend was removed moves to a remaining backend and the flow entry follows', (t) => {
+  const dp = Datapath.open(t);
+  twoBackends(dp);
+  const first = podOf(dp.runXdp(clientTcp({ flags: { syn: true } })).out);
+  const [gone, kept] = first === Addr.pod ? [11, 12] : [12, 11];
+  dp.maps.backends.delete(gone);
+  dp.setService({ serviceId: 1, backends: [kept] });
+
+  const r = dp.runXdp(clientTcp({ flags: { ack: true } }));
+
+  t.is(r.retval, XdpAction.TX);
+  t.is(podOf(r.out), kept === 11 ? Addr.pod : Addr.pod2);
+  t.deepEqual(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
+    { backendId: kept, serviceId: 1 });
+});
+
+test('a flow entry left by another service id is not reused', (t) => {
+  const dp = Datapath.open(t);
+  twoBackends(dp);
+  dp.maps.flows.update({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }, { backendId: 12, serviceId: 99 });
+  dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 11));
+
+  t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod);
+});

@@ -1,0 +1,296 @@
+/**
+ * A datapath under test: xdp_lb and tc_revnat loaded against a private pin
+ * root, a veth whose routing and neighbours the test controls (bpf_fib_lookup
+ * resolves next hops there), typed access to every map, and runs of the real
+ * programs on packet bytes (BPF_PROG_RUN).
+ *
+ * The veth gets its own routing table, selected by an `iif` rule, so tests
+ * running in parallel never see each other's routes: 198.51.100.0/24 is on
+ * the veth, everything else is unreachable.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import {
+  BPFFS_MOUNT, BpfMap, BpfObjectFile, BpfObjects, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX,
+  DSRLB_SNAT_PORT_MIN, dsrlb_mode, dsrlb_stat, ensureBpffs, ifindex, MapFlags, MapType, native,
+} from '../../src/bpf/index.js';
+import { maglevInnerSpec, MapSpecs, mapOf } from '../../src/bpf/map-specs.js';
+import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec } from '../../src/packet/index.js';
+import { requireRoot } from './root.js';
+
+export const XdpAction = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
+export const TcAction = { OK: 0, SHOT: 2 } as const;
+
+/** Addresses from DESIGN.md §7. */
+export const Addr = {
+  client: '198.51.100.100',
+  lbNode: '198.51.100.1',
+  backendNode: '198.51.100.2',
+  otherNode: '198.51.100.3',
+  /** Not a node: its Geneve packets must be dropped. */
+  stranger: '198.51.100.77',
+  /** Routed nowhere: FIB lookups towards it fail. */
+  unroutable: '192.0.2.50',
+  vip: '203.0.113.10',
+  localPod: '198.18.1.5',
+  pod: '198.18.2.5',
+  pod2: '198.18.2.6',
+} as const;
+
+export const Mac = {
+  /** The LB node's NIC (the test veth). */
+  nic: '02:00:00:00:00:10',
+  /** Next hop towards the client. */
+  router: '02:00:00:00:00:01',
+  backendNode: '02:00:00:00:00:02',
+  otherNode: '02:00:00:00:00:03',
+} as const;
+
+export const NodeId = { lb: 1, backend: 2, other: 3, unroutable: 9 } as const;
+export const Proto = { TCP: 6, UDP: 17 } as const;
+export const SvcFlag = { AFFINITY: 0x01, SOURCE_RANGES: 0x02, NOEP_REJECT: 0x04, NOEP_DROP: 0x08 } as const;
+export const BackendFlag = { TERMINATING: 0x01 } as const;
+
+export type Mode = 'dsr' | 'snat' | 'hybrid';
+export type StatName = { [K in keyof typeof dsrlb_stat]: K extends `DSRLB_STAT_${infer S}` ? S : never }[keyof typeof dsrlb_stat];
+
+export interface RunResult {
+  readonly retval: number;
+  /** The frame as the program left it. */
+  readonly out: Buffer;
+  /** Kernel-measured run time, ns. */
+  readonly duration: number;
+}
+
+/** Where cleanup steps are registered: an ava test, or a benchmark's own list. They run last-in first-out. */
+export interface Cleanup {
+  teardown(fn: () => void): void;
+}
+
+export interface BackendSpec {
+  readonly id: number;
+  readonly address: string;
+  readonly port: number;
+  readonly nodeId: number;
+  readonly proto?: number;
+  readonly terminating?: boolean;
+}
+
+export interface ServiceSpec {
+  readonly vip?: string;
+  readonly port?: number;
+  readonly proto?: number;
+  readonly serviceId: number;
+  /** Backend ids; the Maglev table repeats them in order (slot s -> ids[s % n]). */
+  readonly backends: readonly number[];
+  /** Counted as active backends; defaults to backends.length. */
+  readonly backendCount?: number;
+  readonly flags?: number;
+  readonly affinityTimeout?: number;
+  readonly maglevSize?: number;
+}
+
+function sh(cmd: string, args: string[]): void {
+  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function tryCleanup(fn: () => void): void {
+  try { fn(); } catch { /* already gone */ }
+}
+
+function privatePinRoot(t: Cleanup): string {
+  const root = join(BPFFS_MOUNT, `dsrlb-test-${randomBytes(4).toString('hex')}`);
+  ensureBpffs(root);
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
+/** A veth with its own routing table and permanent neighbours for the test addresses. */
+function testNetwork(t: Cleanup): { ifname: string; ifindex: number } {
+  const id = randomBytes(3).toString('hex');
+  const nic = `dpt${id}a`;
+  const peer = `dpt${id}b`;
+  const table = String(randomInt(10_000, 2_000_000_000));
+  sh('ip', ['link', 'add', nic, 'address', Mac.nic, 'type', 'veth', 'peer', 'name', peer]);
+  t.teardown(() => {
+    tryCleanup(() => sh('ip', ['rule', 'del', 'iif', nic, 'table', table]));
+    tryCleanup(() => sh('ip', ['route', 'flush', 'table', table]));
+    tryCleanup(() => sh('ip', ['link', 'del', nic]));
+  });
+  sh('ip', ['link', 'set', nic, 'up']);
+  sh('ip', ['link', 'set', peer, 'up']);
+  // bpf_fib_lookup answers only for devices that forward.
+  sh('sysctl', ['-qw', `net.ipv4.conf.${nic}.forwarding=1`]);
+  sh('ip', ['rule', 'add', 'iif', nic, 'table', table]);
+  sh('ip', ['route', 'add', '198.51.100.0/24', 'dev', nic, 'table', table]);
+  sh('ip', ['route', 'add', 'unreachable', 'default', 'table', table]);
+  for (const [addr, mac] of [[Addr.client, Mac.router], [Addr.backendNode, Mac.backendNode], [Addr.otherNode, Mac.otherNode]] as const) {
+    sh('ip', ['neigh', 'replace', addr, 'lladdr', mac, 'dev', nic, 'nud', 'permanent']);
+  }
+  return { ifname: nic, ifindex: ifindex(nic) };
+}
+
+export class Datapath {
+  readonly maps;
+
+  private constructor(readonly ifname: string, readonly ifindex: number, readonly xdp: BpfObjectFile, readonly tc: BpfObjectFile) {
+    this.maps = {
+      services: mapOf(xdp, MapSpecs.services),
+      backends: mapOf(xdp, MapSpecs.backends),
+      maglev: mapOf(xdp, MapSpecs.maglev),
+      flows: mapOf(xdp, MapSpecs.flows),
+      dsrRevnat: mapOf(xdp, MapSpecs.dsrRevnat),
+      snat: mapOf(xdp, MapSpecs.snat),
+      affinity: mapOf(xdp, MapSpecs.affinity),
+      sourceRanges: mapOf(xdp, MapSpecs.sourceRanges),
+      nodes: mapOf(xdp, MapSpecs.nodes),
+      nodeAddrs: mapOf(xdp, MapSpecs.nodeAddrs),
+      config: mapOf(xdp, MapSpecs.config),
+      stats: mapOf(xdp, MapSpecs.stats),
+    };
+  }
+
+  /**
+   * This node is NodeId.lb (Addr.lbNode); NodeId.backend and NodeId.other are
+   * reachable nodes, NodeId.unroutable is a node no route leads to.
+   */
+  static open(t: ExecutionContext, opts: { mode?: Mode; mtu?: number } = {}): Datapath {
+    requireRoot(t);
+    return Datapath.create(t, opts);
+  }
+
+  /** Without ava (benchmarks): the caller runs the cleanup steps. */
+  static create(t: Cleanup, opts: { mode?: Mode; mtu?: number } = {}): Datapath {
+    const root = privatePinRoot(t);
+    const net = testNetwork(t);
+    const xdp = BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: root });
+    t.teardown(() => xdp.close());
+    const tc = BpfObjectFile.load(BpfObjects.tcRevnat, { pinRoot: root });
+    t.teardown(() => tc.close());
+    const dp = new Datapath(net.ifname, net.ifindex, xdp, tc);
+    dp.setConfig({ mode: opts.mode ?? 'dsr', mtu: opts.mtu ?? 1500 });
+    dp.addNode(NodeId.lb, Addr.lbNode);
+    dp.addNode(NodeId.backend, Addr.backendNode);
+    dp.addNode(NodeId.other, Addr.otherNode);
+    dp.addNode(NodeId.unroutable, Addr.unroutable);
+    return dp;
+  }
+
+  setConfig(c: { mode?: Mode; mtu?: number; snatPortMin?: number; snatPortMax?: number; nodeId?: number }): void {
+    const cur = this.maps.config.lookup(0);
+    const mode = c.mode === undefined ? cur?.mode ?? dsrlb_mode.DSRLB_MODE_DSR
+      : dsrlb_mode[`DSRLB_MODE_${c.mode.toUpperCase()}` as keyof typeof dsrlb_mode];
+    this.maps.config.update(0, {
+      nodeId: c.nodeId ?? NodeId.lb,
+      nodeAddress: Addr.lbNode,
+      mode,
+      mtu: c.mtu ?? cur?.mtu ?? 1500,
+      genevePort: DSRLB_GENEVE_PORT,
+      optClass: DSRLB_GENEVE_OPT_CLASS,
+      snatPortMin: c.snatPortMin ?? DSRLB_SNAT_PORT_MIN,
+      snatPortMax: c.snatPortMax ?? DSRLB_SNAT_PORT_MAX,
+    });
+  }
+
+  addNode(id: number, address: string): void {
+    this.maps.nodes.update(id, { address });
+    this.maps.nodeAddrs.update(address, id);
+  }
+
+  addBackend(b: BackendSpec): void {
+    this.maps.backends.update(b.id, {
+      address: b.address, port: b.port, proto: b.proto ?? Proto.TCP, flags: b.terminating ? BackendFlag.TERMINATING : 0, nodeId: b.nodeId,
+    });
+  }
+
+  /**
+   * A Maglev table of exactly these slots for the service (two per inner
+   * array element). Returns the inner map's memory in bytes.
+   */
+  setMaglev(serviceId: number, slots: ArrayLike<number>): number {
+    const elements = Math.ceil(slots.length / 2);
+    const fd = native().mapCreate(MapType.ARRAY, 'lb4_maglev_in', 4, maglevInnerSpec.value.size, elements, MapFlags.INNER_MAP);
+    const inner = new BpfMap(fd, maglevInnerSpec.key, maglevInnerSpec.value, true, 'lb4_maglev_inner');
+    try {
+      inner.updateBatch(Array.from({ length: elements }, (_, i) => [i, [slots[2 * i] ?? 0, slots[2 * i + 1] ?? 0]] as const));
+      const fdValue = Buffer.alloc(4);
+      fdValue.writeUInt32LE(fd);
+      // The outer map holds its own reference: the fd can go.
+      this.maps.maglev.updateRaw(serviceId, fdValue);
+      return inner.info().memoryBytes;
+    } finally {
+      inner.close();
+    }
+  }
+
+  setService(s: ServiceSpec): void {
+    const size = s.maglevSize ?? 251;
+    if (s.backends.length > 0) this.setMaglev(s.serviceId, Array.from({ length: size }, (_, i) => s.backends[i % s.backends.length] ?? 0));
+    this.maps.services.update(
+      { address: s.vip ?? Addr.vip, port: s.port ?? 80, proto: s.proto ?? Proto.TCP },
+      {
+        serviceId: s.serviceId, affinityTimeout: s.affinityTimeout ?? 0, backendCount: s.backendCount ?? s.backends.length,
+        revnatId: s.serviceId, flags: s.flags ?? 0, maglevSize: s.backends.length > 0 ? size : 0,
+      },
+    );
+  }
+
+  /** The device MTU the route lookup reports (the test veth's). */
+  setDeviceMtu(mtu: number): void {
+    sh('ip', ['link', 'set', this.ifname, 'mtu', String(mtu)]);
+  }
+
+  /** struct xdp_md for a test run: the frame arrives on the test veth. */
+  xdpCtx(frame: Buffer): Buffer {
+    const ctx = Buffer.alloc(24); // data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex
+    ctx.writeUInt32LE(frame.length, 4);
+    ctx.writeUInt32LE(this.ifindex, 12);
+    return ctx;
+  }
+
+  runXdp(frame: Buffer): RunResult {
+    const r = this.xdp.program('xdp_lb').testRun({ data: frame, ctx: this.xdpCtx(frame) });
+    return { retval: r.retval, out: r.dataOut, duration: r.duration };
+  }
+
+  runTc(frame: Buffer): RunResult {
+    const r = this.tc.program('tc_revnat').testRun({ data: frame });
+    return { retval: r.retval, out: r.dataOut, duration: r.duration };
+  }
+
+  stat(name: StatName): bigint {
+    const values = this.maps.stats.lookupPerCpu(dsrlb_stat[`DSRLB_STAT_${name}`]) ?? [];
+    return values.reduce((a, b) => a + b, 0n);
+  }
+
+  /** Every counter that is not zero, by name. */
+  nonZeroStats(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, idx] of Object.entries(dsrlb_stat)) {
+      if (key === 'DSRLB_STAT_MAX') continue;
+      const v = (this.maps.stats.lookupPerCpu(idx) ?? []).reduce((a, b) => a + b, 0n);
+      if (v !== 0n) out[key.replace('DSRLB_STAT_', '')] = Number(v);
+    }
+    return out;
+  }
+}
+
+/** A client frame arriving at the LB node's NIC, addressed to the VIP by default. */
+export function clientTcp(tcp: Partial<TcpSpec>, ip: Partial<FrameSpec['ip']> = {}): Buffer {
+  return buildFrame({
+    eth: { src: Mac.router, dst: Mac.nic },
+    ip: { src: Addr.client, dst: Addr.vip, id: 0x1234, ...ip },
+    tcp: { sport: 40000, dport: 80, seq: 1000, ...tcp },
+  });
+}
+
+export function clientUdp(udp: Partial<UdpSpec> = {}, ip: Partial<FrameSpec['ip']> = {}): Buffer {
+  return buildFrame({
+    eth: { src: Mac.router, dst: Mac.nic },
+    ip: { src: Addr.client, dst: Addr.vip, id: 0x1234, ...ip },
+    udp: { sport: 40000, dport: 53, payload: Buffer.from('query'), ...udp },
+  });
+}
