@@ -16,6 +16,7 @@ import type { ClusterState } from '../k8s/types.js';
 import type { AgentConfig } from './config.js';
 import { loadDatapath, deviceIpv4, deviceMtu, type LoadedDatapath } from './datapath-loader.js';
 import { HealthCheckNodePorts } from './health-check-node-ports.js';
+import { NodeNeighbours } from './neighbours.js';
 import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
 import { AgentMetrics, type DatapathReadings } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -31,6 +32,8 @@ export class Agent {
   private hcPorts: HealthCheckNodePorts | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private metrics: AgentMetrics | undefined;
+  private readonly neighbours = new NodeNeighbours();
+  private neighbourSignature = '';
 
   constructor(private readonly config: AgentConfig, logger?: Logger) {
     this.log = logger ?? pino({ level: config.logLevel, base: { node: config.nodeName } });
@@ -82,6 +85,7 @@ export class Agent {
       delete this.status.lastError;
       for (const w of [...outcome.planWarnings, ...outcome.result.warnings]) this.log.warn({ service: w.service }, w.message);
       this.scheduleSweep(outcome.result.nextSweepAt);
+      this.keepNeighbours(outcome.nodeAddresses, local);
       this.log.info({
         reason: change.reason, frontends: outcome.plan.frontends.length, latencyMs: Number(latency.toFixed(3)),
         services: outcome.result.services, backends: outcome.result.backends, tables: outcome.result.tables,
@@ -91,6 +95,20 @@ export class Agent {
       this.metrics?.syncErrors.inc();
       this.status.lastError = e instanceof Error ? e.message : String(e);
       this.log.error({ err: e }, 'sync failed; the datapath keeps the last good state');
+    }
+  }
+
+  /** Managed neighbour entries towards every other node, refreshed when the set of nodes changes. */
+  private keepNeighbours(addresses: ReadonlyMap<string, string>, local: LocalNode): void {
+    const others = [...addresses.values()].filter((a) => a !== local.address).sort();
+    const signature = others.join(',');
+    if (signature === this.neighbourSignature) return;
+    try {
+      const r = this.neighbours.sync(others);
+      this.neighbourSignature = signature;
+      this.log.info({ ...r, managed: this.neighbours.size }, 'neighbour entries towards nodes updated');
+    } catch (e) {
+      this.log.warn({ err: e }, 'managing neighbour entries failed: traffic to nodes without one goes through the stack until it resolves');
     }
   }
 

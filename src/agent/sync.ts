@@ -13,6 +13,8 @@ export interface SyncOutcome {
   readonly plan: Plan;
   readonly planWarnings: readonly PlanWarning[];
   readonly result: SyncResult;
+  /** IPv4 of every node by name, this one included. */
+  readonly nodeAddresses: ReadonlyMap<string, string>;
 }
 
 /** IPv4 address of every Node object, plus this node's own (it may have no Node object in a manifests dir). */
@@ -30,6 +32,7 @@ export function syncOnce(state: ClusterState, local: LocalNode, reconciler: Reco
   const planNode = resolvePlanNode(state, { name: local.name, addresses: [local.address] });
   // The maps are IPv4: plan IPv4 only, as a single-stack kube-proxy would.
   const report = buildPlanReport(state, planNode, { ipFamilies: ['IPv4'] });
-  const result = reconciler.sync({ plan: report.plan, localNode: local, nodeAddresses: nodeAddresses(state, local) });
-  return { plan: report.plan, planWarnings: report.warnings, result };
+  const addresses = nodeAddresses(state, local);
+  const result = reconciler.sync({ plan: report.plan, localNode: local, nodeAddresses: addresses });
+  return { plan: report.plan, planWarnings: report.warnings, result, nodeAddresses: addresses };
 }

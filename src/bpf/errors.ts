@@ -56,6 +56,14 @@ function logTail(log: string): string {
   return lines.slice(-VERIFIER_TAIL_LINES).join('\n');
 }
 
+/**
+ * A map pinned by another build (its definition changed) cannot be adopted;
+ * libbpf only says so in its log. Returns the pinned path, if that is the case.
+ */
+function incompatiblePin(log: string): string | undefined {
+  return /couldn't reuse pinned map at '([^']+)': parameter mismatch/.exec(log)?.[1];
+}
+
 /** Converts what a native call threw into a BpfError naming `subject`; rethrows other errors. */
 export function toBpfError(e: unknown, subject?: string): unknown {
   if (!isNativeError(e)) return e;
@@ -63,6 +71,11 @@ export function toBpfError(e: unknown, subject?: string): unknown {
   const code = e.code ?? 'EUNKNOWN';
   const what = subject ?? e.subject ?? '';
   const log = logTail(e.libbpfLog ?? '');
+  const pin = incompatiblePin(e.libbpfLog ?? '');
+  if (pin) {
+    return new BpfError(e.errno ?? 0, 'PIN_MISMATCH', op, 'a pinned map has another definition than this build\'s', pin,
+      'it was pinned by another dsrlb version: run `dsrlb-agent cleanup --bpffs-root DIR` (drops live flows), then start again', log, e);
+  }
   const base = `${op} failed: ${e.message.replace(/^[^:]*: /, '')}`;
   const message = op === 'bpf_object__load' && log ? `${base}\n${log}` : base;
   return new BpfError(e.errno ?? 0, code, op, message, what, remedyFor(code, op, what), log, e);

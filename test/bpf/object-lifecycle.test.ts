@@ -122,3 +122,14 @@ test.serial('1,000 open/load/close cycles leak no file descriptors', (t) => {
   for (let i = 0; i < 20; i++) BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: root }).close();
   t.is(openFdCount(), before);
 });
+
+test('a map pinned with another definition is refused with a remedy, not silently replaced', (t) => {
+  requireRoot(t);
+  const root = tempPinRoot(t);
+  // Another build: the same map with another size.
+  BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: root, maxEntries: { lb4_backends: 1024 } }).close();
+  const err = t.throws(() => BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: root }), { instanceOf: BpfError });
+  t.is(err?.code, 'ERR_BPF_PIN_MISMATCH');
+  t.is(err?.subject, join(root, 'lb4_backends'));
+  t.regex(err?.toLine() ?? '', /dsrlb-agent cleanup/);
+});
