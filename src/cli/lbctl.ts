@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { DsrlbError } from '../errors.js';
 import { registerBpfCommands } from './bpf-commands.js';
+import { registerLabCommand } from './lab-command.js';
 import { registerPlanCommand } from './plan-command.js';
 import { registerVersionCommand } from './version-command.js';
 import { EXIT_FAILURE, EXIT_USAGE, printError } from './output.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerVersionCommand(program);
   registerBpfCommands(program);
   registerPlanCommand(program);
+  registerLabCommand(program);
   return program;
 }
 

@@ -4,6 +4,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BpfObjectFile, BpfObjects, projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, mapOf } from '../../src/bpf/map-specs.js';
+import type { ServiceEntry } from '../../src/cli/lb-list.js';
+import { Reconciler } from '../../src/datapath/reconciler.js';
+import type { Frontend, Plan } from '../../src/plan/types.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { requireRoot } from '../helpers/root.js';
 
@@ -20,27 +23,58 @@ async function lbctlRun(args: string[]): Promise<{ code: number; stdout: string;
   }
 }
 
-test('bpf lb list shows the services a test pinned, as a table and as JSON', async (t) => {
+function frontend(address: string, port: number, protocol: 'TCP' | 'UDP', backends: string[]): Frontend {
+  return {
+    service: 'shop/web', servicePort: protocol === 'TCP' ? 'http' : 'dns', kind: 'LoadBalancer', address, port, protocol,
+    backends: backends.map((b) => ({ address: b, port: 8080, nodeName: 'node-b', terminating: false })),
+    sessionAffinityTimeoutSeconds: null, sourceRanges: null, trafficScope: 'Cluster', noEndpointsAction: null,
+  };
+}
+
+test('bpf lb list shows what the reconciler pinned: services with backends, backends, revnat, Maglev, connections', async (t) => {
   requireRoot(t);
   const root = tempPinRoot(t);
   const obj = BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: root });
   t.teardown(() => obj.close());
-  const services = mapOf(obj, MapSpecs.services);
-  services.update({ address: '203.0.113.10', port: 80, proto: 6 }, { serviceId: 1, affinityTimeout: 0, backendCount: 3, revnatId: 1, flags: 0, maglevSize: 251 });
-  services.update({ address: '203.0.113.11', port: 53, proto: 17 }, { serviceId: 2, affinityTimeout: 0, backendCount: 1, revnatId: 2, flags: 0, maglevSize: 251 });
+  const reconciler = Reconciler.open({ bpffsRoot: root });
+  t.teardown(() => reconciler.close());
+  const plan: Plan = {
+    frontends: [frontend('203.0.113.10', 80, 'TCP', ['198.18.2.10', '198.18.2.11']), frontend('203.0.113.11', 53, 'UDP', ['198.18.2.12'])],
+    healthCheckNodePorts: [],
+  };
+  reconciler.sync({ plan, localNode: { name: 'node-a', address: '198.51.100.1' }, nodeAddresses: new Map([['node-b', '198.51.100.2']]) });
+  mapOf(obj, MapSpecs.flows).update(
+    { saddr: '198.51.100.100', daddr: '203.0.113.10', sport: 40000, dport: 80, proto: 6, flags: 0 }, { backendId: 1, serviceId: 1 });
 
   const text = await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', root]);
   t.is(text.code, 0, text.stderr);
   t.regex(text.stdout, /^SERVICE ADDRESS\s+BACKEND ADDRESS \(REVNAT_ID\) \(SLOT\)/);
-  t.regex(text.stdout, /203\.0\.113\.10:80\/TCP/);
+  t.regex(text.stdout, /203\.0\.113\.10:80\/TCP\s+0\.0\.0\.0:0 \(\d+\) \(0\)/);
+  t.regex(text.stdout, /198\.18\.2\.1[01]:8080\/TCP \(\d+\) \(2\)/);
   t.regex(text.stdout, /203\.0\.113\.11:53\/UDP/);
 
-  const json = await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', root, '-o', 'json']);
-  const parsed = JSON.parse(json.stdout) as { frontend: { address: string; port: number; protocol: string }; serviceId: number }[];
-  t.deepEqual(parsed.map((s) => [s.frontend, s.serviceId]), [
-    [{ address: '203.0.113.10', port: 80, protocol: 'TCP' }, 1],
-    [{ address: '203.0.113.11', port: 53, protocol: 'UDP' }, 2],
+  const json = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', root, '-o', 'json'])).stdout) as ServiceEntry[];
+  t.deepEqual(json.map((s) => [s.frontend, s.backends.map((b) => b.address).sort()]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [
+    [{ address: '203.0.113.10', port: 80, protocol: 'TCP' }, ['198.18.2.10', '198.18.2.11']],
+    [{ address: '203.0.113.11', port: 53, protocol: 'UDP' }, ['198.18.2.12']],
   ]);
+
+  const backends = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--backends', '--bpffs-root', root, '-o', 'json'])).stdout) as { address: string; terminating: boolean }[];
+  t.deepEqual(backends.map((b) => b.address).sort(), ['198.18.2.10', '198.18.2.11', '198.18.2.12']);
+  const revnat = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--revnat', '--bpffs-root', root, '-o', 'json'])).stdout) as { address: string }[];
+  t.deepEqual(revnat.map((r) => r.address).sort(), ['203.0.113.10', '203.0.113.11']);
+
+  const maglev = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--maglev', '203.0.113.10:80/TCP', '--bpffs-root', root, '-o', 'json'])).stdout) as { size: number; table: number[]; share: Record<string, number> };
+  t.is(maglev.table.length, maglev.size);
+  t.is(Object.keys(maglev.share).length, 2);
+  t.true(Object.values(maglev.share).every((n) => Math.abs(n - maglev.size / 2) <= 1), JSON.stringify(maglev.share));
+
+  const ct = await lbctlRun(['bpf', 'ct', 'list', '--bpffs-root', root]);
+  t.is(ct.code, 0, ct.stderr);
+  t.regex(ct.stdout, /lb4_flows\s+TCP 198\.51\.100\.100:40000 -> 203\.0\.113\.10:80\s+backend 1 \(service 1\)/);
+  const missing = await lbctlRun(['bpf', 'lb', 'list', '--maglev', '192.0.2.1:1', '--bpffs-root', root]);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /no service '192\.0\.2\.1:1'/);
 });
 
 test('bpf lb list on an empty map prints only the header', async (t) => {
@@ -56,7 +90,7 @@ test('bpf lb list with nothing pinned: one line naming the path and what to chec
   const out = await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', '/sys/fs/bpf/dsrlb-nothing-here']);
   t.is(out.code, 1);
   t.is(out.stderr.trim().split('\n').length, 1);
-  t.regex(out.stderr, /lb4_services.*not pinned.*--bpffs-root/);
+  t.regex(out.stderr, /lb4_\w+.*not pinned.*--bpffs-root/);
 });
 
 test('a usage error exits 2', async (t) => {
