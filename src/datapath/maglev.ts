@@ -33,10 +33,21 @@ export interface MaglevBackend {
 export const MAGLEV_SLOTS_PER_BACKEND = 100;
 
 /**
+ * Table sizes come from a ladder: the smallest prime >= DSRLB_MAGLEV_MIN_SIZE
+ * x 2^k. A size change reshuffles the whole table (every slot's backend is
+ * recomputed for the new M), so sizes must not follow every change of the
+ * backend count: on the ladder a service keeps its M while its backends stay
+ * within a doubling, and Maglev's minimal disruption holds for those changes.
+ */
+function ladderStep(k: number): number {
+  return primeAtLeast(DSRLB_MAGLEV_MIN_SIZE * 2 ** k);
+}
+
+/**
  * The table size for a service with `backendCount` backends: the smallest
- * prime >= 100 x backendCount, clamped to [DSRLB_MAGLEV_MIN_SIZE, maxSize]
- * (maxSize is --maglev-table-size; when it is not prime, the largest prime
- * below it). A service without backends gets the minimum.
+ * ladder size >= 100 x backendCount (so M >= 100 N and each share stays
+ * within 1% of fair), clamped to maxSize (--maglev-table-size; when it is not
+ * prime, the largest prime below it). A service without backends gets the minimum.
  */
 export function maglevTableSize(backendCount: number, maxSize: number = DSRLB_MAGLEV_DEFAULT_SIZE): number {
   if (!Number.isSafeInteger(backendCount) || backendCount < 0) {
@@ -46,10 +57,12 @@ export function maglevTableSize(backendCount: number, maxSize: number = DSRLB_MA
   if (max === undefined || max < DSRLB_MAGLEV_MIN_SIZE) {
     throw new RangeError(`maximum Maglev table size ${maxSize} is below the minimum ${DSRLB_MAGLEV_MIN_SIZE}`);
   }
-  const wanted = Math.max(DSRLB_MAGLEV_MIN_SIZE, backendCount * MAGLEV_SLOTS_PER_BACKEND);
-  if (wanted >= max) return max;
-  const m = primeAtLeast(wanted);
-  return m > max ? max : m;
+  const wanted = backendCount * MAGLEV_SLOTS_PER_BACKEND;
+  for (let k = 0; ; k++) {
+    const m = ladderStep(k);
+    if (m >= max) return max;
+    if (m >= wanted) return m;
+  }
 }
 
 // ---- hashing ----------------------------------------------------------------

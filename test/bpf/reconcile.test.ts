@@ -133,8 +133,8 @@ test('a plan is programmed into every map: frontends, revnat, backends, one tabl
   const dns = svcOf(s, '10.96.0.53:53/17');
   t.is(web.serviceId, lb.serviceId, 'ClusterIP and LoadBalancer of one port share a service id');
   t.not(web.serviceId, dns.serviceId);
-  t.like(web, { backendCount: 3, maglevSize: 307, flags: DSRLB_SVC_F_AFFINITY, affinityTimeout: 300 });
-  t.like(lb, { backendCount: 3, maglevSize: 307, flags: DSRLB_SVC_F_AFFINITY | DSRLB_SVC_F_SOURCE_RANGES });
+  t.like(web, { backendCount: 3, maglevSize: 503, flags: DSRLB_SVC_F_AFFINITY, affinityTimeout: 300 });
+  t.like(lb, { backendCount: 3, maglevSize: 503, flags: DSRLB_SVC_F_AFFINITY | DSRLB_SVC_F_SOURCE_RANGES });
   t.like(dns, { backendCount: 2, maglevSize: 251, flags: 0 });
   t.not(web.revnatId, lb.revnatId, 'revnat ids are per frontend');
   t.deepEqual(s.revnat.get(lb.revnatId), { address: VIP, port: 80 });
@@ -146,8 +146,8 @@ test('a plan is programmed into every map: frontends, revnat, backends, one tabl
   t.is(s.backends.get(dnsIds[0] as number)?.nodeId, nodeIdForAddress(LOCAL.address));
 
   t.is(s.tables.size, 2);
-  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: webIds[i] as number })), 307);
-  t.deepEqual(s.tables.get(web.serviceId)?.slots.slice(0, 307), Array.from(expected));
+  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: webIds[i] as number })), 503);
+  t.deepEqual(s.tables.get(web.serviceId)?.slots.slice(0, 503), Array.from(expected));
   t.deepEqual(s.sourceRanges, [{ prefixlen: 32 + 24, serviceId: lb.serviceId, address: '192.0.2.0' }]);
   t.deepEqual([...s.nodes.values()].sort(), ['198.51.100.1', '198.51.100.2', '198.51.100.3']);
   t.is(s.nodeAddrs.get('198.51.100.2'), nodeIdForAddress('198.51.100.2'));
@@ -356,7 +356,7 @@ test('growing past a table\'s room swaps in a bigger one; shrinking and growing 
   const s2 = readAll(env.root);
   t.like(grow.tables, { replaced: 1, updated: 0 });
   t.like(svcOf(s2, key), { serviceId: sid, maglevSize: 1009, backendCount: 10 });
-  t.is(s2.tables.get(sid)?.slots.length, 1202, 'a table that outgrew its map gets room for 1/8 more backends (M=1201)');
+  t.is(s2.tables.get(sid)?.slots.length, 2012, 'a table that outgrew its map gets room for 1/8 more backends (M=2011, the next ladder step)');
   t.not(s2.tables.get(sid)?.innerId, s1.tables.get(sid)?.innerId);
 
   const oneMore = r.sync(input(twoServices(pods(11))));
@@ -365,12 +365,12 @@ test('growing past a table\'s room swaps in a bigger one; shrinking and growing 
 
   const shrink = r.sync(input(twoServices(pods(3))));
   const s3 = readAll(env.root);
-  t.like(shrink.tables, { replaced: 0, updated: 1, elementsWritten: 154 });
-  t.like(svcOf(s3, key), { serviceId: sid, maglevSize: 307, backendCount: 3 });
+  t.like(shrink.tables, { replaced: 0, updated: 1, elementsWritten: 252 });
+  t.like(svcOf(s3, key), { serviceId: sid, maglevSize: 503, backendCount: 3 });
   t.is(s3.tables.get(sid)?.innerId, s2.tables.get(sid)?.innerId, 'same inner map');
   const ids3 = backendIdsOf(s3, ['198.18.2.10', '198.18.2.11', '198.18.2.12']);
-  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: ids3[i] as number })), 307);
-  t.deepEqual(s3.tables.get(sid)?.slots.slice(0, 307), Array.from(expected));
+  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: ids3[i] as number })), 503);
+  t.deepEqual(s3.tables.get(sid)?.slots.slice(0, 503), Array.from(expected));
 
   const regrow = r.sync(input(twoServices(pods(8))));
   t.like(regrow.tables, { replaced: 0, updated: 1 });

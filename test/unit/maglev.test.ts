@@ -110,17 +110,21 @@ function paperTable(bs: readonly MaglevBackend[], m: number): Uint32Array {
 
 // ---- size ------------------------------------------------------------------
 
+// The ladder: smallest primes >= 251 x 2^k: 251, 503, 1009, 2011, 4019, 8039, 16067, ...
 const sizeCases: [string, number, number, number][] = [
   ['no backends get the minimum', 0, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE],
   ['one backend gets the minimum', 1, DSRLB_MAGLEV_DEFAULT_SIZE, 251],
   ['two backends still fit the minimum (200 < 251)', 2, DSRLB_MAGLEV_DEFAULT_SIZE, 251],
-  ['three backends: smallest prime >= 300', 3, DSRLB_MAGLEV_DEFAULT_SIZE, 307],
-  ['ten backends: smallest prime >= 1000', 10, DSRLB_MAGLEV_DEFAULT_SIZE, 1009],
-  ['100 backends: smallest prime >= 10000', 100, DSRLB_MAGLEV_DEFAULT_SIZE, 10007],
-  ['163 backends: 16301 still below the default maximum', 163, DSRLB_MAGLEV_DEFAULT_SIZE, 16301],
-  ['164 backends are clamped to the default maximum', 164, DSRLB_MAGLEV_DEFAULT_SIZE, 16381],
+  ['three backends: the next step, 503', 3, DSRLB_MAGLEV_DEFAULT_SIZE, 503],
+  ['five backends keep 503', 5, DSRLB_MAGLEV_DEFAULT_SIZE, 503],
+  ['six to ten backends share 1009', 6, DSRLB_MAGLEV_DEFAULT_SIZE, 1009],
+  ['ten backends: 1009 >= 1000', 10, DSRLB_MAGLEV_DEFAULT_SIZE, 1009],
+  ['eleven backends: 2011', 11, DSRLB_MAGLEV_DEFAULT_SIZE, 2011],
+  ['100 backends: 16067 (>= 10000)', 100, DSRLB_MAGLEV_DEFAULT_SIZE, 16067],
+  ['160 backends: 16067 still below the default maximum', 160, DSRLB_MAGLEV_DEFAULT_SIZE, 16067],
+  ['161 backends are clamped to the default maximum', 161, DSRLB_MAGLEV_DEFAULT_SIZE, 16381],
   ['1000 backends are clamped to the default maximum', 1000, DSRLB_MAGLEV_DEFAULT_SIZE, 16381],
-  ['1000 backends with a large maximum: smallest prime >= 100000', 1000, LARGE_MAX, 100003],
+  ['1000 backends with a large maximum: the step >= 100000', 1000, LARGE_MAX, 128519],
   ['a maximum that is not prime is rounded down to a prime', 1000, 16384, 16381],
   ['a maximum equal to the minimum', 50, 251, 251],
 ];
@@ -140,6 +144,13 @@ test('table size: every size is a prime in [min, max] and >= 100 N unless clampe
     t.true(m >= DSRLB_MAGLEV_MIN_SIZE && m <= DSRLB_MAGLEV_DEFAULT_SIZE, `N=${n}`);
     if (m < DSRLB_MAGLEV_DEFAULT_SIZE) t.true(m >= 100 * n, `N=${n}`);
   }
+});
+
+test('table size: removing or adding a backend keeps M unless the count crosses a doubling', (t) => {
+  let changes = 0;
+  for (let n = 1; n < 160; n++) if (maglevTableSize(n) !== maglevTableSize(n + 1)) changes++;
+  // Steps at 2->3, 5->6, 10->11, 20->21, 40->41, 80->81: six in 160.
+  t.is(changes, 6);
 });
 
 test('table size: a maximum below the minimum or a bad count is refused', (t) => {
