@@ -1,5 +1,5 @@
 /** Running commands for the lab: in this namespace or inside a lab namespace. */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DsrlbError } from '../errors.js';
 
@@ -7,7 +7,7 @@ const execFileAsync = promisify(execFile);
 
 export function run(cmd: string, args: readonly string[]): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
   } catch (e) {
     const stderr = (e as { stderr?: string }).stderr?.trim() ?? '';
     throw new DsrlbError('ERR_LAB_COMMAND', `${cmd} ${args.join(' ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: e });
@@ -24,12 +24,27 @@ export async function nsRunAsync(ns: string, cmd: string, args: readonly string[
     const { stdout } = await execFileAsync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
     return stdout;
   } catch (e) {
-    const stderr = (e as { stderr?: string }).stderr?.trim() ?? '';
-    throw new DsrlbError('ERR_LAB_COMMAND', `in ${ns}: ${cmd} ${args.join(' ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: e });
+    const err = e as { stderr?: string; killed?: boolean; signal?: string };
+    const stderr = err.stderr?.trim() ?? '';
+    const why = err.killed ? ` (killed by ${err.signal ?? 'a signal'} after ${timeoutMs} ms)` : '';
+    throw new DsrlbError('ERR_LAB_COMMAND', `in ${ns}: ${cmd} ${args.join(' ')} failed${why}${stderr ? `: ${stderr}` : ''}`, { cause: e });
   }
 }
 
-/** Starts a long-running process inside a namespace (servers, agents). */
-export function nsSpawn(ns: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: false });
+/**
+ * The command line that runs `argv` inside network namespace `ns`.
+ *
+ * `ip netns exec` gives the process a private mount namespace with a fresh
+ * /sys (so /sys/class/net lists the namespace's devices), which also hides
+ * the host's bpffs at /sys/fs/bpf: pins made there would live in a private
+ * bpffs and vanish with the process. With `hostBpffs`, the same is done by
+ * hand but the host's bpffs is carried over (bind-mounted aside through
+ * `stash`, an empty directory, then back onto /sys/fs/bpf), so an agent's
+ * pins outlive it and `lbctl bpf ... --bpffs-root` on the host reads them.
+ * Nothing is mounted in the host's mount namespace (propagation is slave).
+ */
+export function inNamespace(ns: string, argv: readonly string[], hostBpffs?: { stash: string }): [string, string[]] {
+  if (!hostBpffs) return ['ip', ['netns', 'exec', ns, ...argv]];
+  const script = 'mount --bind /sys/fs/bpf "$0" && mount -t sysfs sysfs /sys && mount --bind "$0" /sys/fs/bpf && umount "$0" && exec "$@"';
+  return ['nsenter', [`--net=/run/netns/${ns}`, '--', 'unshare', '--mount', '--propagation', 'slave', '--', 'sh', '-c', script, hostBpffs.stash, ...argv]];
 }

@@ -46,6 +46,8 @@ export interface LabTopology {
   readonly nodes: readonly LabNode[];
   /** Directory of the per-agent bpffs roots. */
   readonly bpffsBase: string;
+  /** Scratch directory: state file, manifests, logs. */
+  readonly workDir: string;
 }
 
 export interface TopologyOptions {
@@ -53,6 +55,11 @@ export interface TopologyOptions {
   readonly nodes?: number;
   readonly podsPerNode?: number;
 }
+
+/** Leftovers of any lab are found by these prefixes (`lab down`). */
+export const LAB_NS_PATTERN = /^dsrlb-([a-z0-9]{1,8})-/;
+export const LAB_BPFFS_PREFIX = '/sys/fs/bpf/dsrlb-lab-';
+export const LAB_WORKDIR_PREFIX = '/tmp/dsrlb-lab-';
 
 export function labPrefix(id: string): string {
   return `dsrlb-${id}-`;
@@ -86,6 +93,7 @@ export function labTopology(opts: TopologyOptions): LabTopology {
     bridge: 'br0',
     client: { ns: `${prefix}client`, address: CLIENT_ADDRESS, uplink: 'eth0', fabricPort: 'p-client' },
     nodes,
-    bpffsBase: `/sys/fs/bpf/dsrlb-lab-${opts.id}`,
+    bpffsBase: `${LAB_BPFFS_PREFIX}${opts.id}`,
+    workDir: `${LAB_WORKDIR_PREFIX}${opts.id}`,
   };
 }

@@ -1,0 +1,38 @@
+/**
+ * The lab agents' pinned maps, read from the host (each agent pins under its
+ * own directory of the host's bpffs): datapath counters and the backend
+ * node's reverse-NAT entries, as evidence for tests and the demo.
+ */
+import { MapSpecs, openPinned } from '../bpf/map-specs.js';
+import { readStats } from '../bpf/stats.js';
+import { agentBpffsRoot } from './agents.js';
+import type { LabNode, LabTopology } from './topology.js';
+
+export function nodeStats(topo: LabTopology, node: LabNode): Record<string, number> {
+  return readStats(agentBpffsRoot(topo, node));
+}
+
+export function statsDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
+}
+
+export interface RevnatEntry {
+  /** The reply's tuple as the pod sends it: pod -> client. */
+  readonly pod: string;
+  readonly client: string;
+  readonly proto: number;
+  /** The address:port the reply leaves with. */
+  readonly frontend: string;
+}
+
+/** lb4_dsr_revnat of a (backend) node. */
+export function dsrRevnatEntries(topo: LabTopology, node: LabNode): RevnatEntry[] {
+  const m = openPinned(agentBpffsRoot(topo, node), MapSpecs.dsrRevnat);
+  try {
+    return m.entries().map(([k, v]) => ({
+      pod: `${k.saddr}:${k.sport}`, client: `${k.daddr}:${k.dport}`, proto: k.proto, frontend: `${v.address}:${v.port}`,
+    }));
+  } finally {
+    m.close();
+  }
+}
