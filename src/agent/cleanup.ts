@@ -4,35 +4,22 @@
  * name in the kernel, so it needs no state from the agent that attached them.
  */
 import { rmSync } from 'node:fs';
-import { detachTc, detachXdp, links, native, tcAttachment, xdpAttachment } from '../bpf/index.js';
+import { detachTc, detachXdp } from '../bpf/index.js';
+import { dsrlbAttachments } from './attachments.js';
 import { TC_HANDLE, TC_PRIORITY } from './datapath-loader.js';
-
-const XDP_PROGRAMS = new Set(['xdp_lb']);
-const TC_PROGRAMS = new Set(['tc_revnat']);
-
-function programName(id: number): string {
-  const fd = native().progFdById(id);
-  try {
-    return native().progInfo(fd).name;
-  } finally {
-    native().closeFd(fd);
-  }
-}
 
 export interface CleanupReport { xdpDetached: string[]; tcDetached: string[]; unpinned: boolean }
 
 export function cleanup(bpffsRoot: string): CleanupReport {
   const report: CleanupReport = { xdpDetached: [], tcDetached: [], unpinned: false };
-  for (const { name: device, ifindex: idx } of links()) {
-    const x = xdpAttachment(idx);
-    if (x.progId && (x.mode === 'native' || x.mode === 'generic') && XDP_PROGRAMS.has(programName(x.progId))) {
-      detachXdp(idx, x.mode);
-      report.xdpDetached.push(device);
+  for (const a of dsrlbAttachments()) {
+    if (a.xdp === 'native' || a.xdp === 'generic') {
+      detachXdp(a.ifindex, a.xdp);
+      report.xdpDetached.push(a.device);
     }
-    const tcId = tcAttachment(idx, 'egress', TC_HANDLE, TC_PRIORITY);
-    if (tcId && TC_PROGRAMS.has(programName(tcId))) {
-      detachTc(idx, 'egress', TC_HANDLE, TC_PRIORITY);
-      report.tcDetached.push(device);
+    if (a.tcEgress) {
+      detachTc(a.ifindex, 'egress', TC_HANDLE, TC_PRIORITY);
+      report.tcDetached.push(a.device);
     }
   }
   try {

@@ -4,6 +4,7 @@ import { DsrlbError } from '../errors.js';
 import { registerBpfCommands } from './bpf-commands.js';
 import { registerLabCommand } from './lab-command.js';
 import { registerPlanCommand } from './plan-command.js';
+import { registerStatusCommand } from './status-command.js';
 import { registerVersionCommand } from './version-command.js';
 import { EXIT_FAILURE, EXIT_USAGE, printError } from './output.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerVersionCommand(program);
   registerBpfCommands(program);
   registerPlanCommand(program);
+  registerStatusCommand(program);
   registerLabCommand(program);
   return program;
 }

@@ -13,6 +13,7 @@ import { projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { sh } from '../helpers/netns.js';
+import type { Status } from '../../src/cli/status-command.js';
 import { requireRoot } from '../helpers/root.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -107,6 +108,15 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   writeFileSync(file, 'apiVersion: v1\nkind: Service\nmetadata: {name: web\n');
   await waitFor(() => /not valid YAML|parse/i.test(log), 10_000, () => `no parse error reported:\n${log}`);
   t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
+
+  // lbctl status, from inside the node's network namespace: devices, config, the agent's health.
+  const status = JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', join(projectRoot, 'bin', 'lbctl.js'),
+    'status', '--bpffs-root', root, '--health-addr', '127.0.0.1:9964', '-o', 'json'])) as Status;
+  t.deepEqual(status.attachments.map((a) => [a.device, a.xdp, a.tcEgress]), [['eth0', 'native', true]]);
+  t.deepEqual(status.config, { nodeAddress: '198.51.100.1', mode: 'dsr', mtu: 1500 });
+  t.true(status.agent.healthy);
+  t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 3);
+  t.true(status.totalMapMemoryBytes > 0);
 
   const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
   agent.kill('SIGTERM');

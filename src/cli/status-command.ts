@@ -1,0 +1,84 @@
+/**
+ * `lbctl status`: is dsrlb serving here? Programs attached in this network
+ * namespace, the node's datapath config, map fill and memory, and the agent's
+ * /healthz when it can be reached.
+ */
+import type { Command } from 'commander';
+import { dsrlb_mode } from '../bpf/consts.generated.js';
+import { MapSpecs, openPinned, type MapSpec } from '../bpf/map-specs.js';
+import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
+import { dsrlbAttachments, type DeviceAttachment } from '../agent/attachments.js';
+import { parseFormat, printJson, printTable } from './output.js';
+
+interface MapStatus { name: string; entries: number; maxEntries: number; memoryBytes: number }
+
+export interface Status {
+  bpffsRoot: string;
+  attachments: DeviceAttachment[];
+  config: { nodeAddress: string; mode: string; mtu: number } | null;
+  maps: MapStatus[];
+  totalMapMemoryBytes: number;
+  agent: { healthAddr: string; healthy: boolean | null; detail: string };
+}
+
+const MODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(dsrlb_mode).map(([k, v]) => [v, k.replace('DSRLB_MODE_', '').toLowerCase()]));
+
+function mapStatus<K, V>(root: string, spec: MapSpec<K, V>): MapStatus {
+  const m = openPinned(root, spec);
+  try {
+    const info = m.info();
+    return { name: spec.name, entries: [...m.keys()].length, maxEntries: info.maxEntries, memoryBytes: info.memoryBytes };
+  } finally {
+    m.close();
+  }
+}
+
+async function agentHealth(addr: string): Promise<Status['agent']> {
+  try {
+    const res = await fetch(`http://${addr}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const body = (await res.json()) as { lastSyncedAt?: string | null; lastError?: string | null };
+    return { healthAddr: addr, healthy: res.status === 200, detail: body.lastError ?? `last sync ${body.lastSyncedAt ?? 'never'}` };
+  } catch (e) {
+    return { healthAddr: addr, healthy: null, detail: `not reachable (${e instanceof Error ? e.message : String(e)})` };
+  }
+}
+
+export async function readStatus(root: string, healthAddr: string): Promise<Status> {
+  const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows, MapSpecs.dsrRevnat,
+    MapSpecs.snat, MapSpecs.affinity, MapSpecs.nodes];
+  const maps = specs.map((s) => mapStatus(root, s as MapSpec<unknown, unknown>));
+  const cfgMap = openPinned(root, MapSpecs.config);
+  const cfg = (() => { try { return cfgMap.lookup(0); } finally { cfgMap.close(); } })();
+  return {
+    bpffsRoot: root,
+    attachments: dsrlbAttachments(),
+    config: cfg && cfg.nodeId !== 0 ? { nodeAddress: cfg.nodeAddress, mode: MODE_NAMES[cfg.mode] ?? String(cfg.mode), mtu: cfg.mtu } : null,
+    maps,
+    totalMapMemoryBytes: maps.reduce((a, m) => a + m.memoryBytes, 0),
+    agent: await agentHealth(healthAddr),
+  };
+}
+
+export function registerStatusCommand(program: Command): void {
+  program.command('status')
+    .description('programs attached here, datapath config, map fill, agent health')
+    .option('--bpffs-root <dir>', 'bpffs directory of the agent', process.env['DSRLB_BPFFS_ROOT'] ?? DEFAULT_BPFFS_ROOT)
+    .option('--health-addr <host:port>', "the agent's --health-addr", process.env['DSRLB_HEALTH_ADDR'] ?? '127.0.0.1:9964')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (opts: { bpffsRoot: string; healthAddr: string; output: string }) => {
+      const s = await readStatus(opts.bpffsRoot, opts.healthAddr);
+      if (parseFormat(opts.output) === 'json') {
+        printJson(s);
+        return;
+      }
+      const devices = s.attachments.map((a) => `${a.device} (xdp ${a.xdp ?? 'none'}, tc egress ${a.tcEgress ? 'yes' : 'no'})`).join(', ');
+      printTable(['', ''], [
+        ['Devices', devices || 'none in this network namespace'],
+        ['Node', s.config ? `${s.config.nodeAddress}, mode ${s.config.mode}, MTU ${s.config.mtu}` : 'not configured'],
+        ['Agent', s.agent.healthy === null ? s.agent.detail : `${s.agent.healthy ? 'healthy' : 'unhealthy'}: ${s.agent.detail}`],
+        ['Map memory', `${(s.totalMapMemoryBytes / 2 ** 20).toFixed(1)} MiB`],
+      ]);
+      printTable(['MAP', 'ENTRIES', 'MAX', 'MEMORY'], s.maps.map((m) => [m.name, String(m.entries), String(m.maxEntries), `${(m.memoryBytes / 1024).toFixed(0)} KiB`]));
+    });
+}
