@@ -4,7 +4,6 @@
  * the programs attached and the maps pinned, so traffic keeps flowing.
  */
 import type { Server } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { pino, type Logger } from 'pino';
 import { MapSpecs, openPinned } from '../bpf/map-specs.js';
 import { readStats } from '../bpf/stats.js';
@@ -20,12 +19,13 @@ import { NodeNeighbours } from './neighbours.js';
 import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
 import { AgentMetrics, type DatapathReadings } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
-import { syncOnce, type LocalNode } from './sync.js';
+import { SyncPipeline, type LocalNode } from './sync.js';
 
 export class Agent {
   private readonly log: Logger;
   private datapath: LoadedDatapath | undefined;
   private reconciler: Reconciler | undefined;
+  private pipeline: SyncPipeline | undefined;
   private source: Source | undefined;
   private readonly servers: Server[] = [];
   private readonly status: SyncStatus = {};
@@ -56,6 +56,7 @@ export class Agent {
         + 'its pins vanish with the namespace. Mount bpffs on the host (and use `nsenter --net=`, not `ip netns exec`, which hides /sys/fs/bpf)');
     }
     this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize });
+    this.pipeline = new SyncPipeline(local, this.reconciler);
 
     this.metrics = new AgentMetrics(() => this.readDatapath());
     this.hcPorts = new HealthCheckNodePorts('0.0.0.0', () => healthy(this.status));
@@ -73,25 +74,32 @@ export class Agent {
   }
 
   private async onChange(state: ClusterState, change: StateChange, local: LocalNode): Promise<void> {
-    const reconciler = this.reconciler;
-    if (!reconciler) return;
+    const pipeline = this.pipeline;
+    if (!pipeline) return;
     try {
-      const outcome = syncOnce(state, local, reconciler);
-      await this.hcPorts?.sync(outcome.plan.healthCheckNodePorts);
-      for (const [port, err] of this.hcPorts?.errors ?? []) this.log.warn({ port }, err.message);
-      const latency = performance.now() - change.since;
+      const outcome = pipeline.handle(state, change);
+      const { update, result } = outcome;
+      if (outcome.full || update.healthCheckNodePortsChanged) {
+        await this.hcPorts?.sync(update.report.plan.healthCheckNodePorts);
+        for (const [port, err] of this.hcPorts?.errors ?? []) this.log.warn({ port }, err.message);
+      }
+      const latency = outcome.syncedAt - change.since;
       this.metrics?.syncDuration.observe(latency / 1000);
       this.status.lastSyncedAt = Date.now();
       delete this.status.lastError;
-      for (const w of [...outcome.planWarnings, ...outcome.result.warnings]) this.log.warn({ service: w.service }, w.message);
-      this.scheduleSweep(outcome.result.nextSweepAt);
+      if (update.warningsChanged || outcome.full) {
+        for (const w of update.report.warnings) this.log.warn({ service: w.service }, w.message);
+      }
+      for (const w of result?.warnings ?? []) this.log.warn({ service: w.service }, w.message);
+      if (result) this.scheduleSweep(result.nextSweepAt);
       this.keepNeighbours(outcome.nodeAddresses, local);
       this.log.info({
-        reason: change.reason, frontends: outcome.plan.frontends.length, latencyMs: Number(latency.toFixed(3)),
-        services: outcome.result.services, backends: outcome.result.backends, tables: outcome.result.tables,
+        reason: change.reason, full: outcome.full, latencyMs: Number(latency.toFixed(3)),
+        frontends: { added: update.frontends.added.length, updated: update.frontends.updated.length, removed: update.frontends.removed.length },
+        ...(result ? { services: result.services, backends: result.backends, tables: result.tables } : {}),
       }, 'synced');
     } catch (e) {
-      // The maps keep the last good state; the next change retries.
+      // The maps keep the last good state; the next change retries (the plan cache rebuilds after a failure).
       this.metrics?.syncErrors.inc();
       this.status.lastError = e instanceof Error ? e.message : String(e);
       this.log.error({ err: e }, 'sync failed; the datapath keeps the last good state');

@@ -1,38 +1,74 @@
 /**
- * One sync: cluster state -> plan -> desired state -> maps. Pure steps come
- * from src/plan and src/datapath; this file only strings them together.
+ * The sync pipeline: source hand-overs -> incremental plan -> reconcile.
+ * Pure steps come from src/plan (PlanCache) and src/datapath (Reconciler);
+ * this file strings them together the one way the agent and the control-plane
+ * benchmark both use.
  */
+import { performance } from 'node:perf_hooks';
+import type { StateChange } from '../k8s/source.js';
 import type { ClusterState } from '../k8s/types.js';
-import { buildPlanReport, nodeAddressForFamily, resolvePlanNode } from '../plan/index.js';
-import type { Plan, PlanWarning } from '../plan/types.js';
+import { PlanCache, type PlanUpdate } from '../plan/incremental.js';
+import { nodeAddressForFamily, resolvePlanNode } from '../plan/index.js';
+import type { Frontend } from '../plan/types.js';
 import type { Reconciler, SyncResult } from '../datapath/reconciler.js';
 
 export interface LocalNode { readonly name: string; readonly address: string }
 
 export interface SyncOutcome {
-  readonly plan: Plan;
-  readonly planWarnings: readonly PlanWarning[];
-  readonly result: SyncResult;
+  readonly update: PlanUpdate;
+  /** Null when nothing reached the maps (no service changed). */
+  readonly result: SyncResult | null;
+  /** The whole plan went to the reconciler (first hand-over, node changes). */
+  readonly full: boolean;
   /** IPv4 of every node by name, this one included. */
   readonly nodeAddresses: ReadonlyMap<string, string>;
+  /** performance.now() marks: plan computed, maps written. */
+  readonly plannedAt: number;
+  readonly syncedAt: number;
 }
 
-/** IPv4 address of every Node object, plus this node's own (it may have no Node object in a manifests dir). */
-export function nodeAddresses(state: ClusterState, local: LocalNode): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [name, node] of state.nodes) {
-    const address = nodeAddressForFamily(node, 'IPv4');
-    if (address) out.set(name, address);
+export class SyncPipeline {
+  readonly cache: PlanCache;
+  private readonly addresses = new Map<string, string>();
+  /** A reconcile failed: the plan cache moved on, so the next hand-over goes through the whole plan. */
+  private behind = false;
+
+  /** @param alwaysFull hand the whole plan over on every change (the benchmark's comparison). */
+  constructor(private readonly local: LocalNode, private readonly reconciler: Reconciler, private readonly alwaysFull = false) {
+    // The maps are IPv4: plan IPv4 only, as a single-stack kube-proxy would.
+    this.cache = new PlanCache((state) => resolvePlanNode(state, { name: local.name, addresses: [local.address] }), { ipFamilies: ['IPv4'] });
+    this.addresses.set(local.name, local.address);
   }
-  out.set(local.name, local.address);
-  return out;
-}
 
-export function syncOnce(state: ClusterState, local: LocalNode, reconciler: Reconciler): SyncOutcome {
-  const planNode = resolvePlanNode(state, { name: local.name, addresses: [local.address] });
-  // The maps are IPv4: plan IPv4 only, as a single-stack kube-proxy would.
-  const report = buildPlanReport(state, planNode, { ipFamilies: ['IPv4'] });
-  const addresses = nodeAddresses(state, local);
-  const result = reconciler.sync({ plan: report.plan, localNode: local, nodeAddresses: addresses });
-  return { plan: report.plan, planWarnings: report.warnings, result, nodeAddresses: addresses };
+  private refreshAddresses(state: ClusterState, names: Iterable<string>): void {
+    for (const name of names) {
+      if (name === this.local.name) continue; // a manifests dir may have no Node object for this node
+      const address = nodeAddressForFamily(state.nodes.get(name), 'IPv4');
+      if (address) this.addresses.set(name, address);
+      else this.addresses.delete(name);
+    }
+  }
+
+  handle(state: ClusterState, change: StateChange): SyncOutcome {
+    const initial = change.reason === 'initial';
+    const update = initial ? this.cache.rebuild(state) : this.cache.update(state, change.changed);
+    const plannedAt = performance.now();
+    if (initial) {
+      for (const name of [...this.addresses.keys()]) if (name !== this.local.name && !state.nodes.has(name)) this.addresses.delete(name);
+    }
+    this.refreshAddresses(state, initial ? state.nodes.keys() : change.changed.nodes);
+    // Node addresses feed every backend's node id: a node change goes through the whole plan.
+    const full = update.full || initial || change.changed.nodes.size > 0 || this.behind || this.alwaysFull;
+    let result: SyncResult | null = null;
+    this.behind = true;
+    if (full) {
+      result = this.reconciler.sync({ plan: update.report.plan, localNode: this.local, nodeAddresses: this.addresses });
+    } else if (update.services.size > 0) {
+      const changes = new Map<string, readonly Frontend[]>();
+      for (const service of update.services) changes.set(service, this.cache.frontendsOf(service));
+      result = this.reconciler.updateServices(changes);
+    }
+    this.behind = false;
+    return { update, result, full, nodeAddresses: this.addresses, plannedAt, syncedAt: performance.now() };
+  }
 }
