@@ -58,6 +58,7 @@ import {
 } from './lib/cluster.js';
 import { FeedSource } from './lib/feed-source.js';
 import { mib, round, summarize } from './lib/stats.js';
+import { seededRandom } from '../test/helpers/rng.js';
 
 // ---- arguments -------------------------------------------------------------------
 
@@ -91,17 +92,6 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 
-/** mulberry32: the same changes every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- the pipeline ------------------------------------------------------------------
 
@@ -280,7 +270,7 @@ async function main(): Promise<void> {
       && maps.maglevTables === shape.services && maps.revnat === expectedFrontends;
 
     // ---- 2. single-endpoint changes
-    const random = rng(4);
+    const random = seededRandom(4);
     let nextPod = shape.services * shape.endpointsPerService;
     let generation = 2;
     const latencies: number[] = [];
@@ -441,7 +431,7 @@ function planStepAlone(live: ClusterState, node: PlanNode, liveEndpoints: readon
   const cache = new PlanCache(node);
   cache.update(state, {});
   const t2 = performance.now();
-  const random = rng(5);
+  const random = seededRandom(5);
   let pod = firstPod;
   let generation = firstGeneration;
   const times: number[] = [];

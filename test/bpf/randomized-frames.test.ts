@@ -10,25 +10,15 @@ import {
   buildFrame, buildGeneveFrame, dsrOption, frameProblems, mssOption, type GeneveOption,
 } from '../../src/packet/index.js';
 import { Addr, Datapath, Mac, NodeId, Proto, SvcFlag, TcAction, XdpAction, type Mode } from '../helpers/datapath.js';
+import { seededRandom } from '../helpers/rng.js';
 
 const FRAMES = 100_000;
 const SEED = Number(process.env.DSRLB_FUZZ_SEED ?? 0x5eed);
 
-/** mulberry32: small, fast, good enough to spread test inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   private readonly next: () => number;
-  constructor(seed: number) { this.next = prng(seed); }
+  constructor(seed: number) { this.next = seededRandom(seed); }
   int(n: number): number { return Math.floor(this.next() * n); }
   chance(p: number): boolean { return this.next() < p; }
   pick<T>(xs: readonly T[]): T { return xs[this.int(xs.length)] as T; }
