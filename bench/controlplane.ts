@@ -51,6 +51,7 @@ import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../src/k8
 import type { StateChange } from '../src/k8s/source.js';
 import { PlanCache } from '../src/plan/incremental.js';
 import { SyncPipeline } from '../src/agent/sync.js';
+import { PortFilterWriter } from '../src/datapath/port-filter-writer.js';
 import { buildPlanReport, type PlanNode } from '../src/plan/index.js';
 import {
   initialEndpoints, makeNode, makeService, makeSlices, nodeAddress, nodeName, objectKey, type ClusterShape,
@@ -114,8 +115,8 @@ class Pipeline {
   /** The source's live state, as last handed over. */
   state: ClusterState | undefined;
 
-  constructor(reconciler: Reconciler) {
-    this.sync = new SyncPipeline(LOCAL, reconciler, FULL_SYNC);
+  constructor(reconciler: Reconciler, root: string) {
+    this.sync = new SyncPipeline(LOCAL, reconciler, new PortFilterWriter(root), FULL_SYNC);
   }
 
   /** The next hand-over, once it is written to the maps. */
@@ -221,7 +222,7 @@ async function main(): Promise<void> {
     const profiler = await startProfile();
     gcObserver.observe({ entryTypes: ['gc'] });
     const source = new FeedSource({ throttleMs: THROTTLE_MS, validate: VALIDATE });
-    const pipeline = new Pipeline(reconciler);
+    const pipeline = new Pipeline(reconciler, root);
     cleanups.push(() => void source.stop());
 
     // ---- 1. cold converge

@@ -5,6 +5,7 @@
  * backend node, SNAT-mode replies. The logic lives in lib/.
  */
 #include "maps.h"
+#include "compiler.h"
 #include "config.h"
 #include "encap.h"
 #include "forward.h"
@@ -13,19 +14,10 @@
 #include "snat.h"
 #include "stats.h"
 
-SEC("xdp")
-int xdp_lb(struct xdp_md *ctx)
+/* What becomes of a packet parse_ipv4 did not accept (parse.h, docs/datapath.md). */
+static __always_inline int parse_verdict(int rc)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	const struct dsrlb_config *cfg;
-	const struct lb4_service *svc;
-	struct lb4_snat_entry snat;
-	struct pkt4 p = {};
-
-	switch (parse_ipv4(data, data_end, ctx->data_end - ctx->data, &p)) {
-	case PARSE_OK:
-		break;
+	switch (rc) {
 	case PARSE_NOT_IPV4:
 		return count(DSRLB_STAT_PASS_NOT_IPV4, XDP_PASS);
 	case PARSE_FRAGMENT:
@@ -39,14 +31,32 @@ int xdp_lb(struct xdp_md *ctx)
 	default:
 		return count(DSRLB_STAT_DROP_BAD_HEADER, XDP_DROP);
 	}
+}
+
+SEC("xdp")
+int xdp_lb(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	const struct dsrlb_config *cfg;
+	const struct lb4_service *svc;
+	struct lb4_snat_entry snat;
+	struct pkt4 p;
+	int rc;
+
+	rc = parse_ipv4(data, data_end, ctx->data_end - ctx->data, &p);
+	if (unlikely(rc != PARSE_OK))
+		return parse_verdict(rc);
 
 	cfg = config_get();
-	if (!cfg)
+	if (unlikely(!cfg))
 		return XDP_PASS;
 	if (geneve_for_us(&p, cfg))
 		return geneve_decap(ctx, &p, cfg);
-	if (snat_reply_lookup(&p, cfg, &snat))
+	if (unlikely(snat_reply_lookup(&p, cfg, &snat)))
 		return snat_reply(ctx, &p, &snat);
+	if (lb_port_unused(&p.tuple))
+		return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);
 	svc = lb_service(&p.tuple);
 	if (!svc)
 		return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);

@@ -91,10 +91,11 @@
 #define DSRLB_MAGLEV_SLOTS_PER_ENTRY 2
 /*
  * Default map sizes (the agent may raise them before load). The LRU tables
- * are preallocated: together about 10 MiB, independent of the number of
- * services; per service and backend the cost is its Maglev table (4 bytes a
- * slot) and about 100 bytes an entry. 10,000 services x 10 backends stay
- * under 64 MiB in all (bench/datapath.ts).
+ * are preallocated: together about 8.4 MiB, independent of the number of
+ * services; the hash maps' bucket arrays cost 16 bytes per entry of
+ * max_entries; per service and backend the cost is its Maglev table (4 bytes
+ * a slot) and about 80 bytes an entry. 10,000 services x 10 backends come to
+ * 65.0 MiB in all (bench/datapath.ts, docs/benchmarks.md).
  */
 #define DSRLB_MAX_SERVICES         65536   /* lb4_services entries          */
 #define DSRLB_MAX_BACKENDS         131072  /* lb4_backends entries          */
@@ -159,6 +160,20 @@ struct lb4_service {
 	__u8  pad[3];
 	__u32 maglev_size;       /* M: slots in this service's lb4_maglev table */
 };
+
+/* ---- lb4_port_filter: destination ports no frontend uses ---------------
+ * A bitmap per protocol, in __u64 words: the bit for a host-order port of
+ * protocol P is bit (port & DSRLB_PORT_FILTER_BIT_MASK) of word
+ * DSRLB_PORT_FILTER_<P> + (port >> DSRLB_PORT_FILTER_WORD_SHIFT).
+ * A set bit means no frontend of that protocol has that port, so a packet to
+ * it passes without the lb4_services lookup. All zero (as created) filters
+ * nothing. The control plane clears a port's bit before it adds the first
+ * frontend on that port and may set it after removing the last one. */
+#define DSRLB_PORT_FILTER_TCP        0     /* first word of the TCP bitmap */
+#define DSRLB_PORT_FILTER_UDP        1024  /* first word of the UDP bitmap */
+#define DSRLB_PORT_FILTER_WORDS      2048  /* lb4_port_filter entries      */
+#define DSRLB_PORT_FILTER_WORD_SHIFT 6     /* 64 ports per word            */
+#define DSRLB_PORT_FILTER_BIT_MASK   63
 
 /* ---- lb4_backends ---------------------------------------------------- */
 /* lb4_backend.flags */
@@ -240,16 +255,19 @@ struct dsrlb_node {
 	__u32  pad;
 };
 
-/* ---- node_nexthop: per-CPU cache of the route to a node --------------- */
+/* ---- node_nexthop: per-CPU cache of the route to a node ---------------
+ * Written and read by the datapath only (no codec). dmac and smac are
+ * adjacent and 8-byte aligned: the first 12 bytes of the outer Ethernet
+ * header, copied in two stores. */
 struct dsrlb_nexthop {
 	__u32  node_id;        /* whose route this is; 0: empty */
 	__be32 node_address;   /* copied from `nodes` when resolved */
 	__u64  expires;        /* jiffies */
+	__u8   dmac[6];        /* next hop's MAC */
+	__u8   smac[6];        /* egress device's MAC */
 	__u32  ifindex;        /* egress device */
 	__u16  mtu;            /* route MTU, at most config.mtu; 0 = no check */
 	__u16  pad;
-	__u8   smac[6];
-	__u8   dmac[6];
 	__u32  pad2;
 };
 

@@ -36,23 +36,38 @@ static __always_inline __sum16 csum_finish(__u32 sum)
 	return (__sum16)~csum_fold16(sum);
 }
 
-/* A field of 4 bytes changed from `from` to `to` under checksum `*check`. */
-static __always_inline void csum_replace4(__sum16 *check, __be32 from, __be32 to)
-{
-	__u32 sum = (__u16)~*check;
+/*
+ * 64-bit accumulation: terms are added as plain integers into a __u64 and
+ * folded once at the end, which is the same one's complement sum as adding
+ * with end-around carry at every step, in a third of the instructions.
+ * Every term is at most 32 bits, so billions of them cannot overflow.
+ */
 
-	sum = csum_add(sum, ~from);
-	sum = csum_add(sum, to);
-	*check = csum_finish(sum);
+/* Folds a 64-bit sum of 32-bit terms to 16 bits, not complemented. */
+static __always_inline __u16 csum_fold64(__u64 sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
 }
 
-static __always_inline void csum_replace2(__sum16 *check, __be16 from, __be16 to)
+/* The change to a checksum when 4 bytes go from `from` to `to` (RFC 1624: ~m + m'). */
+static __always_inline __u64 csum_diff4(__be32 from, __be32 to)
 {
-	__u32 sum = (__u16)~*check;
+	return (__u64)(__u32)~from + to;
+}
 
-	sum = csum_add(sum, (__u16)~from);
-	sum = csum_add(sum, to);
-	*check = csum_finish(sum);
+static __always_inline __u64 csum_diff2(__be16 from, __be16 to)
+{
+	return (__u64)(__u16)~from + to;
+}
+
+/* The checksum field value after the changes summed in `diff`: ~(~HC + diff). */
+static __always_inline __sum16 csum_apply(__sum16 check, __u64 diff)
+{
+	return (__sum16)~csum_fold64((__u16)~check + diff);
 }
 
 /* Sum of a 20-byte IPv4 header (one without options, as dsrlb builds them). */

@@ -64,6 +64,10 @@ static __always_inline __u32 encap_overhead(int with_opt)
 /*
  * Prepends outer Ethernet / IPv4 / UDP / Geneve [/ DSR option] to the frame
  * (its Ethernet header becomes the inner one). Returns < 0 without headroom.
+ *
+ * The headers are written in whole words (packet stores need no alignment
+ * on the architectures XDP runs natively on), and the outer IPv4 checksum
+ * is summed from the words as they are built, never read back.
  */
 static __always_inline int geneve_encap(struct xdp_md *ctx, const struct dsrlb_config *cfg,
 					const struct dsrlb_nexthop *nh,
@@ -71,11 +75,13 @@ static __always_inline int geneve_encap(struct xdp_md *ctx, const struct dsrlb_c
 {
 	__u32 overhead = encap_overhead(e->with_opt);
 	__u32 outer_len = e->inner_ip_len + overhead;
+	__u32 ver_tos_len, id_frag, ttl_proto;
 	struct geneve_hdr *gh;
 	struct ethhdr *eth;
 	struct udphdr *udp;
 	struct iphdr *ip;
 	void *data_end;
+	__u64 sum;
 
 	if (bpf_xdp_adjust_head(ctx, -(int)overhead))
 		return -1;
@@ -84,44 +90,41 @@ static __always_inline int geneve_encap(struct xdp_md *ctx, const struct dsrlb_c
 	ip = (void *)(eth + 1);
 	udp = (void *)(ip + 1);
 	gh = (void *)(udp + 1);
-	if ((void *)(gh + 1) > data_end)
+	if ((void *)(gh + 1) + (e->with_opt ? DSRLB_GENEVE_DSR_OPT_SIZE : 0) > data_end)
 		return -1;
 
-	eth_set_macs(eth, nh->smac, nh->dmac);
-	eth->h_proto = bpf_htons(ETH_P_IP);
+	eth_set_macs_proto(eth, nh->dmac, bpf_htons(ETH_P_IP));
 
-	ip->version = DSRLB_IPV4_VERSION;
-	ip->ihl = DSRLB_IPV4_MIN_IHL;
-	ip->tos = e->tos;
-	ip->tot_len = bpf_htons(outer_len);
-	ip->id = 0;
-	ip->frag_off = bpf_htons(DSRLB_IP_DF);
-	ip->ttl = DSRLB_OUTER_TTL;
-	ip->protocol = IPPROTO_UDP;
+	/* Version 4, IHL 5, the inner TOS; id 0, DF; TTL, UDP, checksum below. */
+	ver_tos_len = bpf_htonl((DSRLB_IPV4_VERSION << 28) | (DSRLB_IPV4_MIN_IHL << 24) |
+				((__u32)e->tos << 16) | (outer_len & 0xffff));
+	id_frag = bpf_htonl(DSRLB_IP_DF);
+	ttl_proto = bpf_htonl((DSRLB_OUTER_TTL << 24) | (IPPROTO_UDP << 16));
+	sum = (__u64)ver_tos_len + id_frag + ttl_proto + cfg->node_address + nh->node_address;
+	*(__u32 *)ip = ver_tos_len;
+	*((__u32 *)ip + 1) = id_frag;
+	*((__u32 *)ip + 2) = ttl_proto;
+	ip->check = (__sum16)~csum_fold64(sum);
 	ip->saddr = cfg->node_address;
 	ip->daddr = nh->node_address;
-	csum_set_ipv4(ip);
 
-	udp->source = bpf_htons(e->sport);
-	udp->dest = cfg->geneve_port;
-	udp->len = bpf_htons(outer_len - sizeof(*ip));
-	udp->check = 0; /* allowed for UDP over IPv4; the inner packet has its own */
+	/* Checksum 0: allowed for UDP over IPv4; the inner packet has its own. */
+	*(__u32 *)udp = bpf_htonl(((__u32)e->sport << 16) | bpf_ntohs(cfg->geneve_port));
+	*((__u32 *)udp + 1) = bpf_htonl((outer_len - sizeof(*ip)) << 16);
 
-	__builtin_memset(gh, 0, sizeof(*gh));
-	gh->proto = bpf_htons(DSRLB_GENEVE_PROTO_ETH);
-	if (e->with_opt) {
+	/* VNI 0. With the option: Opt Len 3 words, C bit (the option is critical). */
+	*((__u32 *)gh + 1) = 0;
+	if (!e->with_opt) {
+		*(__u32 *)gh = bpf_htonl(DSRLB_GENEVE_PROTO_ETH);
+	} else {
 		struct geneve_dsr_opt *opt = (void *)(gh + 1);
 
-		if ((void *)(opt + 1) > data_end)
-			return -1;
-		gh->ver_optlen = DSRLB_GENEVE_DSR_OPT_SIZE / 4;
-		gh->flags = DSRLB_GENEVE_FLAG_CRITICAL;
-		opt->hdr.opt_class = bpf_htons(cfg->opt_class);
-		opt->hdr.type = DSRLB_GENEVE_OPT_TYPE_DSR;
-		opt->hdr.len = DSRLB_GENEVE_OPT_LEN_WORDS;
+		*(__u32 *)gh = bpf_htonl(((DSRLB_GENEVE_DSR_OPT_SIZE / 4) << 24) |
+					 (DSRLB_GENEVE_FLAG_CRITICAL << 16) | DSRLB_GENEVE_PROTO_ETH);
+		*(__u32 *)opt = bpf_htonl(((__u32)cfg->opt_class << 16) |
+					  (DSRLB_GENEVE_OPT_TYPE_DSR << 8) | DSRLB_GENEVE_OPT_LEN_WORDS);
 		opt->address = e->frontend.address;
-		opt->port = e->frontend.port;
-		opt->pad = 0;
+		*((__u32 *)opt + 2) = bpf_htonl((__u32)bpf_ntohs(e->frontend.port) << 16);
 	}
 	return 0;
 }
@@ -220,8 +223,7 @@ static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p
 		dsr_revnat_record(&in.tuple, &frontend);
 
 	/* The stack accepts the inner frame only if addressed to this device. */
-	__builtin_memcpy(inner_eth->h_dest, p->eth->h_dest, DSRLB_ETH_ALEN);
-	__builtin_memcpy(inner_eth->h_source, p->eth->h_source, DSRLB_ETH_ALEN);
+	eth_copy_macs(inner_eth, p->eth);
 	if (bpf_xdp_adjust_head(ctx, sizeof(struct ethhdr) + ipv4_hdr_len(p->ip) + inner_off))
 		return count(DSRLB_STAT_DROP_ENCAP_FAILED, XDP_DROP);
 	return count(DSRLB_STAT_PASS_DECAP, XDP_PASS);

@@ -35,6 +35,25 @@ static __always_inline void eth_set_macs(struct ethhdr *eth, const __u8 *smac, c
 	__builtin_memcpy(eth->h_source, smac, DSRLB_ETH_ALEN);
 }
 
+/*
+ * Writes an Ethernet header's 12 MAC bytes from `macs` (destination then
+ * source, as on the wire, 8-byte aligned: struct dsrlb_nexthop.dmac) and its
+ * EtherType, in three stores instead of byte by byte.
+ */
+static __always_inline void eth_set_macs_proto(struct ethhdr *eth, const __u8 *macs, __be16 proto)
+{
+	*(__u64 *)eth = *(const __u64 *)macs;
+	*((__u32 *)eth + 2) = *(const __u32 *)(macs + 8);
+	*((__be16 *)eth + 6) = proto;
+}
+
+/* Copies the 12 MAC bytes (destination, source) of one Ethernet header to another. */
+static __always_inline void eth_copy_macs(struct ethhdr *to, const struct ethhdr *from)
+{
+	*(__u64 *)to = *(const __u64 *)from;
+	*((__u32 *)to + 2) = *((const __u32 *)from + 2);
+}
+
 /* Out of the device the route names: back where it came from, or redirected. */
 static __always_inline int transmit_on(struct xdp_md *ctx, __u32 ifindex)
 {

@@ -9,6 +9,7 @@
 #define DSRLB_FORWARD_H
 
 #include "maps.h"
+#include "compiler.h"
 #include "encap.h"
 #include "fib.h"
 #include "hash.h"
@@ -67,16 +68,23 @@ static __always_inline int forward_local(struct pkt4 *p, const struct lb4_backen
 	return count(DSRLB_STAT_PASS_LOCAL, XDP_PASS);
 }
 
+/* No way to the backend's node: unknown node (drop), or no route (the stack decides). */
+static __always_inline int forward_no_route(int rc)
+{
+	if (rc == NEXTHOP_NO_NODE)
+		return count(DSRLB_STAT_DROP_NO_NODE, XDP_DROP);
+	return count(DSRLB_STAT_PASS_FIB_FAILED, XDP_PASS);
+}
+
 /*
  * Backend on another node: DNAT (and SNAT unless DSR), Geneve to that node.
  * Nothing is rewritten until the route is known, so a failed lookup hands
- * the client's packet to the stack as it came.
+ * the client's packet to the stack as it came. `hash`: flow_hash(tuple, 1).
  */
 static __always_inline int forward_remote(struct xdp_md *ctx, struct pkt4 *p,
 					  const struct dsrlb_config *cfg,
-					  const struct lb4_backend *be, int dsr)
+					  const struct lb4_backend *be, int dsr, __u32 hash)
 {
-	__u32 hash = flow_hash(&p->tuple, 1);
 	struct encap_params e = {
 		.sport = DSRLB_GENEVE_SPORT_BASE | (hash & DSRLB_GENEVE_SPORT_MASK),
 		.tos = p->ip->tos,
@@ -85,29 +93,36 @@ static __always_inline int forward_remote(struct xdp_md *ctx, struct pkt4 *p,
 		.frontend = { .address = p->tuple.daddr, .port = p->tuple.dport },
 	};
 	__u32 overhead = encap_overhead(dsr);
+	const struct dsrlb_nexthop *nh;
 	struct lb4_snat_entry snat;
-	struct dsrlb_nexthop nh;
+	int rc;
 
-	switch (nexthop_to_node(ctx, cfg, be->node_id, &nh)) {
-	case NEXTHOP_OK:
-		break;
-	case NEXTHOP_NO_NODE:
-		return count(DSRLB_STAT_DROP_NO_NODE, XDP_DROP);
-	default:
-		return count(DSRLB_STAT_PASS_FIB_FAILED, XDP_PASS);
-	}
-	if (nh.mtu && p->ip_len + overhead > nh.mtu)
-		return forward_too_big(ctx, p, nh.mtu, overhead);
+	rc = nexthop_to_node(ctx, cfg, be->node_id, &nh);
+	if (unlikely(rc != NEXTHOP_OK))
+		return forward_no_route(rc);
+	if (unlikely(nh->mtu && p->ip_len + overhead > nh->mtu))
+		return forward_too_big(ctx, p, nh->mtu, overhead);
 
 	if (!dsr) {
-		if (snat_forward(p, be, cfg, hash, &snat))
+		if (unlikely(snat_forward(p, be, cfg, hash, &snat)))
 			return count(DSRLB_STAT_DROP_SNAT_PORTS, XDP_DROP);
 		nat_set_src(p, snat.saddr, snat.sport);
 	}
 	nat_set_dst(p, be->address, be->port);
-	if (geneve_encap(ctx, cfg, &nh, &e))
+	if (unlikely(geneve_encap(ctx, cfg, nh, &e)))
 		return count(DSRLB_STAT_DROP_ENCAP_FAILED, XDP_DROP);
-	return count(dsr ? DSRLB_STAT_TX_ENCAP : DSRLB_STAT_TX_SNAT, transmit_on(ctx, nh.ifindex));
+	return count(dsr ? DSRLB_STAT_TX_ENCAP : DSRLB_STAT_TX_SNAT, transmit_on(ctx, nh->ifindex));
+}
+
+/* No backend for the packet: no endpoints, a terminating or missing backend. */
+static __always_inline int forward_no_backend(struct xdp_md *ctx, const struct pkt4 *p,
+					      const struct lb4_service *svc, int rc)
+{
+	if (rc == LB_NO_ENDPOINTS)
+		return forward_no_endpoints(ctx, p, svc);
+	if (rc == LB_TERMINATING)
+		return count(DSRLB_STAT_DROP_TERMINATING, XDP_DROP);
+	return count(DSRLB_STAT_DROP_NO_BACKEND, XDP_DROP);
 }
 
 static __always_inline int forward_dsr(const struct dsrlb_config *cfg, __u8 proto)
@@ -121,26 +136,21 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p,
 {
 	const struct tcphdr *tcp = pkt_tcp(p);
 	int new_conn = tcp && tcp_is_syn(tcp);
-	struct lb_choice ch = {};
+	__u32 hash = flow_hash(&p->tuple, 1);
+	struct lb_choice ch;
+	int rc;
 
 	stat_inc(DSRLB_STAT_SERVICE_HIT);
-	if (!lb_source_allowed(svc, p->tuple.saddr))
+	if (unlikely((svc->flags & DSRLB_SVC_F_SOURCE_RANGES) && !lb_source_allowed(svc, p->tuple.saddr)))
 		return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
 
-	switch (lb_select(svc, &p->tuple, new_conn, &ch)) {
-	case LB_OK:
-		break;
-	case LB_NO_ENDPOINTS:
-		return forward_no_endpoints(ctx, p, svc);
-	case LB_TERMINATING:
-		return count(DSRLB_STAT_DROP_TERMINATING, XDP_DROP);
-	default:
-		return count(DSRLB_STAT_DROP_NO_BACKEND, XDP_DROP);
-	}
+	rc = lb_select(svc, &p->tuple, new_conn, hash, &ch);
+	if (unlikely(rc != LB_OK))
+		return forward_no_backend(ctx, p, svc, rc);
 
 	if (ch.backend.node_id == cfg->node_id)
 		return forward_local(p, &ch.backend);
-	return forward_remote(ctx, p, cfg, &ch.backend, forward_dsr(cfg, p->tuple.proto));
+	return forward_remote(ctx, p, cfg, &ch.backend, forward_dsr(cfg, p->tuple.proto), hash);
 }
 
 /* SNAT mode: a pod's reply to node:port goes back to the client from the frontend. */

@@ -25,6 +25,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_services SEC(".maps");
 
+/*
+ * Destination ports no frontend uses, per protocol (DSRLB_PORT_FILTER_*):
+ * a set bit lets a packet that cannot be for a service skip the
+ * lb4_services lookup. An inlined array lookup. Written by the control
+ * plane; all zero filters nothing.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DSRLB_PORT_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_port_filter SEC(".maps");
+
 /* Backend id -> pod address, port, node, flags. Ids start at 1. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

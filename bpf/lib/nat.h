@@ -16,17 +16,30 @@
 #include "csum.h"
 #include "parse.h"
 
-/* The L4 checksum after an address and a port of the packet changed. */
-static __always_inline void nat_l4_csum(struct pkt4 *p, __sum16 *check, __be32 old_addr,
-					__be32 new_addr, __be16 old_port, __be16 new_port)
+/*
+ * Rewrites one endpoint of the packet, `addr` and `port` pointing into its
+ * IPv4 and L4 headers, to `new_addr`:`new_port`. The address change enters
+ * the IPv4 checksum and, through the pseudo-header, the L4 one: its
+ * difference is computed once for both (RFC 1624).
+ */
+static __always_inline void nat_rewrite(struct pkt4 *p, __be32 *addr, __be16 *port,
+					__be32 new_addr, __be16 new_port)
 {
-	/* A UDP checksum of 0 means "none": leave it so. */
-	if (p->tuple.proto == IPPROTO_UDP && !*check)
-		return;
-	csum_replace4(check, old_addr, new_addr);
-	csum_replace2(check, old_port, new_port);
-	if (p->tuple.proto == IPPROTO_UDP && !*check)
-		*check = DSRLB_UDP_CSUM_MANGLED_0;
+	__u64 addr_diff = csum_diff4(*addr, new_addr);
+	__sum16 *check = p->l4_check;
+	int udp = p->tuple.proto == IPPROTO_UDP;
+	__sum16 l4;
+
+	p->ip->check = csum_apply(p->ip->check, addr_diff);
+	/* A UDP checksum of 0 means "none": leave it so; a result of 0 is sent as all ones. */
+	if (!udp || *check) {
+		l4 = csum_apply(*check, addr_diff + csum_diff2(*port, new_port));
+		if (udp && !l4)
+			l4 = DSRLB_UDP_CSUM_MANGLED_0;
+		*check = l4;
+	}
+	*addr = new_addr;
+	*port = new_port;
 }
 
 /* Rewrites the destination (DNAT). Ports share an offset in TCP and UDP. */
@@ -34,10 +47,7 @@ static __always_inline void nat_set_dst(struct pkt4 *p, __be32 addr, __be16 port
 {
 	struct udphdr *ports = p->l4;
 
-	nat_l4_csum(p, p->l4_check, p->ip->daddr, addr, ports->dest, port);
-	csum_replace4(&p->ip->check, p->ip->daddr, addr);
-	p->ip->daddr = addr;
-	ports->dest = port;
+	nat_rewrite(p, &p->ip->daddr, &ports->dest, addr, port);
 }
 
 /* Rewrites the source (SNAT, or a reply's source back to the frontend). */
@@ -45,10 +55,7 @@ static __always_inline void nat_set_src(struct pkt4 *p, __be32 addr, __be16 port
 {
 	struct udphdr *ports = p->l4;
 
-	nat_l4_csum(p, p->l4_check, p->ip->saddr, addr, ports->source, port);
-	csum_replace4(&p->ip->check, p->ip->saddr, addr);
-	p->ip->saddr = addr;
-	ports->source = port;
+	nat_rewrite(p, &p->ip->saddr, &ports->source, addr, port);
 }
 
 /*

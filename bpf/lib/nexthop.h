@@ -9,8 +9,14 @@
 #define DSRLB_NEXTHOP_H
 
 #include <linux/in.h>
+#include <stddef.h>
 #include "maps.h"
 #include "fib.h"
+#include "compiler.h"
+
+_Static_assert(offsetof(struct dsrlb_nexthop, dmac) % 8 == 0 &&
+	       offsetof(struct dsrlb_nexthop, smac) == offsetof(struct dsrlb_nexthop, dmac) + DSRLB_ETH_ALEN,
+	       "dmac, smac: 12 bytes in wire order, 8-byte aligned");
 
 enum nexthop_result {
 	NEXTHOP_OK = 0,
@@ -48,9 +54,13 @@ static __always_inline int nexthop_resolve(struct xdp_md *ctx, const struct dsrl
 	return NEXTHOP_OK;
 }
 
-/* The route to `node_id`, from the cache while fresh. Copies it into `out`. */
+/*
+ * The route to `node_id`, from the cache while fresh. `*out` points into
+ * this CPU's cache slot: only this CPU writes it, and not before the
+ * program that asked is done with it.
+ */
 static __always_inline int nexthop_to_node(struct xdp_md *ctx, const struct dsrlb_config *cfg,
-					   __u32 node_id, struct dsrlb_nexthop *out)
+					   __u32 node_id, const struct dsrlb_nexthop **out)
 {
 	__u32 slot = node_id & DSRLB_NEXTHOP_SLOT_MASK;
 	struct dsrlb_nexthop *nh = bpf_map_lookup_elem(&node_nexthop, &slot);
@@ -58,12 +68,12 @@ static __always_inline int nexthop_to_node(struct xdp_md *ctx, const struct dsrl
 
 	if (!nh)
 		return NEXTHOP_NO_ROUTE;
-	if (nh->node_id != node_id || bpf_jiffies64() >= nh->expires) {
+	if (unlikely(nh->node_id != node_id || bpf_jiffies64() >= nh->expires)) {
 		rc = nexthop_resolve(ctx, cfg, node_id, nh);
 		if (rc != NEXTHOP_OK)
 			return rc;
 	}
-	*out = *nh;
+	*out = nh;
 	return NEXTHOP_OK;
 }
 

@@ -12,6 +12,7 @@
 #ifndef DSRLB_PARSE_H
 #define DSRLB_PARSE_H
 
+#include <stddef.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
@@ -19,6 +20,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include "dsrlb.h"
+#include "compiler.h"
 
 enum parse_result {
 	PARSE_OK = 0,
@@ -51,9 +53,9 @@ static __always_inline int parse_l4(struct pkt4 *p, void *data_end)
 	if (p->tuple.proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = p->l4;
 
-		if ((void *)(tcp + 1) > data_end || p->l4_len < sizeof(*tcp))
+		if (unlikely((void *)(tcp + 1) > data_end || p->l4_len < sizeof(*tcp)))
 			return PARSE_BAD_L4;
-		if (tcp->doff < DSRLB_TCP_MIN_DOFF || tcp->doff * 4 > p->l4_len)
+		if (unlikely(tcp->doff < DSRLB_TCP_MIN_DOFF || tcp->doff * 4 > p->l4_len))
 			return PARSE_BAD_L4;
 		p->tuple.sport = tcp->source;
 		p->tuple.dport = tcp->dest;
@@ -64,10 +66,10 @@ static __always_inline int parse_l4(struct pkt4 *p, void *data_end)
 		struct udphdr *udp = p->l4;
 		__u32 udp_len;
 
-		if ((void *)(udp + 1) > data_end || p->l4_len < sizeof(*udp))
+		if (unlikely((void *)(udp + 1) > data_end || p->l4_len < sizeof(*udp)))
 			return PARSE_BAD_L4;
 		udp_len = bpf_ntohs(udp->len);
-		if (udp_len < sizeof(*udp) || udp_len > p->l4_len)
+		if (unlikely(udp_len < sizeof(*udp) || udp_len > p->l4_len))
 			return PARSE_BAD_L4;
 		p->tuple.sport = udp->source;
 		p->tuple.dport = udp->dest;
@@ -89,19 +91,21 @@ static __always_inline int parse_ipv4(void *start, void *data_end, __u32 frame_l
 	struct iphdr *ip;
 	__u32 hlen;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	/* struct ethhdr is packed: read the EtherType as the aligned word it is. */
+	if (unlikely((void *)(eth + 1) > data_end ||
+		     *(__be16 *)((void *)eth + offsetof(struct ethhdr, h_proto)) != bpf_htons(ETH_P_IP)))
 		return PARSE_NOT_IPV4;
 	ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > data_end || frame_len < sizeof(*eth) + sizeof(*ip))
+	if (unlikely((void *)(ip + 1) > data_end || frame_len < sizeof(*eth) + sizeof(*ip)))
 		return PARSE_TRUNCATED;
-	if (ip->version != DSRLB_IPV4_VERSION || ip->ihl < DSRLB_IPV4_MIN_IHL)
+	if (unlikely(ip->version != DSRLB_IPV4_VERSION || ip->ihl < DSRLB_IPV4_MIN_IHL))
 		return PARSE_BAD_HEADER;
 	hlen = ipv4_hdr_len(ip);
 	p->ip_len = bpf_ntohs(ip->tot_len);
-	if (p->ip_len < hlen)
+	if (unlikely(p->ip_len < hlen))
 		return PARSE_BAD_HEADER;
 	/* Ethernet padding may follow the datagram; a shorter frame may not. */
-	if (p->ip_len > frame_len - sizeof(*eth))
+	if (unlikely(p->ip_len > frame_len - sizeof(*eth)))
 		return PARSE_TRUNCATED;
 
 	p->data_end = data_end;
@@ -112,7 +116,10 @@ static __always_inline int parse_ipv4(void *start, void *data_end, __u32 frame_l
 	p->tuple.saddr = ip->saddr;
 	p->tuple.daddr = ip->daddr;
 	p->tuple.proto = ip->protocol;
-	if (ip->frag_off & bpf_htons(DSRLB_IP_MF | DSRLB_IP_OFFSET_MASK))
+	p->tuple.flags = 0;
+	p->tuple.pad[0] = 0;
+	p->tuple.pad[1] = 0;
+	if (unlikely(ip->frag_off & bpf_htons(DSRLB_IP_MF | DSRLB_IP_OFFSET_MASK)))
 		return PARSE_FRAGMENT;
 	return parse_l4(p, data_end);
 }

@@ -9,6 +9,7 @@ import { MapSpecs, openPinned } from '../bpf/map-specs.js';
 import { readStats } from '../bpf/stats.js';
 import { Reconciler } from '../datapath/reconciler.js';
 import { nodeIdForAddress } from '../datapath/node-ids.js';
+import { PortFilterWriter } from '../datapath/port-filter-writer.js';
 import { createSource } from '../k8s/create-source.js';
 import type { Source, StateChange } from '../k8s/source.js';
 import type { ClusterState } from '../k8s/types.js';
@@ -26,6 +27,7 @@ export class Agent {
   private datapath: LoadedDatapath | undefined;
   private reconciler: Reconciler | undefined;
   private pipeline: SyncPipeline | undefined;
+  private portFilter: PortFilterWriter | undefined;
   private source: Source | undefined;
   private readonly servers: Server[] = [];
   private readonly status: SyncStatus = {};
@@ -56,7 +58,8 @@ export class Agent {
         + 'its pins vanish with the namespace. Mount bpffs on the host (and use `nsenter --net=`, not `ip netns exec`, which hides /sys/fs/bpf)');
     }
     this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize });
-    this.pipeline = new SyncPipeline(local, this.reconciler);
+    this.portFilter = new PortFilterWriter(c.bpffsRoot);
+    this.pipeline = new SyncPipeline(local, this.reconciler, this.portFilter);
 
     this.metrics = new AgentMetrics(() => this.readDatapath());
     this.hcPorts = new HealthCheckNodePorts('0.0.0.0', () => healthy(this.status));
@@ -168,6 +171,7 @@ export class Agent {
     await this.hcPorts?.stop();
     await Promise.all(this.servers.map((s) => closeServer(s)));
     this.reconciler?.close();
+    this.portFilter?.close();
     this.datapath?.close();
     this.log.info('stopped; programs stay attached and maps pinned');
   }

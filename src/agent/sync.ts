@@ -10,6 +10,7 @@ import type { ClusterState } from '../k8s/types.js';
 import { PlanCache, type PlanUpdate } from '../plan/incremental.js';
 import { nodeAddressForFamily, resolvePlanNode } from '../plan/index.js';
 import type { Frontend } from '../plan/types.js';
+import type { PortFilterWriter } from '../datapath/port-filter-writer.js';
 import type { Reconciler, SyncResult } from '../datapath/reconciler.js';
 
 export interface LocalNode { readonly name: string; readonly address: string }
@@ -33,8 +34,12 @@ export class SyncPipeline {
   /** A reconcile failed: the plan cache moved on, so the next hand-over goes through the whole plan. */
   private behind = false;
 
-  /** @param alwaysFull hand the whole plan over on every change (the benchmark's comparison). */
-  constructor(private readonly local: LocalNode, private readonly reconciler: Reconciler, private readonly alwaysFull = false) {
+  /**
+   * @param portFilter keeps lb4_port_filter in step (cleared before frontends appear, set after they go)
+   * @param alwaysFull hand the whole plan over on every change (the benchmark's comparison)
+   */
+  constructor(private readonly local: LocalNode, private readonly reconciler: Reconciler,
+    private readonly portFilter?: PortFilterWriter, private readonly alwaysFull = false) {
     // The maps are IPv4: plan IPv4 only, as a single-stack kube-proxy would.
     this.cache = new PlanCache((state) => resolvePlanNode(state, { name: local.name, addresses: [local.address] }), { ipFamilies: ['IPv4'] });
     this.addresses.set(local.name, local.address);
@@ -62,11 +67,16 @@ export class SyncPipeline {
     let result: SyncResult | null = null;
     this.behind = true;
     if (full) {
-      result = this.reconciler.sync({ plan: update.report.plan, localNode: this.local, nodeAddresses: this.addresses });
+      const plan = update.report.plan;
+      this.portFilter?.beforeFull(plan.frontends);
+      result = this.reconciler.sync({ plan, localNode: this.local, nodeAddresses: this.addresses });
+      this.portFilter?.afterFull();
     } else if (update.services.size > 0) {
       const changes = new Map<string, readonly Frontend[]>();
       for (const service of update.services) changes.set(service, this.cache.frontendsOf(service));
+      this.portFilter?.beforeAdded(update.frontends.added);
       result = this.reconciler.updateServices(changes);
+      this.portFilter?.afterRemoved(update.frontends.removed);
     }
     this.behind = false;
     return { update, result, full, nodeAddresses: this.addresses, plannedAt, syncedAt: performance.now() };

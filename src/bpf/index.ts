@@ -6,6 +6,7 @@ export * from './map-types.js';
 export * from './netdev.js';
 export * from './object.js';
 export * from './pins.js';
+export * from './port-filter.js';
 export * from './program.js';
 export { native, projectRoot } from './native.js';
 export * from './consts.generated.js';

@@ -34,6 +34,8 @@ export const MapSpecs = {
   nodeAddrs: spec('node_addrs', nodeAddress, u32Value),
   config: spec('config', u32Key, dsrlbConfig),
   stats: spec('stats', u32Key, counter),
+  /** Word index -> 64 ports no frontend uses (src/bpf/port-filter.ts). */
+  portFilter: spec('lb4_port_filter', u32Key, counter),
 } as const;
 
 export function openPinned<K, V>(root: string, s: MapSpec<K, V>): BpfMap<K, V> {

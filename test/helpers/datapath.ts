@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import {
   BPFFS_MOUNT, BpfMap, BpfObjectFile, BpfObjects, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX,
-  DSRLB_SNAT_PORT_MIN, dsrlb_mode, dsrlb_stat, ensureBpffs, ifindex, MapFlags, MapType, native,
+  DSRLB_SNAT_PORT_MIN, dsrlb_mode, dsrlb_stat, ensureBpffs, ifindex, MapFlags, MapType, native, portFilterWords, UpdateFlags,
 } from '../../src/bpf/index.js';
 import { maglevInnerSpec, MapSpecs, mapOf } from '../../src/bpf/map-specs.js';
 import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec } from '../../src/packet/index.js';
@@ -140,6 +140,7 @@ export class Datapath {
     this.maps = {
       services: mapOf(xdp, MapSpecs.services),
       backends: mapOf(xdp, MapSpecs.backends),
+      revnat: mapOf(xdp, MapSpecs.revnat),
       maglev: mapOf(xdp, MapSpecs.maglev),
       flows: mapOf(xdp, MapSpecs.flows),
       dsrRevnat: mapOf(xdp, MapSpecs.dsrRevnat),
@@ -150,6 +151,7 @@ export class Datapath {
       nodeAddrs: mapOf(xdp, MapSpecs.nodeAddrs),
       config: mapOf(xdp, MapSpecs.config),
       stats: mapOf(xdp, MapSpecs.stats),
+      portFilter: mapOf(xdp, MapSpecs.portFilter),
     };
   }
 
@@ -224,6 +226,43 @@ export class Datapath {
     } finally {
       inner.close();
     }
+  }
+
+  /**
+   * Maglev tables for many services at once: one lb4_maglev update per call
+   * (each update of a map of maps waits for an RCU grace period, ~10 ms).
+   * Returns the inner maps' memory in bytes.
+   */
+  setMaglevBatch(tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[]): number {
+    const fds: number[] = [];
+    let bytes = 0;
+    try {
+      for (const [, slots] of tables) {
+        const elements = Math.ceil(slots.length / 2);
+        const fd = native().mapCreate(MapType.ARRAY, 'lb4_maglev_in', 4, maglevInnerSpec.value.size, elements, MapFlags.INNER_MAP);
+        fds.push(fd);
+        const inner = new BpfMap(fd, maglevInnerSpec.key, maglevInnerSpec.value, false, 'lb4_maglev_inner');
+        inner.updateBatch(Array.from({ length: elements }, (_, i) => [i, [slots[2 * i] ?? 0, slots[2 * i + 1] ?? 0]] as const));
+        bytes += inner.info().memoryBytes;
+      }
+      const keys = Buffer.alloc(tables.length * 4);
+      const values = Buffer.alloc(tables.length * 4);
+      tables.forEach(([id], i) => { keys.writeUInt32LE(id, i * 4); values.writeUInt32LE(fds[i] as number, i * 4); });
+      if (tables.length > 0) native().mapUpdateBatch(this.maps.maglev.fd, keys, values, tables.length, UpdateFlags.ANY);
+      return bytes;
+    } finally {
+      for (const fd of fds) native().closeFd(fd);
+    }
+  }
+
+  /**
+   * Writes lb4_port_filter as a control plane keeping it would: every port
+   * marked unused except those of the frontends now in lb4_services. Created
+   * maps filter nothing (all zero) until this is called.
+   */
+  setPortFilter(): void {
+    const frontends = this.maps.services.entries().map(([k]) => ({ proto: k.proto, port: k.port }));
+    this.maps.portFilter.updateBatch(portFilterWords(frontends).map((w, i) => [i, w] as const));
   }
 
   setService(s: ServiceSpec): void {
