@@ -1,6 +1,6 @@
 /**
- * The inner maps of lb4_maglev: one ARRAY per service, (M + 1) / 2 elements
- * of DSRLB_MAGLEV_SLOTS_PER_ENTRY backend ids each (bpf/lib/maps.h). Tables
+ * The inner maps of lb4_maglev: one ARRAY per service, ceil(M / DSRLB_MAGLEV_SLOTS_PER_ENTRY)
+ * elements of DSRLB_MAGLEV_SLOTS_PER_ENTRY backend ids each (bpf/lib/maps.h). Tables
  * are many (one per backend set) and written whole, so this talks to the
  * addon directly with prebuilt buffers instead of a codec per element.
  */

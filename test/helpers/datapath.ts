@@ -17,6 +17,7 @@ import {
   BPFFS_MOUNT, BpfMap, BpfObjectFile, BpfObjects, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX,
   DSRLB_SNAT_PORT_MIN, dsrlb_mode, dsrlb_stat, ensureBpffs, ifindex, MapFlags, MapType, native, portFilterWords, UpdateFlags,
 } from '../../src/bpf/index.js';
+import { maglevEntries } from '../../src/bpf/codecs/maglev.js';
 import { maglevInnerSpec, MapSpecs, mapOf } from '../../src/bpf/map-specs.js';
 import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec } from '../../src/packet/index.js';
 import { requireRoot } from './root.js';
@@ -209,15 +210,15 @@ export class Datapath {
   }
 
   /**
-   * A Maglev table of exactly these slots for the service (two per inner
-   * array element). Returns the inner map's memory in bytes.
+   * A Maglev table of exactly these slots for the service
+   * (DSRLB_MAGLEV_SLOTS_PER_ENTRY per inner array element). Returns the inner map's memory in bytes.
    */
   setMaglev(serviceId: number, slots: ArrayLike<number>): number {
-    const elements = Math.ceil(slots.length / 2);
-    const fd = native().mapCreate(MapType.ARRAY, 'lb4_maglev_in', 4, maglevInnerSpec.value.size, elements, MapFlags.INNER_MAP);
+    const entries = maglevEntries(slots);
+    const fd = native().mapCreate(MapType.ARRAY, 'lb4_maglev_in', 4, maglevInnerSpec.value.size, entries.length, MapFlags.INNER_MAP);
     const inner = new BpfMap(fd, maglevInnerSpec.key, maglevInnerSpec.value, true, 'lb4_maglev_inner');
     try {
-      inner.updateBatch(Array.from({ length: elements }, (_, i) => [i, [slots[2 * i] ?? 0, slots[2 * i + 1] ?? 0]] as const));
+      inner.updateBatch(entries);
       const fdValue = Buffer.alloc(4);
       fdValue.writeUInt32LE(fd);
       // The outer map holds its own reference: the fd can go.
@@ -238,11 +239,11 @@ export class Datapath {
     let bytes = 0;
     try {
       for (const [, slots] of tables) {
-        const elements = Math.ceil(slots.length / 2);
-        const fd = native().mapCreate(MapType.ARRAY, 'lb4_maglev_in', 4, maglevInnerSpec.value.size, elements, MapFlags.INNER_MAP);
+        const entries = maglevEntries(slots);
+        const fd = native().mapCreate(MapType.ARRAY, 'lb4_maglev_in', 4, maglevInnerSpec.value.size, entries.length, MapFlags.INNER_MAP);
         fds.push(fd);
         const inner = new BpfMap(fd, maglevInnerSpec.key, maglevInnerSpec.value, false, 'lb4_maglev_inner');
-        inner.updateBatch(Array.from({ length: elements }, (_, i) => [i, [slots[2 * i] ?? 0, slots[2 * i + 1] ?? 0]] as const));
+        inner.updateBatch(entries);
         bytes += inner.info().memoryBytes;
       }
       const keys = Buffer.alloc(tables.length * 4);

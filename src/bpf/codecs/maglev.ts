@@ -32,3 +32,9 @@ export function encodeMaglevTable(table: Uint32Array): Buffer {
   for (let s = 0; s < table.length; s++) buf.writeUInt32LE(table[s] ?? 0, s * SLOT_BYTES);
   return buf;
 }
+
+/** A table as inner-map entries: element index -> its DSRLB_MAGLEV_SLOTS_PER_ENTRY backend ids. */
+export function maglevEntries(slots: ArrayLike<number>): [number, number[]][] {
+  return Array.from({ length: maglevElements(slots.length) }, (_, e) => [e, Array.from(
+    { length: DSRLB_MAGLEV_SLOTS_PER_ENTRY }, (_, k) => slots[e * DSRLB_MAGLEV_SLOTS_PER_ENTRY + k] ?? 0)]);
+}
