@@ -14,6 +14,7 @@
 #include <linux/icmp.h>
 #include "csum.h"
 #include "parse.h"
+#include "reply.h"
 
 /*
  * Turns the frame into an ICMP error to the packet's source, quoting its
@@ -26,8 +27,7 @@ static __always_inline int icmp_reply(struct xdp_md *ctx, const struct pkt4 *p, 
 	__u32 quote_len = ipv4_hdr_len(p->ip) + DSRLB_ICMP_QUOTE_L4_BYTES;
 	__u32 frame_len = ctx->data_end - ctx->data;
 	__u32 keep = sizeof(struct ethhdr) + quote_len;
-	__u8 client_mac[DSRLB_ETH_ALEN], our_mac[DSRLB_ETH_ALEN];
-	__be32 client = p->ip->saddr, frontend = p->ip->daddr;
+	struct reply_addrs r;
 	struct icmphdr *icmp;
 	struct ethhdr *eth;
 	struct iphdr *ip;
@@ -37,8 +37,7 @@ static __always_inline int icmp_reply(struct xdp_md *ctx, const struct pkt4 *p, 
 	/* parse_ipv4 saw an L4 header of at least 8 bytes: the quote exists. */
 	if (keep > frame_len)
 		return -1;
-	__builtin_memcpy(client_mac, p->eth->h_source, DSRLB_ETH_ALEN);
-	__builtin_memcpy(our_mac, p->eth->h_dest, DSRLB_ETH_ALEN);
+	reply_addrs_of(&r, p->eth, p->ip);
 
 	/* Cut after the quote, then open room for the new IPv4 and ICMP headers
 	 * so the quote is already in place behind them. */
@@ -53,21 +52,7 @@ static __always_inline int icmp_reply(struct xdp_md *ctx, const struct pkt4 *p, 
 	if ((void *)(icmp + 1) > data_end)
 		return -1;
 
-	__builtin_memcpy(eth->h_dest, client_mac, DSRLB_ETH_ALEN);
-	__builtin_memcpy(eth->h_source, our_mac, DSRLB_ETH_ALEN);
-	eth->h_proto = bpf_htons(ETH_P_IP);
-
-	ip->version = DSRLB_IPV4_VERSION;
-	ip->ihl = DSRLB_IPV4_MIN_IHL;
-	ip->tos = 0;
-	ip->tot_len = bpf_htons(sizeof(*ip) + sizeof(*icmp) + quote_len);
-	ip->id = 0;
-	ip->frag_off = 0;
-	ip->ttl = DSRLB_REPLY_TTL;
-	ip->protocol = IPPROTO_ICMP;
-	ip->saddr = frontend;
-	ip->daddr = client;
-	csum_set_ipv4(ip);
+	reply_write_headers(eth, ip, &r, IPPROTO_ICMP, sizeof(*ip) + sizeof(*icmp) + quote_len, 0);
 
 	icmp->type = DSRLB_ICMP_DEST_UNREACH;
 	icmp->code = code;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include "csum.h"
 #include "parse.h"
+#include "reply.h"
 
 static __always_inline int tcp_is_syn(const struct tcphdr *tcp)
 {
@@ -26,8 +27,7 @@ static __always_inline int tcp_reset_reply(struct xdp_md *ctx, const struct pkt4
 {
 	__u32 frame_len = ctx->data_end - ctx->data;
 	__u32 new_len = sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct tcphdr);
-	__u8 client_mac[DSRLB_ETH_ALEN], our_mac[DSRLB_ETH_ALEN];
-	__be32 client = p->ip->saddr, frontend = p->ip->daddr;
+	struct reply_addrs r;
 	__be16 client_port = in->source, frontend_port = in->dest;
 	__u32 seq = bpf_ntohl(in->seq), ack_seq = in->ack_seq;
 	__u32 seg_len = p->l4_len - in->doff * 4 + in->syn + in->fin;
@@ -40,8 +40,7 @@ static __always_inline int tcp_reset_reply(struct xdp_md *ctx, const struct pkt4
 
 	if (in->rst || new_len > frame_len)
 		return -1;
-	__builtin_memcpy(client_mac, p->eth->h_source, DSRLB_ETH_ALEN);
-	__builtin_memcpy(our_mac, p->eth->h_dest, DSRLB_ETH_ALEN);
+	reply_addrs_of(&r, p->eth, p->ip);
 
 	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)frame_len))
 		return -1;
@@ -52,21 +51,7 @@ static __always_inline int tcp_reset_reply(struct xdp_md *ctx, const struct pkt4
 	if ((void *)(tcp + 1) > data_end)
 		return -1;
 
-	__builtin_memcpy(eth->h_dest, client_mac, DSRLB_ETH_ALEN);
-	__builtin_memcpy(eth->h_source, our_mac, DSRLB_ETH_ALEN);
-	eth->h_proto = bpf_htons(ETH_P_IP);
-
-	ip->version = DSRLB_IPV4_VERSION;
-	ip->ihl = DSRLB_IPV4_MIN_IHL;
-	ip->tos = 0;
-	ip->tot_len = bpf_htons(sizeof(*ip) + sizeof(*tcp));
-	ip->id = 0;
-	ip->frag_off = bpf_htons(DSRLB_IP_DF);
-	ip->ttl = DSRLB_REPLY_TTL;
-	ip->protocol = IPPROTO_TCP;
-	ip->saddr = frontend;
-	ip->daddr = client;
-	csum_set_ipv4(ip);
+	reply_write_headers(eth, ip, &r, IPPROTO_TCP, sizeof(*ip) + sizeof(*tcp), bpf_htons(DSRLB_IP_DF));
 
 	__builtin_memset(tcp, 0, sizeof(*tcp));
 	tcp->source = frontend_port;
@@ -79,7 +64,7 @@ static __always_inline int tcp_reset_reply(struct xdp_md *ctx, const struct pkt4
 		tcp->ack = 1;
 		tcp->ack_seq = bpf_htonl(seq + seg_len);
 	}
-	sum = csum_pseudo_sum(frontend, client, IPPROTO_TCP, sizeof(*tcp));
+	sum = csum_pseudo_sum(r.frontend, r.client, IPPROTO_TCP, sizeof(*tcp));
 	sum = csum_pkt_sum(tcp, sizeof(*tcp), data_end, sum);
 	tcp->check = csum_finish(sum);
 	return 0;
