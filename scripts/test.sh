@@ -13,13 +13,12 @@ trap 'rm -f "$log"' EXIT
 npx ava "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
-count() { grep -Eo "[0-9]+ (tests?|known failures?) $1" "$log" | tail -1 | grep -Eo '^[0-9]+' || true; }
-passed=$(count passed)
-failed=$(count failed)
-skipped=$(count skipped)
-errors=$(grep -Ec 'Uncaught exception|Unhandled rejection|Timed out while running tests' "$log" || true)
-passed=${passed:-0}
-failed=$(( ${failed:-0} + errors ))
+# ava marks every test (✔ passed, ✘ failed) but prints no pass count when something failed.
+passed=$(grep -cE '^\s*✔' "$log" || true)
+failed=$(grep -cE '^\s*✘' "$log" || true)
+skipped=$(grep -Eo '[0-9]+ tests? skipped' "$log" | tail -1 | grep -Eo '^[0-9]+' || true)
+errors=$(grep -Ec 'Uncaught exception|Unhandled rejection' "$log" || true)
+failed=$(( failed + errors ))
 if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
 line="${passed} passed, ${failed} failed"
 [ -n "${skipped}" ] && line="${line}, ${skipped} skipped"

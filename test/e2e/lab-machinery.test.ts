@@ -19,6 +19,7 @@ import { nsRun, run } from '../../src/lab/sh.js';
 import { findLabs, isLeftover, readState } from '../../src/lab/state.js';
 import { labTopology } from '../../src/lab/topology.js';
 import { requireRoot } from '../helpers/root.js';
+import { waitFor } from '../helpers/wait.js';
 
 test.serial('a lab without agents: every pod answers HTTP, UDP and iperf3; teardown leaves nothing', async (t) => {
   requireRoot(t);
@@ -52,6 +53,8 @@ test.serial('a lab without agents: every pod answers HTTP, UDP and iperf3; teard
   t.deepEqual(labNamespaces(lab.topo.prefix), []);
   t.false(existsSync(lab.topo.workDir));
   t.false(existsSync(lab.topo.bpffsBase));
+  // SIGKILL is asynchronous: give the kernel a bounded moment to finish the processes.
+  await waitFor(() => pids.every((p) => !alive(p)), 5_000, () => `still alive: ${pids.filter(alive).join(', ')}`);
   t.true(pids.every((p) => !alive(p)), 'every process is gone');
 });
 
