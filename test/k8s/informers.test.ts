@@ -4,22 +4,16 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import type { V1Service } from '@kubernetes/client-node';
-import { cloneState } from '../../src/k8s/cluster-store.js';
 import { KubernetesSource, type KubernetesSourceOptions } from '../../src/k8s/informers.js';
 import { loadKubeConfig } from '../../src/k8s/kubeconfig.js';
-import type { SourceError, StateChange } from '../../src/k8s/source.js';
 import type { ClusterState } from '../../src/k8s/types.js';
 import { FakeApiServer, type Resource } from './fake-apiserver.js';
 import { node, service, slice, until } from './helpers.js';
+import { record, type Recording } from './recorder.js';
 
-interface Harness {
+interface Harness extends Recording {
   readonly api: FakeApiServer;
   readonly source: KubernetesSource;
-  /** Every state handed over, copied. */
-  readonly states: ClusterState[];
-  readonly changes: StateChange[];
-  readonly errors: SourceError[];
-  latest(): ClusterState;
 }
 
 async function seeded(): Promise<FakeApiServer> {
@@ -37,24 +31,7 @@ async function harness(t: ExecutionContext, api: FakeApiServer, options: Partial
     kubeConfig, throttleMs: 0, backoff: { initialMs: 20, maxMs: 200 },
     watchTimeoutSeconds: 60, headersTimeoutMs: 3000, listTimeoutMs: 3000, minWatchIntervalMs: 20, ...options,
   });
-  const states: ClusterState[] = [];
-  const changes: StateChange[] = [];
-  const errors: SourceError[] = [];
-  source.onError((e) => errors.push(e));
-  source.start((state, change) => {
-    states.push(cloneState(state));
-    changes.push(change);
-  });
-  t.teardown(() => source.stop());
-  if (waitSync) await source.whenSynced(15_000);
-  return {
-    api, source, states, changes, errors,
-    latest: () => {
-      const s = states.at(-1);
-      if (!s) throw new Error('no state handed over yet');
-      return s;
-    },
-  };
+  return { api, source, ...(await record(t, source, waitSync)) };
 }
 
 function spec(state: ClusterState, key: string): V1Service['spec'] {

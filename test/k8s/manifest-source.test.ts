@@ -3,19 +3,14 @@ import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { cloneState } from '../../src/k8s/cluster-store.js';
 import { ManifestSource, type ManifestSourceOptions } from '../../src/k8s/manifest-source.js';
-import type { SourceError, StateChange } from '../../src/k8s/source.js';
-import type { ClusterState } from '../../src/k8s/types.js';
+import type { SourceError } from '../../src/k8s/source.js';
 import { until } from './helpers.js';
+import { record, type Recording } from './recorder.js';
 
-interface Harness {
+interface Harness extends Recording {
   readonly dir: string;
   readonly source: ManifestSource;
-  readonly states: ClusterState[];
-  readonly changes: StateChange[];
-  readonly errors: SourceError[];
-  latest(): ClusterState;
 }
 
 const svcYaml = (name: string, ip: string, port = 80): string => `apiVersion: v1
@@ -44,24 +39,7 @@ async function harness(t: ExecutionContext, files: Record<string, string>, optio
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   const source = new ManifestSource({ dir, throttleMs: 0, settleMs: 10, rescanMs: 60_000, removeGraceMs: 50, ...options });
-  const states: ClusterState[] = [];
-  const changes: StateChange[] = [];
-  const errors: SourceError[] = [];
-  source.onError((e) => errors.push(e));
-  source.start((state, change) => {
-    states.push(cloneState(state));
-    changes.push(change);
-  });
-  t.teardown(() => source.stop());
-  await source.whenSynced(15_000);
-  return {
-    dir, source, states, changes, errors,
-    latest: () => {
-      const s = states.at(-1);
-      if (!s) throw new Error('no state handed over yet');
-      return s;
-    },
-  };
+  return { dir, source, ...(await record(t, source)) };
 }
 
 const base = {
