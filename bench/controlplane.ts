@@ -42,7 +42,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { BPFFS_MOUNT, BpfObjectFile, BpfObjects, ensureBpffs } from '../src/bpf/index.js';
-import { MapSpecs, openPinned } from '../src/bpf/map-specs.js';
+import { MapSpecs, mapFill, openPinned, type MapSpec } from '../src/bpf/map-specs.js';
 import { Reconciler, type SyncResult } from '../src/datapath/index.js';
 import { cloneState } from '../src/k8s/cluster-store.js';
 import { validateEndpointSlice } from '../src/k8s/manifest-validate.js';
@@ -250,16 +250,7 @@ async function main(): Promise<void> {
 
     // Maps complete? Read them back (not timed).
     const expectedFrontends = shape.services + (shape.nodePortEvery > 0 ? Math.ceil(shape.services / shape.nodePortEvery) : 0);
-    const count = <K, V>(spec: Parameters<typeof openPinned<K, V>>[1]): number => {
-      const m = openPinned(root, spec);
-      try {
-        return m.entries().length;
-      } catch {
-        return [...m.keys()].length;
-      } finally {
-        m.close();
-      }
-    };
+    const count = <K, V>(spec: MapSpec<K, V>): number => mapFill(root, spec).entries;
     const maps = {
       services: count(MapSpecs.services),
       backends: count(MapSpecs.backends),

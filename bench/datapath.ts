@@ -35,7 +35,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { BpfObjectFile, BpfObjects, DSRLB_MAX_FLOWS } from '../src/bpf/index.js';
+import { BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_MAX_FLOWS } from '../src/bpf/index.js';
+import type { Lb4Backend } from '../src/bpf/codecs/services.js';
 import { maglevTable, maglevTableSize } from '../src/datapath/maglev.js';
 import { buildFrame, buildGeneveFrame, dsrOption, mssOption } from '../src/packet/index.js';
 import { Addr, type Cleanup, Datapath, Mac, NodeId, Proto } from '../test/helpers/datapath.js';
@@ -80,7 +81,7 @@ function frontend(i: number): { vip: string; port: number } {
  * port filter); returns the inner tables' memory.
  */
 function loadServices(dp: Datapath, services: number): number {
-  const backends: [number, { address: string; port: number; proto: number; flags: number; nodeId: number }][] = [];
+  const backends: [number, Lb4Backend][] = [];
   const serviceEntries: [{ address: string; port: number; proto: number }, { serviceId: number; affinityTimeout: number; backendCount: number; revnatId: number; flags: number; maglevSize: number }][] = [];
   const revnat: [number, { address: string; port: number }][] = [];
   const tables: [number, Uint32Array | number[]][] = [];
@@ -91,7 +92,7 @@ function loadServices(dp: Datapath, services: number): number {
       const id = s * BACKENDS_PER_SERVICE + b + 1;
       const address = `198.18.${(id >> 8) & 0xff}.${id & 0xff}`;
       const port = 8080 + (id >> 16);
-      backends.push([id, { address, port, proto: Proto.TCP, flags: 0, nodeId: NodeId.backend }]);
+      backends.push([id, { address, port, proto: Proto.TCP, flags: DSRLB_BE_F_LIVE, nodeId: NodeId.backend, generation: 1 }]);
       ids.push({ id, name: `${address}:${port}` });
     }
     tables.push([s + 1, maglevTable(ids, size)]);

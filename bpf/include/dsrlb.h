@@ -100,7 +100,7 @@
  * 65.0 MiB in all (bench/datapath.ts, docs/benchmarks.md).
  */
 #define DSRLB_MAX_SERVICES         65536   /* lb4_services entries          */
-#define DSRLB_MAX_BACKENDS         131072  /* lb4_backends entries          */
+#define DSRLB_MAX_BACKENDS         131072  /* lb4_backends slots (ids 1..max-1) */
 #define DSRLB_MAX_REVNAT           65536   /* lb4_revnat entries            */
 #define DSRLB_MAX_FLOWS            32768   /* lb4_flows LRU entries         */
 #define DSRLB_MAX_DSR_REVNAT       32768   /* lb4_dsr_revnat LRU entries    */
@@ -178,8 +178,16 @@ struct lb4_service {
 #define DSRLB_PORT_FILTER_BIT_MASK   63
 
 /* ---- lb4_backends ---------------------------------------------------- */
+/*
+ * lb4_backends is an array indexed by backend id. A slot holds a backend
+ * while DSRLB_BE_F_LIVE is set; a freed slot is zero but for its generation.
+ * Each new backend a slot takes gets a generation the slot never had, and
+ * flow and affinity entries record it: an entry naming a freed or reused id
+ * is stale, not a path to somebody else's pod.
+ */
 /* lb4_backend.flags */
 #define DSRLB_BE_F_TERMINATING     0x01  /* serves existing flows only */
+#define DSRLB_BE_F_LIVE            0x02  /* the slot holds a backend   */
 
 struct lb4_backend {
 	__be32 address;   /* pod IP */
@@ -187,6 +195,7 @@ struct lb4_backend {
 	__u8   proto;
 	__u8   flags;     /* DSRLB_BE_F_* */
 	__u32  node_id;   /* key of `nodes`; equal to config.node_id = local */
+	__u32  generation; /* of the backend in this slot; 0 = never used */
 };
 
 /* ---- lb4_revnat; also the value of lb4_dsr_revnat -------------------- */
@@ -214,6 +223,7 @@ struct lb4_tuple {
 struct lb4_flow {
 	__u32 backend_id;
 	__u32 service_id; /* a flow of a deleted-and-recreated service is stale */
+	__u32 backend_generation; /* lb4_backend.generation when recorded */
 };
 
 /* ---- lb4_snat: the tuple a packet is rewritten to ---------------------
@@ -236,7 +246,7 @@ struct lb4_affinity_key {
 struct lb4_affinity {
 	__u64 last_used_ns;  /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 backend_id;
-	__u32 pad;
+	__u32 backend_generation; /* lb4_backend.generation when recorded */
 };
 
 /* ---- lb4_source_ranges (LPM trie; value: __u32, always 1) ------------

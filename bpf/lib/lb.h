@@ -64,19 +64,33 @@ static __always_inline int backend_terminating(const struct lb4_backend *be)
 	return be->flags & DSRLB_BE_F_TERMINATING;
 }
 
-/* Copies the backend into `out` (a stable copy for the rest of the program). */
-static __always_inline int lb_backend(__u32 id, struct lb_choice *out)
+/* The backend in slot `id`, or NULL for no id, an id past the array or a freed slot. */
+static __always_inline const struct lb4_backend *lb_backend_slot(__u32 id)
 {
 	const struct lb4_backend *be;
 
 	if (id == DSRLB_BACKEND_ID_NONE)
-		return 0;
+		return NULL;
 	be = bpf_map_lookup_elem(&lb4_backends, &id);
+	return be && (be->flags & DSRLB_BE_F_LIVE) ? be : NULL;
+}
+
+/* Copies the backend into `out` (a stable copy for the rest of the program). */
+static __always_inline int lb_backend(__u32 id, struct lb_choice *out)
+{
+	const struct lb4_backend *be = lb_backend_slot(id);
+
 	if (!be)
 		return 0;
 	out->backend_id = id;
 	out->backend = *be;
 	return 1;
+}
+
+/* The backend an entry recorded as {id, generation}, if that backend still holds the slot. */
+static __always_inline int lb_recorded_backend(__u32 id, __u32 generation, struct lb_choice *out)
+{
+	return lb_backend(id, out) && out->backend.generation == generation;
 }
 
 /*
@@ -88,14 +102,15 @@ static __always_inline int lb_flow_backend(const struct lb4_service *svc, const 
 					   int new_conn, struct lb_choice *out)
 {
 	const struct lb4_flow *f = bpf_map_lookup_elem(&lb4_flows, flow);
-	__u32 id, service_id;
+	__u32 id, service_id, generation;
 
 	if (!f)
 		return 0;
 	/* LRU entries can be recycled under us: read each field once. */
 	id = f->backend_id;
 	service_id = f->service_id;
-	if (service_id != svc->service_id || !lb_backend(id, out))
+	generation = f->backend_generation;
+	if (service_id != svc->service_id || !lb_recorded_backend(id, generation, out))
 		return 0;
 	return !(new_conn && backend_terminating(&out->backend));
 }
@@ -107,22 +122,27 @@ static __always_inline int lb_affinity_backend(const struct lb4_service *svc, __
 	struct lb4_affinity_key key = { .client = client, .service_id = svc->service_id };
 	const struct lb4_affinity *a = bpf_map_lookup_elem(&lb4_affinity, &key);
 	__u64 last_used;
-	__u32 id;
+	__u32 id, generation;
 
 	if (!a)
 		return 0;
 	last_used = a->last_used_ns;
 	id = a->backend_id;
+	generation = a->backend_generation;
 	if (now - last_used > (__u64)svc->affinity_timeout * DSRLB_NSEC_PER_SEC)
 		return 0;
-	return lb_backend(id, out) && !backend_terminating(&out->backend);
+	return lb_recorded_backend(id, generation, out) && !backend_terminating(&out->backend);
 }
 
 static __always_inline void lb_affinity_update(const struct lb4_service *svc, __be32 client,
-					       __u64 now, __u32 backend_id)
+					       __u64 now, const struct lb_choice *choice)
 {
 	struct lb4_affinity_key key = { .client = client, .service_id = svc->service_id };
-	struct lb4_affinity value = { .last_used_ns = now, .backend_id = backend_id };
+	struct lb4_affinity value = {
+		.last_used_ns = now,
+		.backend_id = choice->backend_id,
+		.backend_generation = choice->backend.generation,
+	};
 
 	bpf_map_update_elem(&lb4_affinity, &key, &value, BPF_ANY);
 }
@@ -175,9 +195,10 @@ static __always_inline int lb_select(const struct lb4_service *svc, const struct
 		return rc;
 
 	entry.backend_id = out->backend_id;
+	entry.backend_generation = out->backend.generation;
 	bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);
 	if (svc->flags & DSRLB_SVC_F_AFFINITY)
-		lb_affinity_update(svc, flow->saddr, now, out->backend_id);
+		lb_affinity_update(svc, flow->saddr, now, out);
 	return LB_OK;
 }
 

@@ -4,8 +4,9 @@
  * this file; LIBBPF_PIN_BY_NAME makes them share one instance of each map
  * under the pin root the loader passes (the agent's --bpffs-root).
  *
- * Maps only userspace writes are BPF_F_NO_PREALLOC: their memory follows the
- * number of services and backends instead of the maximum. Maps the datapath
+ * Hash maps only userspace writes are BPF_F_NO_PREALLOC: their memory follows
+ * the number of services and backends instead of the maximum (lb4_backends is
+ * an array instead: see there). Maps the datapath
  * writes are LRU (always preallocated): a full table evicts, never fails.
  */
 #ifndef DSRLB_MAPS_H
@@ -39,11 +40,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_port_filter SEC(".maps");
 
-/* Backend id -> pod address, port, node, flags. Ids start at 1. */
+/*
+ * Backend id -> pod address, port, node, flags, generation. Ids start at 1.
+ * An array: the lookup on every balanced packet is inlined into a bounds
+ * check and a load (a hash lookup cost more than the rest of an established
+ * flow's path), and 16 bytes a slot take less memory than hash entries.
+ * Slots are freed, not deleted (see struct lb4_backend).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, DSRLB_MAX_BACKENDS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct lb4_backend);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

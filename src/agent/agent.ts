@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
-import { MapSpecs, openPinned } from '../bpf/map-specs.js';
+import { MapSpecs, mapFill, type MapSpec } from '../bpf/map-specs.js';
 import { readStats } from '../bpf/stats.js';
 import { Reconciler } from '../datapath/reconciler.js';
 import { nodeIdForAddress } from '../datapath/node-ids.js';
@@ -142,9 +142,9 @@ export class Agent {
   private readDatapath(): DatapathReadings | undefined {
     const root = this.config.bpffsRoot;
     try {
-      const count = <K, V>(spec: Parameters<typeof openPinned<K, V>>[1]): { n: number; max: number } => {
-        const m = openPinned(root, spec);
-        try { return { n: [...m.keys()].length, max: m.info().maxEntries }; } finally { m.close(); }
+      const count = <K, V>(spec: MapSpec<K, V>): { n: number; max: number } => {
+        const { entries, info } = mapFill(root, spec);
+        return { n: entries, max: info.maxEntries };
       };
       const services = count(MapSpecs.services);
       const backends = count(MapSpecs.backends);

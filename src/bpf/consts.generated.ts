@@ -79,6 +79,7 @@ export const DSRLB_PORT_FILTER_WORDS = 2048;
 export const DSRLB_PORT_FILTER_WORD_SHIFT = 6;
 export const DSRLB_PORT_FILTER_BIT_MASK = 63;
 export const DSRLB_BE_F_TERMINATING = 0x01;
+export const DSRLB_BE_F_LIVE = 0x02;
 export const DSRLB_TUPLE_F_REPLY = 0x01;
 export const DSRLB_SOURCE_RANGE_PREFIX_BASE = 32;
 export const DSRLB_SOURCE_RANGE_FULL_PREFIX = 64;

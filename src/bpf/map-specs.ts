@@ -9,7 +9,8 @@ import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
 import { lb4Backend, lb4Key, lb4Revnat, lb4Service } from './codecs/services.js';
 import { lb4SourceRangeKey } from './codecs/source-ranges.js';
-import type { BpfMap } from './map.js';
+import { liveBackends } from './backend-slots.js';
+import type { BpfMap, MapInfo } from './map.js';
 import { openPinnedMap } from './pins.js';
 import type { BpfObjectFile } from './object.js';
 
@@ -40,6 +41,26 @@ export const MapSpecs = {
 
 export function openPinned<K, V>(root: string, s: MapSpec<K, V>): BpfMap<K, V> {
   return openPinnedMap(root, s.name, s.key, s.value);
+}
+
+/** Runs `fn` on a pinned map, closing it afterwards. */
+export function withPinned<K, V, T>(root: string, s: MapSpec<K, V>, fn: (m: BpfMap<K, V>) => T): T {
+  const m = openPinned(root, s);
+  try {
+    return fn(m);
+  } finally {
+    m.close();
+  }
+}
+
+export interface MapFill { readonly entries: number; readonly info: MapInfo }
+
+/** How many entries a pinned map holds (of lb4_backends, an array: its live slots), and its info. */
+export function mapFill<K, V>(root: string, s: MapSpec<K, V>): MapFill {
+  if (s.name === MapSpecs.backends.name) {
+    return withPinned(root, MapSpecs.backends, (m) => ({ entries: liveBackends(m).length, info: m.info() }));
+  }
+  return withPinned(root, s, (m) => ({ entries: [...m.keys()].length, info: m.info() }));
 }
 
 export function mapOf<K, V>(obj: BpfObjectFile, s: MapSpec<K, V>): BpfMap<K, V> {

@@ -5,8 +5,8 @@
  */
 import { DSRLB_BE_F_TERMINATING } from '../bpf/consts.generated.js';
 import type { Lb4Backend } from '../bpf/codecs/services.js';
-import { MapSpecs, openPinned, type MapSpec } from '../bpf/map-specs.js';
-import type { BpfMap } from '../bpf/map.js';
+import { liveBackends } from '../bpf/backend-slots.js';
+import { MapSpecs, withPinned } from '../bpf/map-specs.js';
 import { closeFd, innerTableElements, openInnerTable, readInnerTable } from '../datapath/maglev-maps.js';
 import { DsrlbError } from '../errors.js';
 
@@ -14,15 +14,6 @@ const PROTO_NAMES: Readonly<Record<number, string>> = { 6: 'TCP', 17: 'UDP', 132
 
 export function protoName(proto: number): string {
   return PROTO_NAMES[proto] ?? String(proto);
-}
-
-function withMap<K, V, T>(root: string, spec: MapSpec<K, V>, fn: (m: BpfMap<K, V>) => T): T {
-  const m = openPinned(root, spec);
-  try {
-    return fn(m);
-  } finally {
-    m.close();
-  }
 }
 
 export interface BackendEntry {
@@ -50,7 +41,7 @@ function backendEntry(id: number, b: Lb4Backend): BackendEntry {
 
 /** A service's Maglev table: slot -> backend id; empty when it has none. */
 export function readMaglevTable(root: string, serviceId: number, size: number): Uint32Array {
-  const innerId = withMap(root, MapSpecs.maglev, (m) => m.lookup(serviceId));
+  const innerId = withPinned(root, MapSpecs.maglev, (m) => m.lookup(serviceId));
   if (innerId === undefined || size === 0) return new Uint32Array(0);
   const fd = openInnerTable(serviceId, innerId);
   try {
@@ -62,13 +53,13 @@ export function readMaglevTable(root: string, serviceId: number, size: number): 
 }
 
 export function listBackends(root: string): BackendEntry[] {
-  return withMap(root, MapSpecs.backends, (m) => m.entries().map(([id, b]) => backendEntry(id, b)).sort((a, b) => a.id - b.id));
+  return withPinned(root, MapSpecs.backends, (m) => liveBackends(m).map(([id, b]) => backendEntry(id, b)));
 }
 
 export function listServices(root: string): ServiceEntry[] {
   const backends = new Map(listBackends(root).map((b) => [b.id, b]));
   const tables = new Map<number, BackendEntry[]>();
-  const services = withMap(root, MapSpecs.services, (m) => m.entries());
+  const services = withPinned(root, MapSpecs.services, (m) => m.entries());
   return services
     .map(([k, v]) => {
       let members = tables.get(v.serviceId);
@@ -88,12 +79,12 @@ export function listServices(root: string): ServiceEntry[] {
 }
 
 export function listRevnat(root: string): { id: number; address: string; port: number }[] {
-  return withMap(root, MapSpecs.revnat, (m) => m.entries().map(([id, r]) => ({ id, address: r.address, port: r.port })).sort((a, b) => a.id - b.id));
+  return withPinned(root, MapSpecs.revnat, (m) => m.entries().map(([id, r]) => ({ id, address: r.address, port: r.port })).sort((a, b) => a.id - b.id));
 }
 
 /** `--maglev SVC`: SVC is a service id or a frontend "address:port[/proto]". */
 export function maglevFor(root: string, svc: string): { serviceId: number; size: number; table: number[]; share: Record<string, number> } {
-  const services = withMap(root, MapSpecs.services, (m) => m.entries());
+  const services = withPinned(root, MapSpecs.services, (m) => m.entries());
   const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)(?:\/(TCP|UDP|SCTP))?$/i.exec(svc);
   const hit = services.find(([k, v]) => (m
     ? k.address === m[1] && k.port === Number(m[2]) && (!m[3] || protoName(k.proto) === m[3].toUpperCase())

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { dsrlb_mode } from '../bpf/consts.generated.js';
-import { MapSpecs, openPinned, type MapSpec } from '../bpf/map-specs.js';
+import { MapSpecs, mapFill, openPinned, type MapSpec } from '../bpf/map-specs.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { dsrlbAttachments, type DeviceAttachment } from '../agent/attachments.js';
 import { parseFormat, printJson, printTable } from './output.js';
@@ -25,13 +25,8 @@ const MODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(dsrlb_mode).map(([k, v]) => [v, k.replace('DSRLB_MODE_', '').toLowerCase()]));
 
 function mapStatus<K, V>(root: string, spec: MapSpec<K, V>): MapStatus {
-  const m = openPinned(root, spec);
-  try {
-    const info = m.info();
-    return { name: spec.name, entries: [...m.keys()].length, maxEntries: info.maxEntries, memoryBytes: info.memoryBytes };
-  } finally {
-    m.close();
-  }
+  const { entries, info } = mapFill(root, spec);
+  return { name: spec.name, entries, maxEntries: info.maxEntries, memoryBytes: info.memoryBytes };
 }
 
 async function agentHealth(addr: string): Promise<Status['agent']> {

@@ -24,7 +24,7 @@ function matches(codec: StructCodec<unknown>, size: number, layout: Layout): boo
 }
 
 /** The layouts the writers below assume (bpf/include/dsrlb.h). */
-export const LAYOUTS_MATCH = matches(lb4Backend as StructCodec<unknown>, 12, [['address', 0, 4], ['port', 4, 2], ['proto', 6, 1], ['flags', 7, 1], ['nodeId', 8, 4]])
+export const LAYOUTS_MATCH = matches(lb4Backend as StructCodec<unknown>, 16, [['address', 0, 4], ['port', 4, 2], ['proto', 6, 1], ['flags', 7, 1], ['nodeId', 8, 4], ['generation', 12, 4]])
   && matches(lb4Key as StructCodec<unknown>, 8, [['address', 0, 4], ['port', 4, 2], ['proto', 6, 1]])
   && matches(lb4Service as StructCodec<unknown>, 20, [['serviceId', 0, 4], ['affinityTimeout', 4, 4], ['backendCount', 8, 2], ['revnatId', 10, 2], ['flags', 12, 1], ['maglevSize', 16, 4]])
   && matches(lb4Revnat as StructCodec<unknown>, 8, [['address', 0, 4], ['port', 4, 2]]);
@@ -58,6 +58,7 @@ export function encodeBackend(b: Buffer, o: number, v: Lb4Backend): void {
   b[o + 6] = v.proto;
   b[o + 7] = v.flags;
   b.writeUInt32LE(v.nodeId, o + 8);
+  b.writeUInt32LE(v.generation, o + 12);
 }
 
 export function encodeLbKey(b: Buffer, o: number, k: Lb4Key): void {
@@ -109,7 +110,7 @@ function batchWrite<K, V>(map: BpfMap<K, V>, entries: readonly (readonly [K, V])
 }
 
 export function writeBackendBatch(map: BpfMap<number, Lb4Backend>, entries: readonly (readonly [number, Lb4Backend])[]): void {
-  batchWrite(map, entries, 4, 12, encodeU32, encodeBackend);
+  batchWrite(map, entries, 4, 16, encodeU32, encodeBackend);
 }
 
 export function writeServiceBatch(map: BpfMap<Lb4Key, Lb4Service>, entries: readonly (readonly [Lb4Key, Lb4Service])[]): void {

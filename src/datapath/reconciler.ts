@@ -41,7 +41,8 @@
  * place whenever their inner map has room (an inner map keeps its capacity
  * when its table shrinks, so growing back is in place too).
  */
-import { DSRLB_BE_F_TERMINATING, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_SOURCE_RANGE_PREFIX_BASE } from '../bpf/consts.generated.js';
+import { freedSlot, isLiveBackend, newestGeneration } from '../bpf/backend-slots.js';
+import { DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_SOURCE_RANGE_PREFIX_BASE } from '../bpf/consts.generated.js';
 import type { Lb4Backend, Lb4Key, Lb4Revnat, Lb4Service } from '../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../bpf/codecs/source-ranges.js';
 import { BpfError } from '../bpf/errors.js';
@@ -164,6 +165,7 @@ function sameService(a: Lb4Service, b: Lb4Service): boolean {
     && a.revnatId === b.revnatId && a.flags === b.flags && a.maglevSize === b.maglevSize;
 }
 
+/** Same backend, same state (the generation is the slot's, not part of what is wanted). */
 function sameBackend(a: Lb4Backend, b: Lb4Backend): boolean {
   return a.address === b.address && a.port === b.port && a.proto === b.proto && a.flags === b.flags && a.nodeId === b.nodeId;
 }
@@ -234,10 +236,12 @@ export class Reconciler {
   private nodes = new Map<number, string>();
   private nodeAddrs = new Map<string, number>();
   private terminatingSince = new Map<number, number>();
+  /** Newest lb4_backend.generation written or found: each new backend in a slot gets the next. */
+  private generation = 0;
 
   // Ids, by identity: group key -> service id, backend key -> backend id, frontend -> revnat id.
   private serviceIds = new IdAllocator('service id', 1, MAX_U32);
-  private backendIds = new IdAllocator('backend id', 1, MAX_U32);
+  private backendIds: IdAllocator;
   private revnatIds = new IdAllocator('revnat id', 1, MAX_REVNAT_ID);
 
   // What has been applied, per service, and what follows from it.
@@ -260,6 +264,12 @@ export class Reconciler {
     this.maxSize = opts.maglevMaxSize ?? DSRLB_MAGLEV_DEFAULT_SIZE;
     this.graceMs = opts.terminatingGraceMs ?? DEFAULT_TERMINATING_GRACE_MS;
     this.now = opts.now ?? Date.now;
+    this.backendIds = this.newBackendIds();
+  }
+
+  /** Backend ids index lb4_backends: 1 to its last slot. */
+  private newBackendIds(): IdAllocator {
+    return new IdAllocator('backend id', 1, this.maps.backends.info().maxEntries - 1);
   }
 
   /** Opens the maps pinned under `bpffsRoot` and adopts what they hold. */
@@ -415,7 +425,7 @@ export class Reconciler {
     this.nodeAddrs = new Map();
     this.terminatingSince = new Map();
     this.serviceIds = new IdAllocator('service id', 1, MAX_U32);
-    this.backendIds = new IdAllocator('backend id', 1, MAX_U32);
+    this.backendIds = this.newBackendIds();
     this.revnatIds = new IdAllocator('revnat id', 1, MAX_REVNAT_ID);
     this.applied = new Map();
     this.seen = new Map();
@@ -437,7 +447,10 @@ export class Reconciler {
       this.revnat.set(id, value);
       if (this.revnatIds.keyOf(id) === undefined) this.revnatIds.reserve(id);
     }
-    for (const [id, value] of this.maps.backends.entries()) {
+    const slots = this.maps.backends.entries();
+    this.generation = newestGeneration(slots);
+    for (const [id, value] of slots) {
+      if (!isLiveBackend(value)) continue;
       this.backends.set(id, value);
       if (!this.backendIds.adopt(backendKey(value.address, value.port, value.proto), id)) this.backendIds.reserve(id);
       if (value.flags & DSRLB_BE_F_TERMINATING) this.terminatingSince.set(id, since.get(id) ?? now);
@@ -596,7 +609,9 @@ export class Reconciler {
         g.backends.forEach((b, i) => {
           const id = this.backendIds.acquire(b.key);
           ids[i] = id;
-          if (!want.backends.has(id)) want.backends.set(id, { address: b.address, port: b.port, proto: b.proto, flags: 0, nodeId: b.nodeId });
+          if (!want.backends.has(id)) {
+            want.backends.set(id, { address: b.address, port: b.port, proto: b.proto, flags: DSRLB_BE_F_LIVE, nodeId: b.nodeId, generation: 0 });
+          }
         });
         if (g.maglevSize > 0) want.tables.set(sid, { size: g.maglevSize, members: { names: g.backends, ids } });
         for (const r of g.sourceRanges) {
@@ -646,7 +661,8 @@ export class Reconciler {
     const writes: [number, Lb4Backend][] = [];
     for (const [id, b] of want) {
       const cur = this.backends.get(id);
-      if (!cur || !sameBackend(cur, b)) writes.push([id, b]);
+      if (!cur) writes.push([id, { ...b, generation: ++this.generation }]);
+      else if (!sameBackend(cur, b)) writes.push([id, { ...b, generation: cur.generation }]);
     }
     writeBackendBatch(this.maps.backends, writes);
     for (const [id, v] of writes) {
@@ -906,7 +922,8 @@ export class Reconciler {
   private expireBackends(now: number, res: Counts): number {
     const expired: number[] = [];
     for (const [id, since] of this.terminatingSince) if (now - since >= this.graceMs) expired.push(id);
-    this.maps.backends.deleteBatch(expired);
+    // Freed, not deleted (an array): the slot keeps its generation.
+    writeBackendBatch(this.maps.backends, expired.map((id) => [id, freedSlot(this.backends.get(id)?.generation ?? 0)]));
     for (const id of expired) {
       const cur = this.backends.get(id);
       this.backends.delete(id);

@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { projectRoot } from '../../src/bpf/index.js';
+import { liveBackends } from '../../src/bpf/backend-slots.js';
+import { DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { sh } from '../helpers/netns.js';
@@ -57,7 +58,7 @@ function frontends(root: string): string[] {
 function backends(root: string): string[] {
   const m = openPinned(root, MapSpecs.backends);
   try {
-    return m.entries().filter(([, v]) => v.flags === 0).map(([, v]) => `${v.address}:${v.port}`).sort();
+    return liveBackends(m).filter(([, v]) => !(v.flags & DSRLB_BE_F_TERMINATING)).map(([, v]) => `${v.address}:${v.port}`).sort();
   } finally {
     m.close();
   }

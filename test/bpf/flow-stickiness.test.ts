@@ -26,7 +26,7 @@ test('the first packet of a flow picks the backend in its Maglev slot and record
     const expected = slot % 2 === 0 ? Addr.pod : Addr.pod2;
     t.is(podOf(dp.runXdp(clientTcp({ sport, flags: { syn: true } })).out), expected, `sport ${sport}`);
     t.deepEqual(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport, dport: 80, proto: Proto.TCP, flags: 0 }),
-      { backendId: slot % 2 === 0 ? 11 : 12, serviceId: 1 });
+      { backendId: slot % 2 === 0 ? 11 : 12, serviceId: 1, backendGeneration: 1 });
   }
 });
 
@@ -48,7 +48,7 @@ test('a flow whose backend was removed moves to a remaining backend and the flow
   twoBackends(dp);
   const first = podOf(dp.runXdp(clientTcp({ flags: { syn: true } })).out);
   const [gone, kept] = first === Addr.pod ? [11, 12] : [12, 11];
-  dp.maps.backends.delete(gone);
+  dp.removeBackend(gone);
   dp.setService({ serviceId: 1, backends: [kept] });
 
   const r = dp.runXdp(clientTcp({ flags: { ack: true } }));
@@ -56,14 +56,33 @@ test('a flow whose backend was removed moves to a remaining backend and the flow
   t.is(r.retval, XdpAction.TX);
   t.is(podOf(r.out), kept === 11 ? Addr.pod : Addr.pod2);
   t.deepEqual(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
-    { backendId: kept, serviceId: 1 });
+    { backendId: kept, serviceId: 1, backendGeneration: 1 });
 });
 
 test('a flow entry left by another service id is not reused', (t) => {
   const dp = Datapath.open(t);
   twoBackends(dp);
-  dp.maps.flows.update({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }, { backendId: 12, serviceId: 99 });
+  dp.maps.flows.update({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }, { backendId: 12, serviceId: 99, backendGeneration: 1 });
   dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 11));
 
   t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod);
+});
+
+test('a flow entry naming a freed backend slot, or a slot a newer backend took, is stale: the flow is picked again', (t) => {
+  const dp = Datapath.open(t);
+  twoBackends(dp);
+  const flowKey = { saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 };
+  dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 12));
+  dp.maps.flows.update(flowKey, { backendId: 11, serviceId: 1, backendGeneration: 1 });
+  dp.removeBackend(11);
+  t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod2, 'freed slot');
+  t.deepEqual(dp.maps.flows.lookup(flowKey), { backendId: 12, serviceId: 1, backendGeneration: 1 });
+
+  // Id 12 now belongs to another pod (generation 2): the old entry must not lead there.
+  dp.maps.flows.update(flowKey, { backendId: 12, serviceId: 1, backendGeneration: 1 });
+  dp.addBackend({ id: 11, address: Addr.pod, port: 8080, nodeId: NodeId.backend, generation: 2 });
+  dp.addBackend({ id: 12, address: '198.18.2.7', port: 8080, nodeId: NodeId.other, generation: 2 });
+  dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 11));
+  t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod, 'reused id');
+  t.deepEqual(dp.maps.flows.lookup(flowKey), { backendId: 11, serviceId: 1, backendGeneration: 2 });
 });

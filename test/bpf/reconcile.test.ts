@@ -6,9 +6,10 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import {
-  BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT,
+  BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT,
   DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_SOURCE_RANGES, dsrlb_mode, native,
 } from '../../src/bpf/index.js';
+import { liveBackends } from '../../src/bpf/backend-slots.js';
 import type { Lb4Backend, Lb4Service } from '../../src/bpf/codecs/services.js';
 import { maglevInnerSpec, MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
 import { maglevTable, nodeIdForAddress, Reconciler, type DesiredInput, type ReconcilerOptions } from '../../src/datapath/index.js';
@@ -86,7 +87,7 @@ function readAll(root: string) {
     }
     return {
       services: new Map(maps.services.entries().map(([k, v]) => [`${k.address}:${k.port}/${k.proto}`, v])),
-      backends: new Map(maps.backends.entries()),
+      backends: new Map(liveBackends(maps.backends)),
       revnat: new Map(maps.revnat.entries()),
       tables,
       sourceRanges: maps.sourceRanges.entries().map(([k]) => k),
@@ -141,7 +142,7 @@ test('a plan is programmed into every map: frontends, revnat, backends, one tabl
   t.deepEqual(s.revnat.get(dns.revnatId), { address: '10.96.0.53', port: 53 });
 
   const webIds = backendIdsOf(s, ['198.18.2.10', '198.18.2.11', '198.18.2.12']);
-  t.deepEqual(s.backends.get(webIds[0] as number), { address: '198.18.2.10', port: 8080, proto: TCP, flags: 0, nodeId: nodeIdForAddress('198.51.100.2') });
+  t.like(s.backends.get(webIds[0] as number), { address: '198.18.2.10', port: 8080, proto: TCP, flags: DSRLB_BE_F_LIVE, nodeId: nodeIdForAddress('198.51.100.2') });
   const dnsIds = backendIdsOf(s, ['198.18.1.10', '198.18.1.11'], 53, 17);
   t.is(s.backends.get(dnsIds[0] as number)?.nodeId, nodeIdForAddress(LOCAL.address));
 
@@ -305,7 +306,7 @@ test('a backend that leaves stays TERMINATING (existing flows keep it) until the
   const res = r.sync(input(twoServices(pods(2))));
   let s = readAll(env.root);
   t.is(res.backends.terminated, 1);
-  t.is(s.backends.get(goneId as number)?.flags, DSRLB_BE_F_TERMINATING);
+  t.is(s.backends.get(goneId as number)?.flags, DSRLB_BE_F_LIVE | DSRLB_BE_F_TERMINATING);
   const web = svcOf(s, '10.96.0.10:80/6');
   t.false(s.tables.get(web.serviceId)?.slots.slice(0, web.maglevSize).includes(goneId as number), 'never picked for new flows');
   t.is(res.nextSweepAt, now + 60_000);
@@ -320,6 +321,32 @@ test('a backend that leaves stays TERMINATING (existing flows keep it) until the
   t.false(s.backends.has(goneId as number));
 });
 
+test('a swept backend frees its slot but keeps its generation; every new backend gets a newer one, across restarts too', (t) => {
+  const env = setup(t);
+  let now = 0;
+  const first = env.open({ now: () => now, terminatingGraceMs: 1000 });
+  first.sync(input(twoServices()));
+  const generations = [...readAll(env.root).backends.values()].map((b) => b.generation);
+  t.deepEqual(new Set(generations).size, generations.length, 'one generation per backend');
+  const [goneId] = backendIdsOf(readAll(env.root), ['198.18.2.12']);
+  first.sync(input(twoServices(pods(2))));
+  now += 1000;
+  first.sweep();
+  const slots = openPinned(env.root, MapSpecs.backends);
+  t.teardown(() => slots.close());
+  const freed = slots.lookup(goneId as number);
+  t.like(freed, { flags: 0, address: '0.0.0.0' });
+  t.true((freed?.generation ?? 0) > 0, 'the freed slot keeps its generation');
+  first.close();
+
+  const second = env.open({ now: () => now, terminatingGraceMs: 1000 });
+  second.sync(input(twoServices([...pods(2), be('198.18.2.60')])));
+  const [newId] = backendIdsOf(readAll(env.root), ['198.18.2.60']);
+  t.true((readAll(env.root).backends.get(newId as number)?.generation ?? 0) > Math.max(...generations),
+    'newer than any generation in the map, freed slots included');
+  t.true((newId as number) < slots.info().maxEntries, 'ids index the array');
+});
+
 test('a backend that comes back within the grace gets its old id back and loses TERMINATING', (t) => {
   const env = setup(t);
   const r = env.open();
@@ -329,7 +356,7 @@ test('a backend that comes back within the grace gets its old id back and loses 
   r.sync(input(twoServices()));
   const s = readAll(env.root);
   t.deepEqual(backendIdsOf(s, ['198.18.2.12']), [id as number]);
-  t.is(s.backends.get(id as number)?.flags, 0);
+  t.is(s.backends.get(id as number)?.flags, DSRLB_BE_F_LIVE);
 });
 
 test('sweep before the first sync does nothing (no plan is not an empty plan)', (t) => {
@@ -429,20 +456,20 @@ test('entries an earlier run left that the plan does not have are removed; conne
   t.teardown(() => { for (const m of [flows, affinity, dsrRevnat, snat, services, backends]) m.close(); });
 
   const tuple = { saddr: '198.51.100.100', daddr: VIP, sport: 40000, dport: 80, proto: TCP, flags: 0 };
-  flows.update(tuple, { backendId: 77, serviceId: 5 });
-  affinity.update({ client: '198.51.100.100', serviceId: 5 }, { lastUsedNs: 1n, backendId: 77 });
+  flows.update(tuple, { backendId: 77, serviceId: 5, backendGeneration: 3 });
+  affinity.update({ client: '198.51.100.100', serviceId: 5 }, { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
   dsrRevnat.update(tuple, { address: VIP, port: 80 });
   snat.update(tuple, { saddr: '198.51.100.1', daddr: '198.18.2.10', sport: 61000, dport: 8080 });
   // What an earlier run left: a frontend and a backend that are not in the plan.
   services.update({ address: '203.0.113.99', port: 443, proto: TCP }, { serviceId: 5, affinityTimeout: 0, backendCount: 1, revnatId: 9, flags: 0, maglevSize: 0 });
-  backends.update(77, { address: '198.18.2.77', port: 8443, proto: TCP, flags: 0, nodeId: nodeIdForAddress('198.51.100.2') });
+  backends.update(77, { address: '198.18.2.77', port: 8443, proto: TCP, flags: DSRLB_BE_F_LIVE, nodeId: nodeIdForAddress('198.51.100.2'), generation: 3 });
 
   let now = 0;
   const r = env.open({ now: () => now, terminatingGraceMs: 1000 });
   r.sync(input(twoServices()));
   let s = readAll(env.root);
   t.false(s.services.has('203.0.113.99:443/6'));
-  t.is(s.backends.get(77)?.flags, DSRLB_BE_F_TERMINATING, 'a live flow may still use it');
+  t.is(s.backends.get(77)?.flags, DSRLB_BE_F_LIVE | DSRLB_BE_F_TERMINATING, 'a live flow may still use it');
   t.false([...s.services.values()].some((v) => v.serviceId === 5), 'its service id is not reused');
   now += 1000;
   r.sweep();
@@ -453,8 +480,8 @@ test('entries an earlier run left that the plan does not have are removed; conne
   t.is(s.services.size, 0);
   t.false(s.backends.has(77));
 
-  t.deepEqual(flows.lookup(tuple), { backendId: 77, serviceId: 5 });
-  t.deepEqual(affinity.lookup({ client: '198.51.100.100', serviceId: 5 }), { lastUsedNs: 1n, backendId: 77 });
+  t.deepEqual(flows.lookup(tuple), { backendId: 77, serviceId: 5, backendGeneration: 3 });
+  t.deepEqual(affinity.lookup({ client: '198.51.100.100', serviceId: 5 }), { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
   t.deepEqual(dsrRevnat.lookup(tuple), { address: VIP, port: 80 });
   t.truthy(snat.lookup(tuple));
 });

@@ -43,7 +43,7 @@ test('an unexpired affinity entry wins over the hash', (t) => {
   const dp = Datapath.open(t);
   affinityService(dp);
   const other = hashed().id === 11 ? { id: 12, pod: Addr.pod2 } : { id: 11, pod: Addr.pod };
-  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint(), backendId: other.id });
+  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint(), backendId: other.id, backendGeneration: 1 });
 
   t.is(podOf(dp.runXdp(clientTcp({ sport: 45000, flags: { syn: true } })).out), other.pod);
 });
@@ -52,7 +52,7 @@ test('an expired affinity entry is replaced by the hash choice', (t) => {
   const dp = Datapath.open(t);
   affinityService(dp, 1);
   const other = hashed().id === 11 ? 12 : 11;
-  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint() - 2_000_000_000n, backendId: other });
+  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint() - 2_000_000_000n, backendId: other, backendGeneration: 1 });
 
   t.is(podOf(dp.runXdp(clientTcp({ sport: 45000, flags: { syn: true } })).out), hashed().pod);
   t.is(dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1 })?.backendId, hashed().id);
@@ -64,8 +64,19 @@ test('affinity to a terminating backend is not used for a new connection', (t) =
   const other = hashed().id === 11 ? 12 : 11;
   dp.addBackend({ id: other, address: other === 11 ? Addr.pod : Addr.pod2, port: 8080, nodeId: NodeId.backend, terminating: true });
   dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => hashed().id));
-  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint(), backendId: other });
+  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint(), backendId: other, backendGeneration: 1 });
 
   t.is(podOf(dp.runXdp(clientTcp({ sport: 45000, flags: { syn: true } })).out), hashed().pod);
   t.is(dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1 })?.backendId, hashed().id);
+});
+
+test('an affinity entry naming an older generation of its backend id is not used', (t) => {
+  const dp = Datapath.open(t);
+  affinityService(dp);
+  const other = hashed().id === 11 ? { id: 12, pod: Addr.pod2 } : { id: 11, pod: Addr.pod };
+  dp.addBackend({ id: other.id, address: other.pod, port: 8080, nodeId: NodeId.backend, generation: 2 });
+  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint(), backendId: other.id, backendGeneration: 1 });
+
+  t.is(podOf(dp.runXdp(clientTcp({ sport: 45000, flags: { syn: true } })).out), hashed().pod);
+  t.like(dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1 }), { backendId: hashed().id, backendGeneration: 1 });
 });

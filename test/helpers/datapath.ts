@@ -14,9 +14,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import {
-  BPFFS_MOUNT, BpfMap, BpfObjectFile, BpfObjects, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX,
+  BPFFS_MOUNT, BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX,
   DSRLB_SNAT_PORT_MIN, dsrlb_mode, dsrlb_stat, ensureBpffs, ifindex, MapFlags, MapType, native, portFilterWords, UpdateFlags,
 } from '../../src/bpf/index.js';
+import { freedSlot } from '../../src/bpf/backend-slots.js';
 import { maglevEntries } from '../../src/bpf/codecs/maglev.js';
 import { maglevInnerSpec, MapSpecs, mapOf } from '../../src/bpf/map-specs.js';
 import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec } from '../../src/packet/index.js';
@@ -53,7 +54,6 @@ export const Mac = {
 export const NodeId = { lb: 1, backend: 2, other: 3, unroutable: 9 } as const;
 export const Proto = { TCP: 6, UDP: 17 } as const;
 export const SvcFlag = { AFFINITY: 0x01, SOURCE_RANGES: 0x02, NOEP_REJECT: 0x04, NOEP_DROP: 0x08 } as const;
-export const BackendFlag = { TERMINATING: 0x01 } as const;
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';
 export type StatName = { [K in keyof typeof dsrlb_stat]: K extends `DSRLB_STAT_${infer S}` ? S : never }[keyof typeof dsrlb_stat];
@@ -78,6 +78,8 @@ export interface BackendSpec {
   readonly nodeId: number;
   readonly proto?: number;
   readonly terminating?: boolean;
+  /** lb4_backend.generation (default 1) */
+  readonly generation?: number;
 }
 
 export interface ServiceSpec {
@@ -205,8 +207,14 @@ export class Datapath {
 
   addBackend(b: BackendSpec): void {
     this.maps.backends.update(b.id, {
-      address: b.address, port: b.port, proto: b.proto ?? Proto.TCP, flags: b.terminating ? BackendFlag.TERMINATING : 0, nodeId: b.nodeId,
+      address: b.address, port: b.port, proto: b.proto ?? Proto.TCP, nodeId: b.nodeId, generation: b.generation ?? 1,
+      flags: DSRLB_BE_F_LIVE | (b.terminating ? DSRLB_BE_F_TERMINATING : 0),
     });
+  }
+
+  /** Frees backend `id`'s slot as the control plane does (its generation stays). */
+  removeBackend(id: number): void {
+    this.maps.backends.update(id, freedSlot(this.maps.backends.lookup(id)?.generation ?? 0));
   }
 
   /**

@@ -28,8 +28,8 @@ test('the codec layouts are the ones the batch encoders assume', (t) => {
 
 test('backends, frontend keys, services and revnat entries encode byte for byte like their codecs', (t) => {
   for (let i = 0; i < 2000; i++) {
-    const be = { address: ip(), port: rnd(65535), proto: rnd(255), flags: rnd(255), nodeId: rnd(0xffffffff) };
-    t.deepEqual(at(12, (b, o) => encodeBackend(b, o, be)), lb4Backend.encode(be));
+    const be = { address: ip(), port: rnd(65535), proto: rnd(255), flags: rnd(255), nodeId: rnd(0xffffffff), generation: rnd(0xffffffff) };
+    t.deepEqual(at(16, (b, o) => encodeBackend(b, o, be)), lb4Backend.encode(be));
     const key = { address: ip(), port: rnd(65535), proto: rnd(255) };
     t.deepEqual(at(8, (b, o) => encodeLbKey(b, o, key)), lb4Key.encode(key));
     const svc = { serviceId: rnd(0xffffffff), affinityTimeout: rnd(86400), backendCount: rnd(65535), revnatId: rnd(65535), flags: rnd(255), maglevSize: rnd(1_000_003) };

@@ -6,7 +6,7 @@ export const lb4Tuple = struct('lb4_tuple', {
 });
 export type Lb4Tuple = ReturnType<typeof lb4Tuple.decode>;
 
-export const lb4Flow = struct('lb4_flow', { backendId: u32, serviceId: u32 });
+export const lb4Flow = struct('lb4_flow', { backendId: u32, serviceId: u32, backendGeneration: u32 });
 export type Lb4Flow = ReturnType<typeof lb4Flow.decode>;
 
 export const lb4SnatEntry = struct('lb4_snat_entry', { saddr: ipv4, daddr: ipv4, sport: be16, dport: be16 });
@@ -15,5 +15,5 @@ export type Lb4SnatEntry = ReturnType<typeof lb4SnatEntry.decode>;
 export const lb4AffinityKey = struct('lb4_affinity_key', { client: ipv4, serviceId: u32 });
 export type Lb4AffinityKey = ReturnType<typeof lb4AffinityKey.decode>;
 
-export const lb4Affinity = struct('lb4_affinity', { lastUsedNs: u64, backendId: u32, pad: pad(4) });
+export const lb4Affinity = struct('lb4_affinity', { lastUsedNs: u64, backendId: u32, backendGeneration: u32 });
 export type Lb4Affinity = ReturnType<typeof lb4Affinity.decode>;

@@ -15,7 +15,7 @@ export const lb4Service = struct('lb4_service', {
 });
 export type Lb4Service = ReturnType<typeof lb4Service.decode>;
 
-export const lb4Backend = struct('lb4_backend', { address: ipv4, port: be16, proto: u8, flags: u8, nodeId: u32 });
+export const lb4Backend = struct('lb4_backend', { address: ipv4, port: be16, proto: u8, flags: u8, nodeId: u32, generation: u32 });
 export type Lb4Backend = ReturnType<typeof lb4Backend.decode>;
 
 export const lb4Revnat = struct('lb4_revnat', { address: ipv4, port: be16, pad: pad(2) });
