@@ -19,6 +19,10 @@
  *   table, which nothing empties.
  * - newFlowRoom: the same, into a table emptied before each round (best
  *   case: after a start, or with entries deleted).
+ * - lruInsertOnly: the newFlow frames through xdp_lru_probe.o, which only
+ *   parses them and inserts their tuple into its own LRU hash shaped like
+ *   lb4_flows (full before each round, as for newFlow): what the kernel's LRU
+ *   insert costs by itself.
  * - newFlowWorst: the first 2,000 such SYNs into a full table every entry of
  *   which was just used (referenced, so the LRU scans before it can evict;
  *   later inserts meet fewer referenced entries and cost less).
@@ -61,6 +65,7 @@ const CASES: Record<string, string> = {
   nonServiceFrontendPort: 'TCP to an address that is no frontend, on a port a frontend uses: the lb4_services lookup misses',
   newFlow: 'SYN of a new tuple; flow table full of idle flows (refilled before each round): each insert evicts one (LRU steady state)',
   newFlowRoom: 'SYN of a new tuple; flow table emptied before each round: no eviction (best case)',
+  lruInsertOnly: 'the newFlow frames through xdp_lru_probe.o: parse + lookup miss + insert into a full lb4_flows-shaped LRU hash, nothing else',
   newFlowWorst: `SYN of a new tuple; the first ${WORST_RUNS} into a full table every flow of which was just used (worst case)`,
   establishedFlow: 'data segment of one existing flow, repeated (warm caches)',
   establishedManyFlows: `data segments of ${10_000} existing flows in turn (each packet's flow entry cold)`,
@@ -134,7 +139,7 @@ interface Case {
   readonly runs?: number;
 }
 
-function cases(dp: Datapath, pass: BpfObjectFile): Case[] {
+function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] {
   const fe = frontend(0);
   const eth = { src: Mac.router, dst: Mac.nic };
   /** The n-th client tuple of this run: 10.0.0.0 + n, port 40000 (n < 2^24). */
@@ -173,6 +178,9 @@ function cases(dp: Datapath, pass: BpfObjectFile): Case[] {
 
   const passProg = pass.program('xdp_pass');
   const passCtx = dp.xdpCtx(nonService);
+  const probeProg = probe.program('xdp_lru_probe');
+  const probeCtx = dp.xdpCtx(toVip(client(0), true));
+  const probeRun = (frame: Buffer): number => probeProg.testRun({ data: frame, ctx: probeCtx }).duration;
   let frames: Buffer[] = [];
   const newFlowCase = (name: string, prepare: () => void, runs = RUNS): Case => ({
     name,
@@ -195,6 +203,11 @@ function cases(dp: Datapath, pass: BpfObjectFile): Case[] {
     { name: 'nonServiceFrontendPort', run: () => xdpRun(nonServiceFrontendPort) },
     newFlowCase('newFlow', () => { send(freshSyns(FLOW_TABLE)); }),
     newFlowCase('newFlowRoom', () => { dp.maps.flows.deleteBatch(dp.maps.flows.entries().map(([k]) => k)); xdpRun(established); }),
+    {
+      name: 'lruInsertOnly',
+      before: () => { for (const f of freshSyns(FLOW_TABLE)) probeRun(f); frames = freshSyns(RUNS); },
+      run: (i) => probeRun(frames[i] as Buffer),
+    },
     newFlowCase('newFlowWorst', () => { send(freshSyns(FLOW_TABLE)); referenceAll(); }, WORST_RUNS),
     { name: 'establishedFlow', before: () => { xdpRun(established); }, run: () => xdpRun(established) },
     { name: 'establishedManyFlows', before: () => { send(manyFlowFrames); send(manyFlowFrames); checkPresent(manyFlows); }, run: (i) => xdpRun(manyFlowFrames[i % MANY_FLOWS] as Buffer) },
@@ -266,11 +279,17 @@ function main(): void {
   try {
     const pass = BpfObjectFile.load(BpfObjects.xdpPass);
     cleanup.teardown(() => pass.close());
+    /** The probe's LRU hash is its own: one per set, like the flow tables. */
+    const probe = (): BpfObjectFile => {
+      const o = BpfObjectFile.load(BpfObjects.xdpLruProbe);
+      cleanup.teardown(() => o.close());
+      return o;
+    };
     const sets: MeasuredSet[] = [];
     if (SETS.includes(1)) {
       const dp = Datapath.create(cleanup);
       loadServices(dp, 1);
-      sets.push({ name: 'services1', cases: cases(dp, pass) });
+      sets.push({ name: 'services1', cases: cases(dp, pass, probe()) });
     }
     if (SETS.includes(SERVICES)) {
       const dp = Datapath.create(cleanup);
@@ -279,7 +298,7 @@ function main(): void {
       for (const m of dp.xdp.mapDescriptions()) byMap[m.name] = memlock(m.fd);
       const total = Object.values(byMap).reduce((a, b) => a + b, 0);
       memory = { totalBytes: total, totalMiB: Number((total / MIB).toFixed(1)), byMap };
-      sets.push({ name: 'services10000x10', cases: cases(dp, pass) });
+      sets.push({ name: 'services10000x10', cases: cases(dp, pass, probe()) });
     }
     const m = measure(sets);
     one = m.ns.services1 ?? {};

@@ -11,4 +11,6 @@ export const BpfObjects = {
   tcRevnat: join(objectDir, 'tc_revnat.o'),
   /** `return XDP_PASS`: peer veths in the lab, the benchmark floor. */
   xdpPass: join(objectDir, 'xdp_pass.o'),
+  /** Benchmark probe: a parse and an lb4_flows-shaped LRU insert, nothing else. */
+  xdpLruProbe: join(objectDir, 'xdp_lru_probe.o'),
 } as const;
