@@ -19,6 +19,10 @@ export interface ClusterShape {
 }
 
 export const MAX_ENDPOINTS_PER_SLICE = 100;
+
+/** The list bodies bench/lib/cluster-feed.ts sends, in order: the ClusterState collection and the list's kind. */
+export const LISTS = [['nodes', 'NodeList'], ['services', 'ServiceList'], ['endpointSlices', 'EndpointSliceList']] as const;
+
 const NAMESPACES = 100;
 
 export function ipv4(n: number): string {

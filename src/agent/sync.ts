@@ -30,6 +30,8 @@ export interface SyncOutcome {
 
 export class SyncPipeline {
   readonly cache: PlanCache;
+  /** The reconciler's table worker thread: null once it runs, or the error that stopped it (tables are then built inline). */
+  readonly tableWorker: Promise<Error | null>;
   private readonly addresses = new Map<string, string>();
   /** A reconcile failed: the plan cache moved on, so the next hand-over goes through the whole plan. */
   private behind = false;
@@ -43,6 +45,8 @@ export class SyncPipeline {
     // The maps are IPv4: plan IPv4 only, as a single-stack kube-proxy would.
     this.cache = new PlanCache((state) => resolvePlanNode(state, { name: local.name, addresses: [local.address] }), { ipFamilies: ['IPv4'] });
     this.addresses.set(local.name, local.address);
+    // Started now, so it is up long before the first sync (the sources list first).
+    this.tableWorker = reconciler.startTableWorker();
   }
 
   private refreshAddresses(state: ClusterState, names: Iterable<string>): void {

@@ -17,7 +17,7 @@
  * in lb4_backends and are what the table holds.
  *
  * Hot path: no allocation per slot or per backend beyond the output table;
- * scratch arrays are module-level and grow on demand.
+ * scratch arrays grow on demand and are reused.
  */
 import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
 import { isPrime, primeAtLeast, primeAtMost } from './primes.js';
@@ -141,24 +141,26 @@ export function maglevPermutation(name: string, size: number): { offset: number;
 
 // ---- table fill ---------------------------------------------------------------
 
-let taken = new Int32Array(0);
-let pos = new Int32Array(0);
-let skips = new Int32Array(0);
-let ids = new Int32Array(0);
-let quota = new Int32Array(0);
-let active = new Int32Array(0);
+/** u32 words of fill input per backend: the two hashes of its name, then its id. */
+export const FILL_INPUT_WORDS = 3;
 
-function ensureScratch(size: number, n: number): void {
-  if (taken.length < size) taken = new Int32Array(size);
-  if (pos.length < n) {
-    const cap = Math.max(n, pos.length * 2);
-    pos = new Int32Array(cap);
-    skips = new Int32Array(cap);
-    ids = new Int32Array(cap);
-    quota = new Int32Array(cap);
-    active = new Int32Array(cap);
-  }
+/** Working memory of fillTable, grown on demand; one per thread. */
+export interface FillScratch {
+  taken: Int32Array;
+  pos: Int32Array;
+  skips: Int32Array;
+  ids: Int32Array;
+  quota: Int32Array;
+  active: Int32Array;
 }
+
+export function fillScratch(): FillScratch {
+  const none = new Int32Array(0);
+  return { taken: none, pos: none, skips: none, ids: none, quota: none, active: none };
+}
+
+const scratch = fillScratch();
+let input = new Uint32Array(0);
 
 /**
  * The Maglev table of `size` slots (prime) for `backends`: slot -> backend id.
@@ -191,20 +193,23 @@ export function maglevTableOf(names: readonly { readonly name: string }[], backe
   out?: Uint32Array): Uint32Array {
   const n = names.length;
   if (n === 0) throw new RangeError('a Maglev table needs at least one backend');
-  if (backendIds.length !== n) throw new RangeError(`${n} backends but ${backendIds.length} ids`);
-  if (!isPrimeSize(size)) throw new RangeError(`Maglev table size must be a prime >= 2, got ${size}`);
-  let table: Uint32Array;
-  if (out) {
-    if (out.length !== size) throw new RangeError(`output table has ${out.length} slots, expected ${size}`);
-    table = out.fill(0);
-  } else {
-    table = new Uint32Array(size);
-  }
+  if (out && out.length !== size) throw new RangeError(`output table has ${out.length} slots, expected ${size}`);
+  if (input.length < n * FILL_INPUT_WORDS) input = new Uint32Array(Math.max(n, input.length / FILL_INPUT_WORDS * 2) * FILL_INPUT_WORDS);
+  writeFillInput(names, backendIds, input, 0);
+  const table = out ?? new Uint32Array(size);
+  fillTable(table, size, n, input, 0, scratch);
+  return table;
+}
 
+/**
+ * What fillTable reads of a table's backends, written from `at` in `out`:
+ * FILL_INPUT_WORDS per backend, in name order. Throws on duplicate names and
+ * ids that are not u32.
+ */
+export function writeFillInput(names: readonly { readonly name: string }[], backendIds: ArrayLike<number>, out: Uint32Array, at: number): void {
+  const n = names.length;
+  if (backendIds.length !== n) throw new RangeError(`${n} backends but ${backendIds.length} ids`);
   const order = sortedOrder(names);
-  ensureScratch(size, n);
-  const base = Math.floor(size / n);
-  const extra = size - base * n;
   let prev: string | undefined;
   for (let i = 0; i < n; i++) {
     const k = order[i] as number;
@@ -214,16 +219,49 @@ export function maglevTableOf(names: readonly { readonly name: string }[], backe
     const id = backendIds[k] as number;
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError(`backend id ${id} is not a u32`);
     hashName(name);
-    pos[i] = (hashOut[0] as number) % size;
-    skips[i] = ((hashOut[1] as number) % (size - 1)) + 1;
-    ids[i] = id | 0;
-    quota[i] = i < extra ? base + 1 : base;
-    active[i] = i;
+    const o = at + i * FILL_INPUT_WORDS;
+    out[o] = hashOut[0] as number;
+    out[o + 1] = hashOut[1] as number;
+    out[o + 2] = id;
   }
-  taken.fill(0, 0, size);
+}
+
+/**
+ * Fills `table` (its first `size` slots) for the `n` backends whose fill
+ * input starts at `at` in `input` (writeFillInput). Throws on an empty backend
+ * set or a size that is not prime (the fill would never end).
+ *
+ * Self-contained: it uses only its arguments, isPrime and fill, so the table
+ * builder's worker thread runs this very function from FILL_SOURCE. No
+ * allocation per slot or per backend: the scratch arrays grow on demand and
+ * are reused.
+ */
+export function fillTable(table: Uint32Array, size: number, n: number, input: Uint32Array, at: number, s: FillScratch): void {
+  if (n < 1) throw new RangeError('a Maglev table needs at least one backend');
+  if (!isPrime(size)) throw new RangeError(`Maglev table size must be a prime >= 2, got ${size}`);
+  if (s.taken.length < size) s.taken = new Int32Array(size);
+  if (s.pos.length < n) {
+    const cap = Math.max(n, s.pos.length * 2);
+    s.pos = new Int32Array(cap);
+    s.skips = new Int32Array(cap);
+    s.ids = new Int32Array(cap);
+    s.quota = new Int32Array(cap);
+    s.active = new Int32Array(cap);
+  }
+  const base = Math.floor(size / n);
+  const extra = size - base * n;
+  for (let i = 0; i < n; i++) {
+    const o = at + i * 3; // FILL_INPUT_WORDS (a literal: this function runs as source elsewhere)
+    s.pos[i] = (input[o] as number) % size;
+    s.skips[i] = ((input[o + 1] as number) % (size - 1)) + 1;
+    s.ids[i] = (input[o + 2] as number) | 0;
+    s.quota[i] = i < extra ? base + 1 : base;
+    s.active[i] = i;
+  }
+  s.taken.fill(0, 0, size);
+  table.fill(0, 0, size);
   // Signed view of the same memory: keeps the hot loop in int32 arithmetic.
-  fill(new Int32Array(table.buffer, table.byteOffset, size), size, n, taken, pos, skips, ids, quota, active);
-  return table;
+  fill(new Int32Array(table.buffer, table.byteOffset, size), size, n, s.taken, s.pos, s.skips, s.ids, s.quota, s.active);
 }
 
 /** Indexes of `names` in name order (already sorted input, the common case, costs one pass). */
@@ -285,10 +323,9 @@ function fill(table: Int32Array, size: number, n: number, used: Int32Array, next
   }
 }
 
-const primeSizes = new Set<number>();
-function isPrimeSize(size: number): boolean {
-  if (primeSizes.has(size)) return true;
-  if (!isPrime(size)) return false;
-  primeSizes.add(size);
-  return true;
-}
+/**
+ * fillTable, what it calls and fillScratch, as source text: what the table
+ * builder's worker thread evaluates (maglev-builder.ts), so both threads run
+ * the same code whether this module was compiled or transpiled on load.
+ */
+export const FILL_SOURCE = [isPrime, fill, fillTable, fillScratch].map(String).join('\n');

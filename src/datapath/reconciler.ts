@@ -57,6 +57,7 @@ import {
 import { writeBackendBatch, writeRevnatBatch, writeServiceBatch } from './batch-writes.js';
 import { IdAllocator } from './ids.js';
 import { maglevTableOf, maglevTableSize } from './maglev.js';
+import { MaglevTableBuilder, type TableStream } from './maglev-builder.js';
 import { maglevElements } from '../bpf/codecs/maglev.js';
 import {
   closeFd, createInnerTable, deleteOuterBatch, innerTableElements, OuterBatch, openInnerTable, readInnerTable, TableBuffer,
@@ -226,6 +227,8 @@ export class Reconciler {
   private readonly maxSize: number;
   private readonly graceMs: number;
   private readonly now: () => number;
+  /** Builds the Maglev tables of a sync (on a worker thread, once startTableWorker() has started one). */
+  private readonly tableBuilder = new MaglevTableBuilder();
 
   // What the maps hold (as last read or written).
   private services = new Map<string, ServiceEntry>();
@@ -286,6 +289,16 @@ export class Reconciler {
 
   close(): void {
     for (const m of Object.values(this.maps) as BpfMap<unknown, unknown>[]) m.close();
+    void this.tableBuilder.close();
+  }
+
+  /**
+   * Builds large syncs' Maglev tables on a worker thread from now on, while
+   * this thread writes the maps. Resolves when the thread runs (null) or to
+   * the error that stopped it (tables are then built on this thread).
+   */
+  startTableWorker(): Promise<Error | null> {
+    return this.tableBuilder.startWorker();
   }
 
   /** The service id of a backend set (plan's backendSetKey), once synced. */
@@ -687,16 +700,19 @@ export class Reconciler {
     const m = this.maps;
     const early = new OuterBatch<TableState>(m.maglev);
     const late = new OuterBatch<TableState>(m.maglev);
+    let tables: TableStream | undefined;
     try {
+      const todo: [number, { size: number; members: Members }][] = [];
       for (const [sid, t] of want.tables) {
         const cur = this.tables.get(sid);
-        if (cur && cur.size === t.size && cur.members && sameMembers(cur.members, t.members)) {
-          res.tables.unchanged++;
-          continue;
-        }
-        const table = TableBuffer.scratch(t.size, 0);
-        maglevTableOf(t.members.names, t.members.ids, t.size, table.slots);
-        table.fillPadding();
+        if (cur && cur.size === t.size && cur.members && sameMembers(cur.members, t.members)) res.tables.unchanged++;
+        else todo.push([sid, t]);
+      }
+      // All of them at once: the builder works ahead (on its worker thread) while this loop writes.
+      tables = this.tableBuilder.build(todo.map(([, t]) => ({ names: t.members.names, ids: t.members.ids, size: t.size })));
+      for (const [sid, t] of todo) {
+        const cur = this.tables.get(sid);
+        const table = tables.next();
         if (cur && this.updateInPlace(sid, cur, table, res.tables)) {
           this.tables.set(sid, { size: t.size, capacity: this.tables.get(sid)?.capacity ?? null, members: t.members });
           continue;
@@ -739,6 +755,7 @@ export class Reconciler {
       for (const [sid, s] of swapped) this.tables.set(sid, s);
       res.tables.replaced += swapped.length;
     } finally {
+      tables?.close();
       early.discard();
       late.discard();
     }

@@ -6,7 +6,7 @@
  * defaulting. Errors are values: the caller keeps the last good version.
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { parseCidr, parseIp } from '../plan/ip.js';
+import { ipFamilyOf, parseCidr } from '../plan/ip.js';
 import { DEFAULT_NAMESPACE, defaultEndpointSlice, defaultService } from './defaults.js';
 
 export type ObjectKind = 'Service' | 'EndpointSlice' | 'Node';
@@ -31,15 +31,39 @@ type Rec = Record<string, unknown>;
 const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
-/** Collects "path: what is wrong" lines. */
+/**
+ * Collects "path: what is wrong" lines. Where the checks are (the top of the
+ * object, or an entry of a list such as endpoints[3]) is kept as its parts
+ * and named only when something there is wrong: a source validates every
+ * object it receives, 100,000 endpoints in a large cluster, nearly all fine.
+ */
 class Problems {
   readonly list: string[] = [];
-  add(path: string, message: string): void {
-    this.list.push(`${path}: ${message}`);
+  private entryOf = '';
+  private index = -1;
+
+  /** The checks that follow are of `list[index]`, until top(). */
+  entry(list: string, index: number): void {
+    this.entryOf = list;
+    this.index = index;
   }
+
+  /** The checks that follow are of the object's own fields. */
+  top(): void {
+    this.entryOf = '';
+    this.index = -1;
+  }
+
+  /** `field` is under the current place ("" for the place itself). */
+  add(field: string, message: string): void {
+    const at = this.index < 0 ? field : `${this.entryOf}[${this.index}]${field}`;
+    this.list.push(`${at}: ${message}`);
+  }
+
   get ok(): boolean {
     return this.list.length === 0;
   }
+
   text(): string {
     const shown = this.list.slice(0, MAX_PROBLEMS).join('; ');
     return this.list.length > MAX_PROBLEMS ? `${shown} (and ${this.list.length - MAX_PROBLEMS} more)` : shown;
@@ -50,50 +74,72 @@ function describe(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v);
 }
 
-function optString(p: Problems, path: string, v: unknown): void {
-  if (v !== undefined && v !== null && typeof v !== 'string') p.add(path, `${describe(v)} is not a string`);
+function optString(p: Problems, field: string, v: unknown): void {
+  if (v !== undefined && v !== null && typeof v !== 'string') p.add(field, `${describe(v)} is not a string`);
 }
 
-function optBool(p: Problems, path: string, v: unknown): void {
-  if (v !== undefined && v !== null && typeof v !== 'boolean') p.add(path, `${describe(v)} is not true/false`);
+function optBool(p: Problems, field: string, v: unknown): void {
+  if (v !== undefined && v !== null && typeof v !== 'boolean') p.add(field, `${describe(v)} is not true/false`);
 }
 
-function optEnum(p: Problems, path: string, v: unknown, allowed: readonly string[]): void {
+function optEnum(p: Problems, field: string, v: unknown, allowed: readonly string[]): void {
   if (v === undefined || v === null || v === '') return;
-  if (typeof v !== 'string' || !allowed.includes(v)) p.add(path, `${describe(v)} is not one of ${allowed.join(', ')}`);
+  if (typeof v !== 'string' || !allowed.includes(v)) p.add(field, `${describe(v)} is not one of ${allowed.join(', ')}`);
 }
 
-function optArray(p: Problems, path: string, v: unknown): unknown[] {
-  if (v === undefined || v === null) return [];
+// What a missing list or object reads as: shared, never written.
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
+const NO_FIELDS: Readonly<Rec> = Object.freeze({});
+
+function optArray(p: Problems, field: string, v: unknown): readonly unknown[] {
+  if (v === undefined || v === null) return NO_ITEMS;
   if (!Array.isArray(v)) {
-    p.add(path, 'is not a list');
-    return [];
+    p.add(field, 'is not a list');
+    return NO_ITEMS;
   }
   return v;
 }
 
-function optRecord(p: Problems, path: string, v: unknown): Rec {
-  if (v === undefined || v === null) return {};
+function optRecord(p: Problems, field: string, v: unknown): Readonly<Rec> {
+  if (v === undefined || v === null) return NO_FIELDS;
   if (!isRecord(v)) {
-    p.add(path, 'is not an object');
-    return {};
+    p.add(field, 'is not an object');
+    return NO_FIELDS;
   }
   return v;
 }
 
-function port(p: Problems, path: string, v: unknown, min = 1): void {
-  if (!isInt(v) || v < min || v > 65535) p.add(path, `${describe(v)} is not a port number (${min}-65535)`);
+/**
+ * Checks each entry of the list at `field` that is an object, with the
+ * place set to it, and names each that is not. Returns the list.
+ */
+function entries(p: Problems, field: string, v: unknown, check: (entry: Readonly<Rec>) => void): readonly unknown[] {
+  const list = optArray(p, field, v);
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i];
+    p.entry(field, i);
+    if (isRecord(entry)) check(entry);
+    else p.add('', 'is not an object');
+  }
+  p.top();
+  return list;
 }
 
-function ip(p: Problems, path: string, v: unknown): 'IPv4' | 'IPv6' | null {
-  const parsed = typeof v === 'string' ? parseIp(v) : null;
-  if (!parsed) p.add(path, `${describe(v)} is not an IP address`);
-  return parsed?.family ?? null;
+function port(p: Problems, field: string, v: unknown, min = 1): void {
+  if (!isInt(v) || v < min || v > 65535) p.add(field, `${describe(v)} is not a port number (${min}-65535)`);
 }
 
-function stringMap(p: Problems, path: string, v: unknown): void {
-  for (const [k, val] of Object.entries(optRecord(p, path, v))) {
-    if (typeof val !== 'string') p.add(`${path}.${k}`, `${describe(val)} is not a string`);
+function ip(p: Problems, field: string, v: unknown): 'IPv4' | 'IPv6' | null {
+  const family = typeof v === 'string' ? ipFamilyOf(v) : null;
+  if (!family) p.add(field, `${describe(v)} is not an IP address`);
+  return family;
+}
+
+function stringMap(p: Problems, field: string, v: unknown): void {
+  const map = optRecord(p, field, v);
+  for (const k of Object.keys(map)) {
+    const val = map[k];
+    if (typeof val !== 'string') p.add(`${field}.${k}`, `${describe(val)} is not a string`);
   }
 }
 
@@ -123,42 +169,50 @@ export function validateService(raw: unknown): ValidationResult {
   const type = spec['type'] === undefined || spec['type'] === null || spec['type'] === '' ? 'ClusterIP' : spec['type'];
   optEnum(p, 'spec.type', type, ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']);
 
-  const ports = optArray(p, 'spec.ports', spec['ports']);
   const names = new Set<string>();
   const portProtocols = new Set<string>();
-  ports.forEach((item, i) => {
-    const at = `spec.ports[${i}]`;
-    if (!isRecord(item)) return p.add(at, 'is not an object');
-    port(p, `${at}.port`, item['port']);
-    optEnum(p, `${at}.protocol`, item['protocol'], PROTOCOLS);
-    optString(p, `${at}.name`, item['name']);
+  const many = Array.isArray(spec['ports']) && spec['ports'].length > 1;
+  entries(p, 'spec.ports', spec['ports'], (item) => {
+    port(p, '.port', item['port']);
+    optEnum(p, '.protocol', item['protocol'], PROTOCOLS);
+    optString(p, '.name', item['name']);
     const name = typeof item['name'] === 'string' ? item['name'] : '';
     // Endpoints are matched to Service ports by name: names must tell the ports apart.
-    if (ports.length > 1 && name === '') p.add(`${at}.name`, 'is required when the Service has more than one port');
-    if (name !== '' && names.has(name)) p.add(`${at}.name`, `duplicate name '${name}'`);
+    if (many && name === '') p.add('.name', 'is required when the Service has more than one port');
+    if (name !== '' && names.has(name)) p.add('.name', `duplicate name '${name}'`);
     names.add(name);
     const pp = `${String(item['port'])}/${typeof item['protocol'] === 'string' && item['protocol'] ? item['protocol'] : 'TCP'}`;
-    if (portProtocols.has(pp)) p.add(`${at}`, `duplicate port ${pp}`);
+    if (portProtocols.has(pp)) p.add('', `duplicate port ${pp}`);
     portProtocols.add(pp);
     if (item['nodePort'] !== undefined && item['nodePort'] !== null) {
-      port(p, `${at}.nodePort`, item['nodePort'], 0);
-      if (type === 'ClusterIP' && item['nodePort'] !== 0) p.add(`${at}.nodePort`, 'may not be used when type is ClusterIP');
+      port(p, '.nodePort', item['nodePort'], 0);
+      if (type === 'ClusterIP' && item['nodePort'] !== 0) p.add('.nodePort', 'may not be used when type is ClusterIP');
     }
     const target = item['targetPort'];
-    if (target !== undefined && target !== null && typeof target !== 'string') port(p, `${at}.targetPort`, target, 0);
+    if (target !== undefined && target !== null && typeof target !== 'string') port(p, '.targetPort', target, 0);
   });
 
   clusterIPs(p, spec);
-  optArray(p, 'spec.externalIPs', spec['externalIPs']).forEach((v, i) => ip(p, `spec.externalIPs[${i}]`, v));
+  const externalIPs = optArray(p, 'spec.externalIPs', spec['externalIPs']);
+  for (let i = 0; i < externalIPs.length; i++) {
+    p.entry('spec.externalIPs', i);
+    ip(p, '', externalIPs[i]);
+  }
+  p.top();
   const ranges = optArray(p, 'spec.loadBalancerSourceRanges', spec['loadBalancerSourceRanges']);
-  ranges.forEach((v, i) => {
-    if (typeof v !== 'string' || !parseCidr(v.trim())) p.add(`spec.loadBalancerSourceRanges[${i}]`, `${describe(v)} is not a CIDR (e.g. 203.0.113.0/24)`);
-  });
+  for (let i = 0; i < ranges.length; i++) {
+    const v = ranges[i];
+    if (typeof v === 'string' && parseCidr(v.trim())) continue;
+    p.entry('spec.loadBalancerSourceRanges', i);
+    p.add('', `${describe(v)} is not a CIDR (e.g. 203.0.113.0/24)`);
+  }
+  p.top();
   if (ranges.length > 0 && type !== 'LoadBalancer') p.add('spec.loadBalancerSourceRanges', 'may only be used when type is LoadBalancer');
 
   optEnum(p, 'spec.sessionAffinity', spec['sessionAffinity'], ['None', 'ClientIP']);
   if (spec['sessionAffinity'] === 'ClientIP') {
-    const clientIP = optRecord(p, 'spec.sessionAffinityConfig.clientIP', optRecord(p, 'spec.sessionAffinityConfig', spec['sessionAffinityConfig'])['clientIP']);
+    const config = optRecord(p, 'spec.sessionAffinityConfig', spec['sessionAffinityConfig']);
+    const clientIP = optRecord(p, 'spec.sessionAffinityConfig.clientIP', config['clientIP']);
     const t = clientIP['timeoutSeconds'];
     if (t !== undefined && t !== null && (!isInt(t) || t < 1 || t > 86400)) {
       p.add('spec.sessionAffinityConfig.clientIP.timeoutSeconds', `${describe(t)} is not a whole number of seconds in 1-86400`);
@@ -180,13 +234,12 @@ export function validateService(raw: unknown): ValidationResult {
   optString(p, 'spec.trafficDistribution', spec['trafficDistribution']);
   optBool(p, 'spec.allocateLoadBalancerNodePorts', spec['allocateLoadBalancerNodePorts']);
 
-  const lb = optRecord(p, 'status.loadBalancer', optRecord(p, 'status', raw['status'])['loadBalancer']);
-  optArray(p, 'status.loadBalancer.ingress', lb['ingress']).forEach((ing, i) => {
-    const at = `status.loadBalancer.ingress[${i}]`;
-    if (!isRecord(ing)) return p.add(at, 'is not an object');
-    if (ing['ip'] !== undefined && ing['ip'] !== null && ing['ip'] !== '') ip(p, `${at}.ip`, ing['ip']);
-    optString(p, `${at}.hostname`, ing['hostname']);
-    optEnum(p, `${at}.ipMode`, ing['ipMode'], ['VIP', 'Proxy']);
+  const status = optRecord(p, 'status', raw['status']);
+  const lb = optRecord(p, 'status.loadBalancer', status['loadBalancer']);
+  entries(p, 'status.loadBalancer.ingress', lb['ingress'], (ing) => {
+    if (ing['ip'] !== undefined && ing['ip'] !== null && ing['ip'] !== '') ip(p, '.ip', ing['ip']);
+    optString(p, '.hostname', ing['hostname']);
+    optEnum(p, '.ipMode', ing['ipMode'], ['VIP', 'Proxy']);
   });
 
   if (!p.ok) return invalid('Service', key, p);
@@ -194,25 +247,66 @@ export function validateService(raw: unknown): ValidationResult {
 }
 
 /** clusterIP / clusterIPs / ipFamilies / ipFamilyPolicy agree with each other. */
-function clusterIPs(p: Problems, spec: Rec): void {
+function clusterIPs(p: Problems, spec: Readonly<Rec>): void {
   const single = spec['clusterIP'];
   optString(p, 'spec.clusterIP', single);
   if (typeof single === 'string' && single !== '' && single !== 'None') ip(p, 'spec.clusterIP', single);
   const list = optArray(p, 'spec.clusterIPs', spec['clusterIPs']);
-  const families: (string | null)[] = list.map((v, i) => (v === 'None' && list.length === 1 ? 'None' : ip(p, `spec.clusterIPs[${i}]`, v)));
+  const families: (string | null)[] = [];
+  for (let i = 0; i < list.length; i++) {
+    p.entry('spec.clusterIPs', i);
+    families.push(list[i] === 'None' && list.length === 1 ? 'None' : ip(p, '', list[i]));
+  }
+  p.top();
   if (list.length > 2) p.add('spec.clusterIPs', 'holds at most one address per family (2)');
   if (list.length === 2 && families[0] !== null && families[0] === families[1]) p.add('spec.clusterIPs', 'the two addresses must be of different families');
   if (typeof single === 'string' && single !== '' && list.length > 0 && list[0] !== single) {
     p.add('spec.clusterIPs[0]', `must equal spec.clusterIP ('${single}')`);
   }
   const ipFamilies = optArray(p, 'spec.ipFamilies', spec['ipFamilies']);
-  ipFamilies.forEach((f, i) => {
-    optEnum(p, `spec.ipFamilies[${i}]`, f, ['IPv4', 'IPv6']);
+  for (let i = 0; i < ipFamilies.length; i++) {
+    const f = ipFamilies[i];
+    p.entry('spec.ipFamilies', i);
+    optEnum(p, '', f, ['IPv4', 'IPv6']);
     const ipFamily = families[i];
-    if (ipFamily && ipFamily !== 'None' && f !== ipFamily) p.add(`spec.ipFamilies[${i}]`, `${describe(f)} does not match spec.clusterIPs[${i}] (${ipFamily})`);
-  });
+    if (ipFamily && ipFamily !== 'None' && f !== ipFamily) p.add('', `${describe(f)} does not match spec.clusterIPs[${i}] (${ipFamily})`);
+  }
+  p.top();
   if (ipFamilies.length === 2 && ipFamilies[0] === ipFamilies[1]) p.add('spec.ipFamilies', 'lists the same family twice');
   optEnum(p, 'spec.ipFamilyPolicy', spec['ipFamilyPolicy'], ['SingleStack', 'PreferDualStack', 'RequireDualStack']);
+}
+
+/** One entry of an EndpointSlice's endpoints (the place is set: endpoints[i]). No closure in here: it runs per endpoint. */
+function endpoint(p: Problems, ep: Readonly<Rec>, addressType: unknown): void {
+  const addresses = optArray(p, '.addresses', ep['addresses']);
+  if (addresses.length < 1 || addresses.length > 100) p.add('.addresses', 'must hold 1 to 100 addresses');
+  for (let j = 0; j < addresses.length; j++) {
+    const a = addresses[j];
+    if (addressType !== 'IPv4' && addressType !== 'IPv6') {
+      if (a !== undefined && a !== null && typeof a !== 'string') optString(p, `.addresses[${j}]`, a);
+      continue;
+    }
+    const family = typeof a === 'string' ? ipFamilyOf(a) : null;
+    if (!family) ip(p, `.addresses[${j}]`, a);
+    else if (family !== addressType) p.add(`.addresses[${j}]`, `'${String(a)}' is not an ${addressType} address (addressType)`);
+  }
+  const conditions = optRecord(p, '.conditions', ep['conditions']);
+  optBool(p, '.conditions.ready', conditions['ready']);
+  optBool(p, '.conditions.serving', conditions['serving']);
+  optBool(p, '.conditions.terminating', conditions['terminating']);
+  optString(p, '.nodeName', ep['nodeName']);
+  optString(p, '.zone', ep['zone']);
+  const hints = optRecord(p, '.hints', ep['hints']);
+  hintNames(p, '.hints.forZones', hints['forZones']);
+  hintNames(p, '.hints.forNodes', hints['forNodes']);
+}
+
+function hintNames(p: Problems, field: string, v: unknown): void {
+  const list = optArray(p, field, v);
+  for (let j = 0; j < list.length; j++) {
+    const h = list[j];
+    if (!isRecord(h) || typeof h['name'] !== 'string' || h['name'] === '') p.add(`${field}[${j}].name`, 'is missing');
+  }
 }
 
 export function validateEndpointSlice(raw: unknown): ValidationResult {
@@ -223,37 +317,15 @@ export function validateEndpointSlice(raw: unknown): ValidationResult {
   if (addressType === undefined || addressType === null || addressType === '') p.add('addressType', 'is missing (IPv4, IPv6 or FQDN)');
   else optEnum(p, 'addressType', addressType, ['IPv4', 'IPv6', 'FQDN']);
 
-  optArray(p, 'endpoints', raw['endpoints']).forEach((ep, i) => {
-    const at = `endpoints[${i}]`;
-    if (!isRecord(ep)) return p.add(at, 'is not an object');
-    const addresses = optArray(p, `${at}.addresses`, ep['addresses']);
-    if (addresses.length < 1 || addresses.length > 100) p.add(`${at}.addresses`, 'must hold 1 to 100 addresses');
-    addresses.forEach((a, j) => {
-      if (addressType !== 'IPv4' && addressType !== 'IPv6') return optString(p, `${at}.addresses[${j}]`, a);
-      const family = ip(p, `${at}.addresses[${j}]`, a);
-      if (family && family !== addressType) p.add(`${at}.addresses[${j}]`, `'${String(a)}' is not an ${addressType} address (addressType)`);
-    });
-    const conditions = optRecord(p, `${at}.conditions`, ep['conditions']);
-    for (const c of ['ready', 'serving', 'terminating']) optBool(p, `${at}.conditions.${c}`, conditions[c]);
-    optString(p, `${at}.nodeName`, ep['nodeName']);
-    optString(p, `${at}.zone`, ep['zone']);
-    const hints = optRecord(p, `${at}.hints`, ep['hints']);
-    for (const field of ['forZones', 'forNodes']) {
-      optArray(p, `${at}.hints.${field}`, hints[field]).forEach((h, j) => {
-        if (!isRecord(h) || typeof h['name'] !== 'string' || h['name'] === '') p.add(`${at}.hints.${field}[${j}].name`, 'is missing');
-      });
-    }
-  });
+  entries(p, 'endpoints', raw['endpoints'], (ep) => endpoint(p, ep, addressType));
 
   const names = new Set<string>();
-  optArray(p, 'ports', raw['ports']).forEach((item, i) => {
-    const at = `ports[${i}]`;
-    if (!isRecord(item)) return p.add(at, 'is not an object');
-    if (item['port'] !== undefined && item['port'] !== null) port(p, `${at}.port`, item['port']);
-    optEnum(p, `${at}.protocol`, item['protocol'], PROTOCOLS);
-    optString(p, `${at}.name`, item['name']);
+  entries(p, 'ports', raw['ports'], (item) => {
+    if (item['port'] !== undefined && item['port'] !== null) port(p, '.port', item['port']);
+    optEnum(p, '.protocol', item['protocol'], PROTOCOLS);
+    optString(p, '.name', item['name']);
     const name = typeof item['name'] === 'string' ? item['name'] : '';
-    if (names.has(name)) p.add(`${at}.name`, `duplicate name '${name}'`);
+    if (names.has(name)) p.add('.name', `duplicate name '${name}'`);
     names.add(name);
   });
 
@@ -266,11 +338,14 @@ export function validateNode(raw: unknown): ValidationResult {
   if (!isRecord(raw)) return { status: 'invalid', kind: 'Node', key: null, reason: 'Node: is not an object' };
   const key = metadata(p, raw, false);
   const status = optRecord(p, 'status', raw['status']);
-  optArray(p, 'status.addresses', status['addresses']).forEach((a, i) => {
-    const at = `status.addresses[${i}]`;
-    if (!isRecord(a) || typeof a['type'] !== 'string' || typeof a['address'] !== 'string') return p.add(at, 'needs a type and an address');
-    if ((a['type'] === 'InternalIP' || a['type'] === 'ExternalIP')) ip(p, `${at}.address`, a['address']);
-  });
+  const addresses = optArray(p, 'status.addresses', status['addresses']);
+  for (let i = 0; i < addresses.length; i++) {
+    const a = addresses[i];
+    p.entry('status.addresses', i);
+    if (!isRecord(a) || typeof a['type'] !== 'string' || typeof a['address'] !== 'string') p.add('', 'needs a type and an address');
+    else if (a['type'] === 'InternalIP' || a['type'] === 'ExternalIP') ip(p, '.address', a['address']);
+  }
+  p.top();
   if (!p.ok) return invalid('Node', key, p);
   return { status: 'valid', kind: 'Node', key: key ?? '', object: raw as V1Node };
 }

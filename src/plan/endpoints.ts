@@ -26,7 +26,7 @@ export interface EndpointInfo {
   readonly zoneHints: ReadonlySet<string> | null;
   /** hints.forNodes names; null when the endpoint has none (or node hints are off). */
   readonly nodeHints: ReadonlySet<string> | null;
-  /** Sorts endpoints by address then port when compared as strings. */
+  /** Sorts endpoints by address when compared as strings (ties: by port). */
   readonly sortKey: string;
 }
 
@@ -61,7 +61,8 @@ export interface EndpointsOptions {
  * Pass the slices sorted by name so that ties resolve the same way every time.
  */
 export function endpointsByPort(slices: readonly V1EndpointSlice[], opts: EndpointsOptions): Map<string, EndpointInfo[]> {
-  const byPort = new Map<string, Map<string, EndpointInfo>>();
+  // port key -> port number -> address -> endpoint
+  const byPort = new Map<string, Map<number, Map<string, EndpointInfo>>>();
   for (const slice of slices) {
     if (sliceFamily(slice) !== opts.family) continue;
     const endpoints = parseEndpoints(slice, opts);
@@ -69,29 +70,41 @@ export function endpointsByPort(slices: readonly V1EndpointSlice[], opts: Endpoi
       // A port without a name (before defaulting) or without a number is unusable.
       if (port.name === undefined || port.name === null || !port.port) continue;
       const key = portKey(port.name, port.protocol ?? 'TCP');
-      let set = byPort.get(key);
-      if (!set) byPort.set(key, (set = new Map()));
-      const paddedPort = String(port.port).padStart(5, '0');
+      let numbers = byPort.get(key);
+      if (!numbers) byPort.set(key, (numbers = new Map()));
+      let set = numbers.get(port.port);
+      if (!set) numbers.set(port.port, (set = new Map()));
       for (const ep of endpoints) {
         const info: EndpointInfo = {
           address: ep.address, port: port.port, nodeName: ep.nodeName, isLocal: ep.isLocal, ready: ep.ready, serving: ep.serving,
-          terminating: ep.terminating, zoneHints: ep.zoneHints, nodeHints: ep.nodeHints, sortKey: `${ep.sortKey}:${paddedPort}`,
+          terminating: ep.terminating, zoneHints: ep.zoneHints, nodeHints: ep.nodeHints, sortKey: ep.sortKey,
         };
-        const id = `${info.address}:${info.port}`;
         // The same address:port in two slices (an endpoint moving between slices, or a
         // reused pod IP): prefer the one that is not terminating.
-        if (!set.has(id) || !info.terminating) set.set(id, info);
+        if (!set.has(info.address) || !info.terminating) set.set(info.address, info);
       }
     }
   }
   const out = new Map<string, EndpointInfo[]>();
-  for (const [key, set] of byPort) {
-    out.set(key, [...set.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0)));
+  for (const [key, numbers] of byPort) {
+    const list: EndpointInfo[] = [];
+    for (const set of numbers.values()) for (const info of set.values()) list.push(info);
+    out.set(key, list.sort(byAddressThenPort));
   }
   return out;
 }
 
+function byAddressThenPort(a: EndpointInfo, b: EndpointInfo): number {
+  return a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : a.port - b.port;
+}
+
 type PortlessEndpoint = Omit<EndpointInfo, 'port'>;
+
+/** Names of hints, or null when there are none (most endpoints: no allocation then). */
+function hintNames(hints: readonly { name: string }[] | undefined): ReadonlySet<string> | null {
+  if (!hints || hints.length === 0) return null;
+  return new Set(hints.map((h) => h.name));
+}
 
 function parseEndpoints(slice: V1EndpointSlice, opts: EndpointsOptions): PortlessEndpoint[] {
   const out: PortlessEndpoint[] = [];
@@ -101,8 +114,6 @@ function parseEndpoints(slice: V1EndpointSlice, opts: EndpointsOptions): Portles
     const ip = first === undefined ? null : parseIp(first);
     if (!ip || ip.family !== opts.family) continue;
     const nodeName = ep.nodeName ?? null;
-    const zones = ep.hints?.forZones?.map((z) => z.name) ?? [];
-    const nodes = opts.nodeHints ? (ep.hints?.forNodes?.map((n) => n.name) ?? []) : [];
     out.push({
       address: ip.address,
       nodeName,
@@ -110,8 +121,8 @@ function parseEndpoints(slice: V1EndpointSlice, opts: EndpointsOptions): Portles
       ready: ep.conditions?.ready ?? true,
       serving: ep.conditions?.serving ?? true,
       terminating: ep.conditions?.terminating ?? false,
-      zoneHints: zones.length > 0 ? new Set(zones) : null,
-      nodeHints: nodes.length > 0 ? new Set(nodes) : null,
+      zoneHints: hintNames(ep.hints?.forZones),
+      nodeHints: opts.nodeHints ? hintNames(ep.hints?.forNodes) : null,
       sortKey: ip.sortKey,
     });
   }

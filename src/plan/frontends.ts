@@ -6,7 +6,7 @@
  */
 import type { Categorized } from './categorize.js';
 import type { EndpointInfo } from './endpoints.js';
-import type { ServicePortInfo } from './services.js';
+import { externallyAccessible, type ServicePortInfo } from './services.js';
 import type { Backend, Frontend, FrontendKind, NoEndpointsAction, TrafficScope } from './types.js';
 
 function backends(endpoints: readonly EndpointInfo[]): Backend[] {
@@ -32,7 +32,8 @@ function policy(local: boolean, cat: Categorized): PolicyResult {
  */
 export function buildFrontends(sp: ServicePortInfo, cat: Categorized, nodeAddresses: readonly string[]): Frontend[] {
   const internal = policy(sp.internalPolicyLocal, cat);
-  const external = policy(sp.externalPolicyLocal, cat);
+  // Most ports are reached through their cluster IP only: no external policy to work out then.
+  const external = externallyAccessible(sp) ? policy(sp.externalPolicyLocal, cat) : internal;
   const make = (kind: FrontendKind, address: string, port: number, p: PolicyResult, sourceRanges: readonly string[] | null): Frontend => ({
     service: sp.service,
     servicePort: sp.name,

@@ -40,7 +40,7 @@ import type { ClusterState } from '../k8s/types.js';
 import { sliceServiceKey } from './endpoints.js';
 import { frontendKey } from './keys.js';
 import { LABEL_TOPOLOGY_ZONE } from './nodes.js';
-import { buildPlanReport, planService, type ServicePlan } from './plan.js';
+import { servicePlanner, type ServicePlan, type ServicePlanner } from './plan.js';
 import { serviceKey } from './services.js';
 import type {
   Backend, Frontend, HealthCheckNodePort, Plan, PlanNode, PlanOptions, PlanReport, PlanWarning,
@@ -114,6 +114,8 @@ export class PlanCache {
   private readonly options: PlanOptions;
   private node: PlanNode | undefined;
   private nodeSig: string | undefined;
+  /** planService for the current node. */
+  private planner: ServicePlanner | undefined;
   private primed = false;
 
   /** ClusterState key -> the Service's part. */
@@ -201,7 +203,7 @@ export class PlanCache {
   private rebuildWith(state: ClusterState, node: PlanNode): PlanUpdate {
     this.primed = false;
     // Same validation (and error) as a full build: an invalid node address throws here.
-    buildPlanReport(EMPTY_STATE, node, this.options);
+    const planner = servicePlanner(node, this.options);
     const beforeFrontends = new Map<string, Frontend>();
     for (const key of this.claims.keys()) beforeFrontends.set(key, ownerFrontend(this.claims, key) as Frontend);
     const beforePorts = new Map<number, HealthCheckNodePort>();
@@ -211,6 +213,7 @@ export class PlanCache {
 
     this.node = node;
     this.nodeSig = nodeSignature(node);
+    this.planner = planner;
     this.parts.clear();
     this.claims.clear();
     this.portClaims.clear();
@@ -231,8 +234,7 @@ export class PlanCache {
     const sorted: Part[] = [];
     for (const [key, svc] of state.services) {
       const identity = serviceKey(svc);
-      const plan = planService(svc, sliceObjects.get(identity) ?? NONE, node, this.options);
-      const part = makePart(key, identity, plan, oldParts.get(key));
+      const part = makePart(key, identity, planner(svc, sliceObjects.get(identity) ?? NONE), oldParts.get(key));
       this.parts.set(key, part);
       addTo(this.servicesByIdentity, identity, key);
       sorted.push(part);
@@ -283,7 +285,7 @@ export class PlanCache {
   // ---- incremental --------------------------------------------------------------
 
   private incremental(state: ClusterState, changed: PlanChanges): PlanUpdate {
-    const node = this.node as PlanNode;
+    const planner = this.planner as ServicePlanner;
     // 1. Which Services to plan again.
     const affected = new Set<string>(changed.services ?? NONE);
     const touchedIdentities = new Set<string>();
@@ -322,7 +324,7 @@ export class PlanCache {
         continue;
       }
       const identity = serviceKey(svc);
-      const plan = planService(svc, this.slicesOf(state, identity), node, this.options);
+      const plan = planner(svc, this.slicesOf(state, identity));
       const next = makePart(key, identity, plan, old);
       if (old && next.plan === old.plan && next.identity === old.identity) continue;
       replans.push({ key, old, next });
@@ -483,8 +485,6 @@ export class PlanCache {
 }
 
 // ---- module helpers ---------------------------------------------------------------
-
-const EMPTY_STATE: ClusterState = { services: new Map(), endpointSlices: new Map(), nodes: new Map() };
 
 /** Stands in the order until the part is assembled (step 5 always replaces it). */
 function placeholder(part: Part): Assembled {

@@ -11,7 +11,6 @@ export interface ParsedIp {
   readonly family: IPFamily;
   /** Canonical text. */
   readonly address: string;
-  readonly bytes: readonly number[];
   /** Sorts IPv4 before IPv6, then numerically, when compared as a string. */
   readonly sortKey: string;
 }
@@ -29,28 +28,58 @@ export function parseIp(text: string): ParsedIp | null {
   const v6 = ipaddr.IPv6.parse(text);
   // Go treats an IPv4-mapped IPv6 address as IPv4 (To4() != nil); so does kube-proxy.
   if (v6.isIPv4MappedAddress()) return parseIPv4(v6.toIPv4Address().toString());
-  const bytes = v6.toByteArray();
-  return { family: 'IPv6', address: v6.toString(), bytes, sortKey: `6${hex(bytes)}` };
+  return { family: 'IPv6', address: v6.toString(), sortKey: `6${hex(v6.toByteArray())}` };
 }
 
-const OCTET = /^(?:0|[1-9]\d{0,2})$/;
-
 /**
- * Dotted quad without leading zeros (the API server's rule for new objects).
- * Parsed by hand: the plan parses every endpoint address, so this is on the
- * hot path. A valid dotted quad is already its own canonical text.
+ * The value of a dotted quad without leading zeros (the API server's rule for
+ * new objects), or -1. By hand and allocation-free: validation and the plan
+ * read every endpoint address, 100,000 of them in a large cluster.
  */
-function parseIPv4(text: string): ParsedIp | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  const bytes: number[] = [];
-  for (const part of parts) {
-    if (!OCTET.test(part)) return null;
-    const n = Number(part);
-    if (n > 255) return null;
-    bytes.push(n);
+export function ipv4Value(text: string): number {
+  const len = text.length;
+  if (len < 7 || len > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) { // '.'
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + octet;
+      dots++;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && octet === 0) return -1; // a leading zero
+      octet = octet * 10 + (c - 0x30);
+      if (octet > 255) return -1;
+      digits++;
+    } else {
+      return -1;
+    }
   }
-  return { family: 'IPv4', address: text, bytes, sortKey: `4${hex(bytes)}` };
+  if (digits === 0 || dots !== 3) return -1;
+  return value * 256 + octet;
+}
+
+/** A valid dotted quad is already its own canonical text. */
+function parseIPv4(text: string): ParsedIp | null {
+  const v = ipv4Value(text);
+  if (v < 0) return null;
+  return { family: 'IPv4', address: text, sortKey: ipv4SortKey(v) };
+}
+
+/** '4' and the address in eight hex digits, built in one go (Number#toString(16) costs several times more). */
+function ipv4SortKey(v: number): string {
+  return String.fromCharCode(0x34, hexDigit(v >>> 28), hexDigit((v >>> 24) & 15), hexDigit((v >>> 20) & 15), hexDigit((v >>> 16) & 15),
+    hexDigit((v >>> 12) & 15), hexDigit((v >>> 8) & 15), hexDigit((v >>> 4) & 15), hexDigit(v & 15));
+}
+
+/** The char code of a lowercase hex digit. */
+function hexDigit(x: number): number {
+  return x < 10 ? 0x30 + x : 0x57 + x;
 }
 
 function hex(bytes: readonly number[]): string {
@@ -59,7 +88,10 @@ function hex(bytes: readonly number[]): string {
   return out;
 }
 
+/** parseIp(text)?.family, without building the parsed address for IPv4. */
 export function ipFamilyOf(text: string): IPFamily | null {
+  if (typeof text !== 'string') return null;
+  if (!text.includes(':')) return ipv4Value(text) < 0 ? null : 'IPv4';
   return parseIp(text)?.family ?? null;
 }
 
@@ -72,7 +104,7 @@ export function parseCidr(text: string): ParsedCidr | null {
   if (!/^\d{1,3}$/.test(bits)) return null;
   const prefix = Number(bits);
   if (!addr.includes(':')) {
-    if (prefix > 32 || !parseIPv4(addr)) return null;
+    if (prefix > 32 || ipv4Value(addr) < 0) return null;
     return { family: 'IPv4', cidr: `${ipaddr.IPv4.networkAddressFromCIDR(`${addr}/${prefix}`).toString()}/${prefix}` };
   }
   if (addr.includes('%') || !ipaddr.IPv6.isValid(addr) || prefix > 128) return null;

@@ -2,7 +2,7 @@
  * Identities the reconcile layer needs, derived from contract objects so the
  * plan's JSON stays exactly the contract.
  */
-import { parseIp } from './ip.js';
+import { ipFamilyOf } from './ip.js';
 import type { Frontend, IPFamily } from './types.js';
 
 /** Unique within a plan: the datapath's lookup key {address, port, protocol}. */
@@ -11,7 +11,7 @@ export function frontendKey(f: Pick<Frontend, 'address' | 'port' | 'protocol'>):
 }
 
 export function frontendFamily(f: Pick<Frontend, 'address'>): IPFamily {
-  return parseIp(f.address)?.family ?? 'IPv4';
+  return ipFamilyOf(f.address) ?? 'IPv4';
 }
 
 /**

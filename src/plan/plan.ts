@@ -57,6 +57,18 @@ export function planService(
   return planWith(prepare(node, options), service, slices);
 }
 
+export type ServicePlanner = (service: V1Service, slices: readonly V1EndpointSlice[]) => ServicePlan;
+
+/**
+ * planService for many Services and one node: what the plan needs to know
+ * about the node is worked out once. Throws like buildPlanReport on an
+ * invalid node address.
+ */
+export function servicePlanner(node: PlanNode, options: PlanOptions = {}): ServicePlanner {
+  const ctx = prepare(node, options);
+  return (service, slices) => planWith(ctx, service, slices);
+}
+
 /** What every Service's planning needs to know about this node, worked out once. */
 interface NodeContext {
   readonly name: string;
@@ -191,6 +203,7 @@ function cmp(a: string, b: string): number {
 
 /** Within one Service, a frontend listed twice (e.g. an external IP equal to the ingress IP) is kept once, first in plan order. */
 function uniqueWithin(frontends: Frontend[]): Frontend[] {
+  if (frontends.length < 2) return frontends;
   const seen = new Set<string>();
   return sortFrontends(frontends).filter((f) => {
     const key = frontendKey(f);

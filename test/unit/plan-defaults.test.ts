@@ -119,3 +119,20 @@ test('EndpointSlice ports: nil name is the unnamed port "", nil protocol is TCP'
 test('EndpointSlice without endpoints gets an empty list', (t) => {
   t.deepEqual(defaultEndpointSlice({ metadata: { name: 's', namespace: 'x' }, addressType: 'IPv4' } as V1EndpointSlice).endpoints, []);
 });
+
+test('an object already defaulted comes back as itself, not a copy (sources default every object they receive)', (t) => {
+  for (const c of cases) t.is(defaultService(c.expected), c.expected, c.name);
+  const slice: V1EndpointSlice = {
+    metadata: { name: 'web-1', namespace: 'default' }, addressType: 'IPv4', endpoints: [], ports: [{ name: '', port: 8080, protocol: 'TCP' }],
+  };
+  t.is(defaultEndpointSlice(slice), slice);
+});
+
+test('a copy is made only when something is defaulted, and only of what changes', (t) => {
+  const ports = [{ port: 80, protocol: 'TCP', targetPort: 8080 }];
+  const svc: V1Service = { metadata: { name: 'web', namespace: 'shop' }, spec: { clusterIP: '10.96.0.10', ports } };
+  const out = defaultService(svc);
+  t.not(out, svc);
+  t.is(out.metadata, svc.metadata);
+  t.is(out.spec?.ports, ports, 'the ports needed nothing');
+});

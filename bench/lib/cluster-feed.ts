@@ -1,0 +1,111 @@
+/**
+ * The control-plane benchmark's cluster, served from a child process so the
+ * measured process holds only what an agent holds (the generated objects and
+ * their JSON would otherwise sit in its heap beside the agent's own state).
+ *
+ * Protocol: newline-delimited JSON on stdout, one line per answer, the way an
+ * API server sends list bodies and watch events (JSON.stringify never emits a
+ * raw newline). At start it writes three list bodies (NodeList, ServiceList,
+ * EndpointSliceList); then it answers one line per command read from stdin:
+ *   change       a watch event (MODIFIED) for one EndpointSlice whose endpoint
+ *                flipped readiness or was replaced by a new pod (seeded: the
+ *                same run every time);
+ *   maps ROOT    entries in the maps pinned under ROOT (MapCounts);
+ *   follow ROOT  whether the lb4_services entry of every Service changed so
+ *                far counts its ready endpoints (FollowCheck).
+ * The maps are read here, not in the measured process: reading 100,000
+ * backends back would add to its heap what no agent allocates.
+ * It exits when stdin closes.
+ *
+ * Run by bench/lib/feed-client.ts: cluster-feed.ts SERVICES ENDPOINTS NODES NODEPORT_EVERY
+ */
+import { createInterface } from 'node:readline';
+import { mapFill, MapSpecs, openPinned, type MapSpec } from '../../src/bpf/map-specs.js';
+import { seededRandom } from '../../test/helpers/rng.js';
+import {
+  initialEndpoints, LISTS, makeNode, makeService, makeSlices, type ClusterShape, type EndpointState,
+} from './cluster.js';
+import type { FollowCheck, MapCounts } from './feed-client.js';
+
+function shapeFromArgs(argv: readonly string[]): ClusterShape {
+  const [services, endpointsPerService, nodes, nodePortEvery] = argv.map(Number);
+  for (const n of [services, endpointsPerService, nodes, nodePortEvery]) {
+    if (n === undefined || !Number.isInteger(n) || n < 0) throw new Error(`usage: cluster-feed.ts SERVICES ENDPOINTS NODES NODEPORT_EVERY (got ${argv.join(' ')})`);
+  }
+  return { services: services as number, endpointsPerService: endpointsPerService as number, nodes: nodes as number, nodePortEvery: nodePortEvery as number };
+}
+
+const shape = shapeFromArgs(process.argv.slice(2));
+const endpoints: EndpointState[][] = Array.from({ length: shape.services }, (_, i) => initialEndpoints(i, shape));
+
+function line(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+const items = {
+  nodes: () => Array.from({ length: shape.nodes }, (_, i) => makeNode(i)),
+  services: () => Array.from({ length: shape.services }, (_, i) => makeService(i, shape)),
+  endpointSlices: () => endpoints.flatMap((e, i) => makeSlices(i, shape, e)),
+};
+for (const [collection, kind] of LISTS) line({ apiVersion: 'v1', kind, metadata: { resourceVersion: '1' }, items: items[collection]() });
+
+const random = seededRandom(4);
+let nextPod = shape.services * shape.endpointsPerService;
+let generation = 2;
+const touched = new Set<number>();
+
+/** One endpoint changes: half readiness flips, half a pod replaced by a new one at a new address. */
+function change(): unknown {
+  const i = Math.floor(random() * shape.services);
+  const eps = endpoints[i] as EndpointState[];
+  const j = Math.floor(random() * eps.length);
+  const ep = eps[j] as EndpointState;
+  eps[j] = random() < 0.5 ? { pod: ep.pod, ready: !ep.ready } : { pod: nextPod++, ready: true };
+  touched.add(i);
+  const slice = makeSlices(i, shape, eps, generation++)[Math.floor(j / 100)];
+  if (!slice) throw new Error(`service ${i} has no slice for endpoint ${j}`);
+  return { type: 'MODIFIED', object: slice };
+}
+
+const countEntries = <K, V>(root: string, spec: MapSpec<K, V>): number => mapFill(root, spec).entries;
+
+function mapCounts(root: string): MapCounts {
+  return {
+    services: countEntries(root, MapSpecs.services),
+    backends: countEntries(root, MapSpecs.backends),
+    maglevTables: countEntries(root, MapSpecs.maglev),
+    revnat: countEntries(root, MapSpecs.revnat),
+    nodes: countEntries(root, MapSpecs.nodes),
+  };
+}
+
+function followCheck(root: string): FollowCheck {
+  const services = openPinned(root, MapSpecs.services);
+  let wrong = 0;
+  try {
+    for (const i of touched) {
+      const address = makeService(i, shape).spec?.clusterIP as string;
+      const v = services.lookup({ address, port: 80, proto: 6, pad: undefined } as never);
+      if (!v || v.backendCount !== (endpoints[i] as EndpointState[]).filter((e) => e.ready).length) wrong++;
+    }
+  } finally {
+    services.close();
+  }
+  return { servicesChecked: touched.size, wrong };
+}
+
+const commands = createInterface({ input: process.stdin });
+commands.on('line', (text) => {
+  const [command, root] = text.split(' ');
+  if (command === 'change') {
+    line(change());
+  } else if (command === 'maps' && root) {
+    line(mapCounts(root));
+  } else if (command === 'follow' && root) {
+    line(followCheck(root));
+  } else {
+    process.stderr.write(`cluster-feed: unknown command '${text}'\n`);
+    process.exit(2);
+  }
+});
+commands.on('close', () => process.exit(0));
