@@ -6,33 +6,52 @@
  * following the id to another pod. Every reader goes through here, so none
  * takes a free slot for a backend.
  */
-import type { Lb4Backend } from './codecs/services.js';
+import { lb4Backend, type Lb4Backend } from './codecs/services.js';
 import { DSRLB_BE_F_LIVE } from './consts.generated.js';
 import type { BpfMap } from './map.js';
+
+function fieldOffset(name: string): number {
+  const f = lb4Backend.fields.find((x) => x.name === name);
+  if (!f) throw new Error(`lb4_backend has no field ${name}`);
+  return f.offset;
+}
+
+const FLAGS_OFFSET = fieldOffset('flags');
+const GENERATION_OFFSET = fieldOffset('generation');
 
 export function isLiveBackend(b: Lb4Backend): boolean {
   return (b.flags & DSRLB_BE_F_LIVE) !== 0;
 }
 
-/** The backends in the map, by id (free slots left out). */
-export function liveBackends(map: BpfMap<number, Lb4Backend>): [number, Lb4Backend][] {
-  return map.entries().filter(([, b]) => isLiveBackend(b));
+export interface BackendScan {
+  /** The backends in the map, by id (free slots left out). */
+  readonly live: [number, Lb4Backend][];
+  /** The newest generation any slot holds or held (0 for a fresh map). */
+  readonly newestGeneration: number;
 }
 
-/** The backend with this id, if its slot holds one. */
-export function liveBackend(map: BpfMap<number, Lb4Backend>, id: number): Lb4Backend | undefined {
-  const b = map.lookup(id);
-  return b && isLiveBackend(b) ? b : undefined;
+/**
+ * One pass over every slot, decoding only the live ones: a whole array is
+ * 131,072 slots, and an object per slot would be ~90 MB of garbage at the
+ * agent's start.
+ */
+export function scanBackends(map: BpfMap<number, Lb4Backend>): BackendScan {
+  const live: [number, Lb4Backend][] = [];
+  let newestGeneration = 0;
+  map.scanRaw((keys, ko, values, vo) => {
+    const generation = values.readUInt32LE(vo + GENERATION_OFFSET);
+    if (generation > newestGeneration) newestGeneration = generation;
+    if (((values[vo + FLAGS_OFFSET] as number) & DSRLB_BE_F_LIVE) !== 0) live.push([keys.readUInt32LE(ko), lb4Backend.decode(values, vo)]);
+  });
+  return { live, newestGeneration };
+}
+
+/** The backends in the map, by id (free slots left out). */
+export function liveBackends(map: BpfMap<number, Lb4Backend>): [number, Lb4Backend][] {
+  return scanBackends(map).live;
 }
 
 /** What a slot holds once its backend is gone. */
 export function freedSlot(generation: number): Lb4Backend {
   return { address: '0.0.0.0', port: 0, proto: 0, flags: 0, nodeId: 0, generation };
-}
-
-/** The newest generation any slot holds or held (0 for a fresh map). */
-export function newestGeneration(slots: Iterable<readonly [number, Lb4Backend]>): number {
-  let newest = 0;
-  for (const [, b] of slots) if (b.generation > newest) newest = b.generation;
-  return newest;
 }

@@ -144,25 +144,34 @@ export class BpfMap<K, V> {
 
   private rawEntries(): [Buffer, Buffer][] {
     const out: [Buffer, Buffer][] = [];
+    this.scanRaw((keys, ko, values, vo) => {
+      out.push([keys.subarray(ko, ko + this.key.size), values.subarray(vo, vo + this.rawValueSize)]);
+    });
+    return out;
+  }
+
+  /**
+   * Calls `fn` with every entry's bytes where they lie (the key at
+   * keys[ko], the value at values[vo]), allocating nothing per entry: for
+   * scans of large maps that keep few entries (and must not leave a
+   * garbage object per entry behind).
+   */
+  scanRaw(fn: (keys: Buffer, ko: number, values: Buffer, vo: number) => void): void {
     if (supportsBatch(this.type)) {
       let token: Buffer | null = null;
       for (;;) {
         const t: Buffer | null = token;
         const b: NativeBatch = call(this.name, () => native().mapLookupBatch(this.fd, t, this.key.size, this.rawValueSize, BATCH_CHUNK));
-        for (let i = 0; i < b.count; i++) {
-          out.push([b.keys.subarray(i * this.key.size, (i + 1) * this.key.size),
-            b.values.subarray(i * this.rawValueSize, (i + 1) * this.rawValueSize)]);
-        }
-        if (b.done) return out;
+        for (let i = 0; i < b.count; i++) fn(b.keys, i * this.key.size, b.values, i * this.rawValueSize);
+        if (b.done) return;
         token = b.token;
       }
     }
     for (const k of this.keys()) {
       const kb = this.key.encode(k);
       const v = call(this.name, () => native().mapLookup(this.fd, kb, this.rawValueSize));
-      if (v) out.push([kb, v]);
+      if (v) fn(kb, 0, v, 0);
     }
-    return out;
   }
 
   /** Writes many entries in one syscall where supported. */

@@ -68,8 +68,19 @@ export interface Native {
   cgroupDetach(cgroupPath: string, progFd: number, attachType: number): void;
 }
 
-/** Repository root, from src/bpf (tsx) or dist/bpf (compiled). */
-export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * Repository root: the nearest directory above this module with a
+ * package.json, so src/bpf (tsx), dist/bpf (the agent) and build/js/src/bpf
+ * (compiled benchmarks) all find build/.
+ */
+export const projectRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return join(from, '..', '..');
+  }
+}
 
 let loaded: Native | undefined;
 

@@ -41,7 +41,7 @@
  * place whenever their inner map has room (an inner map keeps its capacity
  * when its table shrinks, so growing back is in place too).
  */
-import { freedSlot, isLiveBackend, newestGeneration } from '../bpf/backend-slots.js';
+import { freedSlot, scanBackends } from '../bpf/backend-slots.js';
 import { DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_SOURCE_RANGE_PREFIX_BASE } from '../bpf/consts.generated.js';
 import type { Lb4Backend, Lb4Key, Lb4Revnat, Lb4Service } from '../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../bpf/codecs/source-ranges.js';
@@ -460,10 +460,9 @@ export class Reconciler {
       this.revnat.set(id, value);
       if (this.revnatIds.keyOf(id) === undefined) this.revnatIds.reserve(id);
     }
-    const slots = this.maps.backends.entries();
-    this.generation = newestGeneration(slots);
-    for (const [id, value] of slots) {
-      if (!isLiveBackend(value)) continue;
+    const slots = scanBackends(this.maps.backends);
+    this.generation = slots.newestGeneration;
+    for (const [id, value] of slots.live) {
       this.backends.set(id, value);
       if (!this.backendIds.adopt(backendKey(value.address, value.port, value.proto), id)) this.backendIds.reserve(id);
       if (value.flags & DSRLB_BE_F_TERMINATING) this.terminatingSince.set(id, since.get(id) ?? now);
