@@ -93,11 +93,12 @@
 #define DSRLB_MAGLEV_SLOTS_PER_ENTRY 16
 /*
  * Default map sizes (the agent may raise them before load). The LRU tables
- * are preallocated: together about 8.4 MiB, independent of the number of
- * services; the hash maps' bucket arrays cost 16 bytes per entry of
- * max_entries; per service and backend the cost is its Maglev table (4 bytes
- * a slot) and about 80 bytes an entry. 10,000 services x 10 backends come to
- * 65.0 MiB in all (bench/datapath.ts, docs/benchmarks.md).
+ * are preallocated: together about 8.6 MiB, independent of the number of
+ * services, and so is lb4_backends (an array: 16 bytes a slot, 2 MiB); the
+ * hash maps' bucket arrays cost 16 bytes per entry of max_entries; per
+ * service the cost is its Maglev table (4 bytes a slot) and about 80 bytes
+ * an entry. 10,000 services x 10 backends come to 58.1 MiB in all
+ * (bench/datapath.ts, docs/benchmarks.md).
  */
 #define DSRLB_MAX_SERVICES         65536   /* lb4_services entries          */
 #define DSRLB_MAX_BACKENDS         131072  /* lb4_backends slots (ids 1..max-1) */
