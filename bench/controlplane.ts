@@ -8,18 +8,23 @@
  * (incremental plan) -> Reconciler (desired state, ids, Maglev, map writes)
  * -> the real BPF maps of xdp_lb.o, pinned under a private bpffs root that is
  * removed at the end. The cluster is generated and served by a child process
- * (bench/lib/cluster-feed.ts) as JSON text, as from the API server: a list
- * body per resource, then one watch event per change. This process holds
- * what an agent holds (each list body until it is decoded, then the store,
- * the plan cache, the reconciler's state), so its resident set is the
- * agent's. Decoding is in the timed path; the network and the HTTP client are
- * not.
+ * (bench/lib/cluster-feed.ts) as JSON text, as from the API server: each list
+ * in pages of --page-size items (the Kubernetes source's page size, src/k8s/
+ * list.ts), one page per request, then one watch event per change. This
+ * process holds what an agent holds (one page body until it is decoded, then
+ * the store, the plan cache, the reconciler's state), so its resident set is
+ * the agent's. Receiving the pages from the pipe and decoding them are in the
+ * timed path, as in an agent's cold start; the API server's own work is not
+ * (the child renders every page before the clock starts), nor are the
+ * network and the HTTP client.
  *
  * Phases:
  * 1. cold converge: N Services x E endpoints (one EndpointSlice of up to 100
- *    endpoints per 100), from the first list body decoded (all three have
- *    arrived before the clock starts) to the maps complete (checked by reading
- *    them back afterwards); peak RSS (VmHWM) before and after.
+ *    endpoints per 100), from the moment the first page is asked for (nodes,
+ *    then services, then EndpointSlices, each page asked for once the one
+ *    before it is decoded and its objects stored, as the source follows
+ *    metadata.continue) to the maps complete (checked by reading them back
+ *    afterwards); peak RSS (VmHWM) before and after.
  * 2. single-endpoint changes (an endpoint's readiness flips, or a pod is
  *    replaced by one at a new address), one at a time: latency from the
  *    moment the event's last byte arrives from the feed to the moment the
@@ -32,7 +37,7 @@
  *    pay per change.
  *
  * Run as root: npx tsx bench/controlplane.ts [--services 10000] [--endpoints 10]
- *   [--nodes 100] [--changes 1000] [--warmup 50] [--throttle-ms 0] [--no-validate]
+ *   [--nodes 100] [--page-size 500] [--changes 1000] [--warmup 50] [--throttle-ms 0] [--no-validate]
  *   [--budget-s 100] [--full-sync] [--cpu-prof FILE] [--heap-prof FILE]
  * Changes go to the reconciler per service (Reconciler.updateServices with
  * PlanUpdate.services); --full-sync hands it the whole plan every time
@@ -53,15 +58,15 @@ import { BPFFS_MOUNT, BpfObjectFile, BpfObjects, ensureBpffs } from '../src/bpf/
 import { Reconciler, type SyncResult } from '../src/datapath/index.js';
 import { cloneState } from '../src/k8s/cluster-store.js';
 import { validateEndpointSlice } from '../src/k8s/manifest-validate.js';
-import type { ResourceKind } from '../src/k8s/cluster-store.js';
+import { LIST_PAGE_SIZE } from '../src/k8s/list.js';
 import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../src/k8s/types.js';
 import type { StateChange } from '../src/k8s/source.js';
 import { PlanCache } from '../src/plan/incremental.js';
 import { SyncPipeline } from '../src/agent/sync.js';
 import { PortFilterWriter } from '../src/datapath/port-filter-writer.js';
 import { buildPlanReport, type PlanNode } from '../src/plan/index.js';
-import { LISTS, nodeAddress, nodeName, objectKey, type ClusterShape } from './lib/cluster.js';
-import { ClusterFeed } from './lib/feed-client.js';
+import { LISTS, nodeAddress, nodeName, objectKey, type ClusterShape, type ListedKind } from './lib/cluster.js';
+import { ClusterFeed, type Received } from './lib/feed-client.js';
 import { FeedSource } from './lib/feed-source.js';
 import { mib, round, summarize } from './lib/stats.js';
 
@@ -81,6 +86,8 @@ const shape: ClusterShape = {
   nodes: arg('nodes', 100),
   nodePortEvery: 10,
 };
+const PAGE_SIZE = arg('page-size', LIST_PAGE_SIZE);
+if (!Number.isInteger(PAGE_SIZE) || PAGE_SIZE < 1) throw new Error('--page-size needs a positive integer');
 const CHANGES = arg('changes', 1000);
 const WARMUP = arg('warmup', 50);
 const THROTTLE_MS = arg('throttle-ms', 0);
@@ -226,7 +233,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => { cleanup(); process.exit(143); });
   try {
     // The cluster lives in a child process that starts generating it now, while the datapath loads.
-    const feed = new ClusterFeed(shape);
+    const feed = new ClusterFeed(shape, PAGE_SIZE);
     cleanups.push(() => feed.close());
     ensureBpffs(root);
     let t = performance.now();
@@ -236,10 +243,8 @@ async function main(): Promise<void> {
     cleanups.push(() => reconciler.close());
     const loadMs = performance.now() - t;
 
-    // The list bodies as they come off the wire, before the clock starts (an agent holds each while it decodes it).
-    const bodies: [ResourceKind, Buffer][] = [];
-    for (const [kind] of LISTS) bodies.push([kind, (await feed.read()).bytes]);
-    const listBytes = bodies.reduce((n, [, b]) => n + b.length, 0);
+    // The API server is up: every page is rendered, none sent yet.
+    await feed.ready();
 
     const profiler = await startProfile();
     gcObserver.observe({ entryTypes: ['gc'] });
@@ -255,7 +260,7 @@ async function main(): Promise<void> {
     const coldDone = pipeline.next();
     t = performance.now();
     source.start(pipeline.onChange);
-    const { decodeMs, slices: sliceCount } = putLists(bodies, source);
+    const lists = await listAll(feed, source);
     const listed = performance.now();
     source.listed();
     const cold = await coldDone;
@@ -339,7 +344,8 @@ async function main(): Promise<void> {
       },
       config: {
         services: shape.services, endpointsPerService: shape.endpointsPerService, nodes: shape.nodes,
-        nodePortServices: expectedFrontends - shape.services, slices: sliceCount, listMiB: mib(listBytes), throttleMs: THROTTLE_MS, validate: VALIDATE,
+        nodePortServices: expectedFrontends - shape.services, slices: lists.slices,
+        pageSize: PAGE_SIZE, listPages: lists.pages, listMiB: mib(lists.bytes), throttleMs: THROTTLE_MS, validate: VALIDATE,
         reconcile: FULL_SYNC ? 'sync (whole plan)' : 'updateServices (changed services)',
         changes: CHANGES, warmup: WARMUP,
       },
@@ -348,9 +354,11 @@ async function main(): Promise<void> {
         convergeMs: round(coldMs, 1),
         targetMs: 1500,
         phases: {
-          /** Decoding the list bodies, validating and storing every object. */
+          /** Receiving and decoding the list pages, validating and storing every object. */
           sourceMs: round(listed - t, 1),
-          decodeMs: round(decodeMs, 1),
+          /** Of which: from asking for each page to its last byte received. */
+          receiveMs: round(lists.receiveMs, 1),
+          decodeMs: round(lists.decodeMs, 1),
           handOverWaitMs: round(cold.start - listed, 1),
           planMs: round(cold.planned - cold.start, 1),
           reconcileMs: round(cold.synced - cold.planned, 1),
@@ -383,7 +391,7 @@ async function main(): Promise<void> {
       memory: {
         /** The runtime alone: node, its loader (tsx adds ~30 MiB over compiled code), the modules. */
         rssAtStartMiB: mib(rssAtStart.current),
-        /** Datapath loaded, list bodies received, nothing decoded yet. */
+        /** Datapath loaded, nothing listed yet. */
         peakRssBeforeColdMiB: mib(rssBefore.peak),
         rssBeforeColdMiB: mib(rssBefore.current),
         peakRssAfterColdMiB: mib(rssAfterCold.peak),
@@ -405,23 +413,48 @@ async function main(): Promise<void> {
   }
 }
 
+/** What listing took, added up page by page. */
+interface Listed {
+  pages: number;
+  bytes: number;
+  receiveMs: number;
+  decodeMs: number;
+  slices: number;
+}
+
 /**
- * Decodes each list body and puts its objects into the source, emptying
- * `bodies` as it goes: each body is garbage once decoded, as in an agent. (Not
- * inline in main: an async function's suspended frame can keep a body alive.)
+ * Lists every resource from the feed as the Kubernetes source does
+ * (src/k8s/list.ts): a page at a time, the next asked for with the previous
+ * page's metadata.continue once that page is decoded, so one page body is
+ * alive at a time. Each page's objects go into the source as it is decoded.
  */
-function putLists(bodies: [ResourceKind, Buffer][], source: FeedSource): { decodeMs: number; slices: number } {
-  let decodeMs = 0;
-  let slices = 0;
-  for (let next = bodies.shift(); next; next = bodies.shift()) {
-    const [kind, body] = next;
-    const d = performance.now();
-    const list = JSON.parse(body.toString()) as { items: (V1Service | V1EndpointSlice | V1Node)[] };
-    decodeMs += performance.now() - d;
-    for (const o of list.items) source.put(kind, kind === 'nodes' ? o.metadata?.name ?? '' : objectKey(o), o);
-    if (kind === 'endpointSlices') slices = list.items.length;
+async function listAll(feed: ClusterFeed, source: FeedSource): Promise<Listed> {
+  const listed: Listed = { pages: 0, bytes: 0, receiveMs: 0, decodeMs: 0, slices: 0 };
+  for (const [kind] of LISTS) {
+    let token = '';
+    do {
+      const asked = performance.now();
+      token = putPage(kind, await feed.listPage(kind, token), asked, source, listed);
+    } while (token !== '');
   }
-  return { decodeMs, slices };
+  return listed;
+}
+
+/**
+ * Decodes one page and puts its objects into the source; returns its
+ * metadata.continue ('' on the last page). Not inline in listAll: an async
+ * function's suspended frame can keep a body alive.
+ */
+function putPage(kind: ListedKind, page: Received, asked: number, source: FeedSource, listed: Listed): string {
+  const d = performance.now();
+  const list = JSON.parse(page.bytes.toString()) as { metadata: { continue?: string }; items: (V1Service | V1EndpointSlice | V1Node)[] };
+  listed.decodeMs += performance.now() - d;
+  listed.receiveMs += page.at - asked;
+  listed.pages++;
+  listed.bytes += page.bytes.length;
+  for (const o of list.items) source.put(kind, kind === 'nodes' ? o.metadata?.name ?? '' : objectKey(o), o);
+  if (kind === 'endpointSlices') listed.slices += list.items.length;
+  return list.metadata.continue ?? '';
 }
 
 /**

@@ -4,9 +4,16 @@
  * their JSON would otherwise sit in its heap beside the agent's own state).
  *
  * Protocol: newline-delimited JSON on stdout, one line per answer, the way an
- * API server sends list bodies and watch events (JSON.stringify never emits a
- * raw newline). At start it writes three list bodies (NodeList, ServiceList,
- * EndpointSliceList); then it answers one line per command read from stdin:
+ * API server sends list pages and watch events (JSON.stringify never emits a
+ * raw newline). At start it generates the cluster and renders every list
+ * page (PAGE_SIZE items each, as an API server answers `limit`), then writes
+ * one line, {"ready":true}; from then on it answers one line per command
+ * read from stdin:
+ *   list KIND [CONTINUE]
+ *                a page of the list of KIND (nodes, services, endpointSlices:
+ *                LISTS' order), the first one without CONTINUE, the next
+ *                with the previous page's metadata.continue (absent on the
+ *                last page), as a list request with `limit` and `continue`;
  *   change       a watch event (MODIFIED) for one EndpointSlice whose endpoint
  *                flipped readiness or was replaced by a new pod (seeded: the
  *                same run every time);
@@ -17,7 +24,7 @@
  * backends back would add to its heap what no agent allocates.
  * It exits when stdin closes.
  *
- * Run by bench/lib/feed-client.ts: cluster-feed.ts SERVICES ENDPOINTS NODES NODEPORT_EVERY
+ * Run by bench/lib/feed-client.ts: cluster-feed.ts SERVICES ENDPOINTS NODES NODEPORT_EVERY PAGE_SIZE
  */
 import { createInterface } from 'node:readline';
 import { mapFill, MapSpecs, openPinned, type MapSpec } from '../../src/bpf/map-specs.js';
@@ -27,15 +34,19 @@ import {
 } from './cluster.js';
 import type { FollowCheck, MapCounts } from './feed-client.js';
 
-function shapeFromArgs(argv: readonly string[]): ClusterShape {
-  const [services, endpointsPerService, nodes, nodePortEvery] = argv.map(Number);
-  for (const n of [services, endpointsPerService, nodes, nodePortEvery]) {
-    if (n === undefined || !Number.isInteger(n) || n < 0) throw new Error(`usage: cluster-feed.ts SERVICES ENDPOINTS NODES NODEPORT_EVERY (got ${argv.join(' ')})`);
+function argsOf(argv: readonly string[]): { shape: ClusterShape; pageSize: number } {
+  const [services, endpointsPerService, nodes, nodePortEvery, pageSize] = argv.map(Number);
+  for (const n of [services, endpointsPerService, nodes, nodePortEvery, pageSize]) {
+    if (n === undefined || !Number.isInteger(n) || n < 0) throw new Error(`usage: cluster-feed.ts SERVICES ENDPOINTS NODES NODEPORT_EVERY PAGE_SIZE (got ${argv.join(' ')})`);
   }
-  return { services: services as number, endpointsPerService: endpointsPerService as number, nodes: nodes as number, nodePortEvery: nodePortEvery as number };
+  if (pageSize === 0) throw new Error('cluster-feed.ts: PAGE_SIZE must be at least 1');
+  return {
+    shape: { services: services as number, endpointsPerService: endpointsPerService as number, nodes: nodes as number, nodePortEvery: nodePortEvery as number },
+    pageSize: pageSize as number,
+  };
 }
 
-const shape = shapeFromArgs(process.argv.slice(2));
+const { shape, pageSize } = argsOf(process.argv.slice(2));
 const endpoints: EndpointState[][] = Array.from({ length: shape.services }, (_, i) => initialEndpoints(i, shape));
 
 function line(value: unknown): void {
@@ -47,7 +58,18 @@ const items = {
   services: () => Array.from({ length: shape.services }, (_, i) => makeService(i, shape)),
   endpointSlices: () => endpoints.flatMap((e, i) => makeSlices(i, shape, e)),
 };
-for (const [collection, kind] of LISTS) line({ apiVersion: 'v1', kind, metadata: { resourceVersion: '1' }, items: items[collection]() });
+/** Each list's pages as text, rendered ahead: the measured process waits only for the pipe. The continue token is the next page's index. */
+function render(kind: string, all: readonly unknown[]): string[] {
+  const pages: string[] = [];
+  for (let from = 0; from === 0 || from < all.length; from += pageSize) {
+    const rest = all.length - from - pageSize;
+    const metadata = rest > 0 ? { resourceVersion: '1', continue: String(pages.length + 1), remainingItemCount: rest } : { resourceVersion: '1' };
+    pages.push(JSON.stringify({ apiVersion: 'v1', kind, metadata, items: all.slice(from, from + pageSize) }));
+  }
+  return pages;
+}
+const pages = new Map<string, string[]>(LISTS.map(([collection, kind]) => [collection, render(kind, items[collection]())]));
+line({ ready: true });
 
 const random = seededRandom(4);
 let nextPod = shape.services * shape.endpointsPerService;
@@ -96,13 +118,16 @@ function followCheck(root: string): FollowCheck {
 
 const commands = createInterface({ input: process.stdin });
 commands.on('line', (text) => {
-  const [command, root] = text.split(' ');
-  if (command === 'change') {
+  const [command, arg, token] = text.split(' ');
+  const page = command === 'list' ? pages.get(arg ?? '')?.[Number(token ?? 0)] : undefined;
+  if (page !== undefined) {
+    process.stdout.write(`${page}\n`);
+  } else if (command === 'change') {
     line(change());
-  } else if (command === 'maps' && root) {
-    line(mapCounts(root));
-  } else if (command === 'follow' && root) {
-    line(followCheck(root));
+  } else if (command === 'maps' && arg) {
+    line(mapCounts(arg));
+  } else if (command === 'follow' && arg) {
+    line(followCheck(arg));
   } else {
     process.stderr.write(`cluster-feed: unknown command '${text}'\n`);
     process.exit(2);

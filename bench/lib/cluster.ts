@@ -20,8 +20,10 @@ export interface ClusterShape {
 
 export const MAX_ENDPOINTS_PER_SLICE = 100;
 
-/** The list bodies bench/lib/cluster-feed.ts sends, in order: the ClusterState collection and the list's kind. */
+/** The lists bench/lib/cluster-feed.ts serves, in the order they are listed: the ClusterState collection and the list's kind. */
 export const LISTS = [['nodes', 'NodeList'], ['services', 'ServiceList'], ['endpointSlices', 'EndpointSliceList']] as const;
+
+export type ListedKind = (typeof LISTS)[number][0];
 
 const NAMESPACES = 100;
 

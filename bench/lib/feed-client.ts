@@ -1,14 +1,14 @@
 /**
  * The benchmark's side of bench/lib/cluster-feed.ts: starts the child and
- * reads its newline-delimited answers as raw bytes, each stamped with
- * performance.now() at the moment its last byte arrived (the moment an
- * agent's watch would hand the event to its decoder).
+ * reads its newline-delimited answers (list pages, watch events) as raw
+ * bytes, each stamped with performance.now() at the moment its last byte
+ * arrived (the moment an agent's list or watch would hand it to its decoder).
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClusterShape } from './cluster.js';
+import type { ClusterShape, ListedKind } from './cluster.js';
 
 export interface Received {
   /** One line, without its newline. */
@@ -53,18 +53,28 @@ export class ClusterFeed {
   private readonly waiters: { resolve: (r: Received) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | undefined;
 
-  constructor(shape: ClusterShape) {
+  /** Lists are served in pages of `pageSize` items. */
+  constructor(shape: ClusterShape, pageSize: number) {
     // Beside this file, with its extension: .ts under tsx, .js when compiled.
     const script = fileURLToPath(new URL(`./cluster-feed${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-    const args = [shape.services, shape.endpointsPerService, shape.nodes, shape.nodePortEvery].map(String);
+    const args = [shape.services, shape.endpointsPerService, shape.nodes, shape.nodePortEvery, pageSize].map(String);
     this.child = spawn(process.execPath, [...loaderFlags(process.execArgv), script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
     this.child.on('error', (e) => this.fail(new Error(`cluster feed: ${e.message}`)));
     this.child.on('exit', (code, signal) => this.fail(new Error(`cluster feed exited (${signal ?? `code ${code}`})`)));
   }
 
-  /** The next line the child writes (the list bodies come first, unasked). */
-  read(): Promise<Received> {
+  /** Resolves once the child has generated the cluster and rendered the list pages (its first line). */
+  async ready(): Promise<void> {
+    await this.read();
+  }
+
+  /** A page of the list of `kind`: the first one for an empty `continueToken`, else the one the previous page's metadata.continue names. */
+  listPage(kind: ListedKind, continueToken: string): Promise<Received> {
+    return this.ask(continueToken === '' ? `list ${kind}` : `list ${kind} ${continueToken}`);
+  }
+
+  private read(): Promise<Received> {
     const ready = this.lines.shift();
     if (ready) return Promise.resolve(ready);
     if (this.failure) return Promise.reject(this.failure);

@@ -2,7 +2,7 @@
  * One resource's informer, kept alive. It is what client-node 1.4's
  * `makeInformer` builds (a ListWatch over a Watch), built here so the Watch
  * can be guarded (guarded-watch.ts: a malformed event would otherwise crash
- * the process) and the list done as plain JSON (list.ts).
+ * the process) and the list done as plain JSON, in pages (list.ts).
  * What client-node does and does not do (node_modules/@kubernetes/client-node/dist/cache.js, watch.js):
  * - a watch that ends cleanly is reopened at once from the last resourceVersion;
  * - 410 Gone (HTTP status or an ERROR event) clears the resourceVersion, so the
@@ -51,8 +51,10 @@ export interface WatcherOptions {
   readonly stallGraceMs?: number;
   /** Wait for a watch's response headers (default 30 s). */
   readonly headersTimeoutMs?: number;
-  /** A whole list request (default 60 s). */
+  /** Each list page's request (default 60 s). */
   readonly listTimeoutMs?: number;
+  /** Items per list page (default LIST_PAGE_SIZE, client-go's). */
+  readonly listPageSize?: number;
   /** Least time between two watch requests of one resource (default 1 s). */
   readonly minWatchIntervalMs?: number;
 }
@@ -97,7 +99,9 @@ export class ResourceWatcher {
     const watch = new GuardedWatch(this.kc, (phase, reason) => this.sink.error(new SourceError(kind, 'invalid_object', 'ERR_K8S_INVALID_OBJECT',
       `malformed ${phase} event dropped: ${reason}`, { subject: this.kc.server })));
     this.informer = new ListWatch<KeyedObject>(path, watch, async () => {
-      const list = await listObjects(this.kc, kind, RESOURCE_PATHS[kind], { timeoutMs: listTimeoutMs, onUnkeyable: (e) => this.sink.error(e) });
+      const list = await listObjects(this.kc, kind, RESOURCE_PATHS[kind], {
+        timeoutMs: listTimeoutMs, pageSize: options.listPageSize, onUnkeyable: (e) => this.sink.error(e),
+      });
       this.lists++;
       this.succeeded();
       // The informer applies the items right after this promise settles, all

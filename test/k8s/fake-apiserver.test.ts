@@ -81,3 +81,38 @@ test('faults: an injected 500, then normal service; gone and back on the same po
   t.is(api.url, url);
   t.is((await fetch(`${url}/api/v1/nodes`)).status, 200);
 });
+
+interface Page { metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number }; items: { metadata: { name: string } }[] }
+
+test('paged lists: limit and continue, key order, one snapshot for every page, 410 Expired once compacted past it', async (t) => {
+  const api = await FakeApiServer.start();
+  t.teardown(() => api.close());
+  for (const name of ['e', 'c', 'a', 'd', 'b']) api.put('services', service('shop', name, '10.96.0.1'));
+  const rv = api.resourceVersion;
+  const page = async (query: string): Promise<Page> => (await (await fetch(`${api.url}/api/v1/services?${query}`)).json()) as Page;
+
+  const first = await page('limit=2');
+  t.deepEqual(first.items.map((i) => i.metadata.name), ['a', 'b']);
+  t.is(first.metadata.remainingItemCount, 3);
+  api.put('services', service('shop', 'aa', '10.96.0.2')); // after the snapshot: not in this list
+  const second = await page(`limit=2&continue=${first.metadata.continue ?? ''}`);
+  t.deepEqual(second.items.map((i) => i.metadata.name), ['c', 'd']);
+  const last = await page(`limit=2&continue=${second.metadata.continue ?? ''}`);
+  t.deepEqual(last.items.map((i) => i.metadata.name), ['e']);
+  t.is(last.metadata.continue, undefined, 'no continue on the last page');
+  t.deepEqual([first, second, last].map((p) => p.metadata.resourceVersion), [rv, rv, rv]);
+
+  const again = await page('limit=3');
+  t.deepEqual(again.items.map((i) => i.metadata.name), ['a', 'aa', 'b']);
+  api.compact(); // at the snapshot's revision: still served
+  const next = await page(`limit=3&continue=${again.metadata.continue ?? ''}`);
+  t.is(next.items.length, 3);
+
+  const third = await page('limit=1');
+  api.put('services', service('shop', 'f', '10.96.0.3'));
+  api.compact();
+  const res = await fetch(`${api.url}/api/v1/services?limit=1&continue=${third.metadata.continue ?? ''}`);
+  t.is(res.status, 410);
+  t.like(await res.json(), { kind: 'Status', code: 410, reason: 'Expired' });
+  t.is((await fetch(`${api.url}/api/v1/services?limit=1&continue=bogus`)).status, 400);
+});

@@ -6,7 +6,15 @@
  *
  * Semantics copied from the real server:
  * - one resourceVersion counter for everything (etcd's revision);
- * - list items carry no kind/apiVersion, watch event objects do;
+ * - list items carry no kind/apiVersion, watch event objects do, and come in
+ *   key order (namespace/name);
+ * - `limit` pages a list: `metadata.continue` (opaque) asks for the next page
+ *   and is absent on the last one; `remainingItemCount` counts what is left.
+ *   Every page is cut from the snapshot the first page was (etcd serves the
+ *   continuation at the first page's revision), so each carries its
+ *   resourceVersion. A continue token expires, 410 with reason Expired, once
+ *   compact() has passed that revision (the cluster changed and etcd
+ *   compacted while the client was paging);
  * - watch without resourceVersion (or "0") starts with synthetic ADDED events;
  * - watch from a compacted resourceVersion answers 200 then an ERROR event
  *   with a 410 Status, and closes (the watch cache's behaviour);
@@ -66,6 +74,17 @@ export interface RequestRecord {
   readonly query: Readonly<Record<string, string>>;
 }
 
+/** The items a paged list is cut from, kept until compact() passes its revision (etcd keeps old revisions until then). */
+interface Snapshot {
+  readonly resource: Resource;
+  readonly namespace: string | undefined;
+  readonly rv: number;
+  readonly items: readonly Record<string, unknown>[];
+}
+
+/** What a continue token stands for (the real one holds the revision and the next key). */
+interface ContinueToken { readonly snapshot: number; readonly rv: number; readonly offset: number }
+
 export interface FaultRule {
   readonly resource?: Resource;
   readonly verb?: Verb;
@@ -73,6 +92,8 @@ export interface FaultRule {
   readonly status?: number;
   /** How many matching requests fail (default 1). */
   readonly times?: number;
+  /** Only list requests with a continue token (true: a list's later pages) or without one (false). */
+  readonly continued?: boolean;
 }
 
 export class FakeApiServer {
@@ -84,11 +105,15 @@ export class FakeApiServer {
   private rv = 1;
   private compactedRv = 0;
   private faults: { rule: FaultRule; left: number }[] = [];
+  private readonly snapshots = new Map<number, Snapshot>();
+  private nextSnapshot = 1;
   private silent = false;
   private flapping = false;
   private listening = false;
   /** Every list/watch request, in order. */
   readonly requests: RequestRecord[] = [];
+  /** Called as each list request arrives, before it is answered: a test's chance to change the cluster between pages. */
+  beforeList: ((request: RequestRecord) => void) | undefined;
 
   private constructor(private port: number) {
     this.server = createServer((req, res) => this.handle(req, res));
@@ -141,10 +166,11 @@ export class FakeApiServer {
     return this.store[resource].get(key);
   }
 
-  /** Forgets history up to now: a watch resuming from an older resourceVersion gets 410. */
+  /** Forgets history up to now: a watch resuming from an older resourceVersion, or a list continuing from one, gets 410. */
   compact(): void {
     this.compactedRv = this.rv;
     this.history = [];
+    for (const [id, snap] of this.snapshots) if (snap.rv < this.compactedRv) this.snapshots.delete(id);
   }
 
   // ---- watch-level behaviour ----------------------------------------------
@@ -277,9 +303,13 @@ export class FakeApiServer {
     const query = Object.fromEntries(url.searchParams);
     const verb: Verb = query.watch === 'true' || query.watch === '1' ? 'watch' : 'list';
     const namespace = m[2];
-    this.requests.push({ resource, verb, namespace, query });
+    const record: RequestRecord = { resource, verb, namespace, query };
+    this.requests.push(record);
+    if (verb === 'list') this.beforeList?.(record);
 
-    const fault = this.faults.find((f) => f.left > 0 && (f.rule.resource ?? resource) === resource && (f.rule.verb ?? verb) === verb);
+    const continued = verb === 'list' && (query.continue ?? '') !== '';
+    const fault = this.faults.find((f) => f.left > 0 && (f.rule.resource ?? resource) === resource && (f.rule.verb ?? verb) === verb
+      && (f.rule.continued ?? continued) === continued);
     if (fault) {
       fault.left--;
       this.faults = this.faults.filter((f) => f.left > 0);
@@ -287,16 +317,49 @@ export class FakeApiServer {
       sendStatus(res, code, code === 500 ? 'InternalError' : 'Failure', `injected fault ${code}`);
       return;
     }
-    if (verb === 'list') this.list(res, resource, namespace);
+    if (verb === 'list') this.list(res, resource, namespace, query);
     else this.watch(req, res, resource, namespace, query);
   }
 
-  private list(res: ServerResponse, resource: Resource, namespace: string | undefined): void {
+  private list(res: ServerResponse, resource: Resource, namespace: string | undefined, query: Record<string, string>): void {
     const info = RESOURCES[resource];
-    const items = [...this.store[resource].values()]
-      .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
-      .map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
-    sendJson(res, 200, { kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.rv) }, items });
+    const from = this.listFrom(resource, namespace, query.continue ?? '');
+    if ('error' in from) {
+      sendStatus(res, from.error.code, from.error.reason, from.error.message);
+      return;
+    }
+    const { id, snap, offset } = from;
+    const limit = Number(query.limit ?? 0);
+    const end = Number.isInteger(limit) && limit > 0 ? Math.min(offset + limit, snap.items.length) : snap.items.length;
+    const metadata: Record<string, unknown> = { resourceVersion: String(snap.rv) };
+    if (end < snap.items.length) {
+      this.snapshots.set(id, snap);
+      const token: ContinueToken = { snapshot: id, rv: snap.rv, offset: end };
+      metadata.continue = Buffer.from(JSON.stringify(token)).toString('base64url');
+      metadata.remainingItemCount = snap.items.length - end;
+    }
+    sendJson(res, 200, { kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata, items: snap.items.slice(offset, end) });
+  }
+
+  /** Where a list page starts: a new snapshot of the store, or the one a continue token points into. */
+  private listFrom(resource: Resource, namespace: string | undefined, token: string):
+    { id: number; snap: Snapshot; offset: number } | { error: { code: number; reason: string; message: string } } {
+    if (token === '') {
+      const items = [...this.store[resource].entries()]
+        .filter(([, o]) => namespace === undefined || o.metadata.namespace === namespace)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, { kind: _k, apiVersion: _a, ...rest }]) => rest);
+      return { id: this.nextSnapshot++, snap: { resource, namespace, rv: this.rv, items }, offset: 0 };
+    }
+    const c = parseContinue(token);
+    const snap = c && this.snapshots.get(c.snapshot);
+    if (c && c.rv < this.compactedRv) {
+      return { error: { code: 410, reason: 'Expired', message: 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.' } };
+    }
+    if (!c || !snap || snap.resource !== resource || snap.namespace !== namespace) {
+      return { error: { code: 400, reason: 'BadRequest', message: 'continue key is not valid' } };
+    }
+    return { id: c.snapshot, snap, offset: c.offset };
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, resource: Resource, namespace: string | undefined, query: Record<string, string>): void {
@@ -358,6 +421,15 @@ export class FakeApiServer {
   private forget(w: Watcher): void {
     if (w.timer) clearTimeout(w.timer);
     this.watchers.delete(w);
+  }
+}
+
+function parseContinue(token: string): ContinueToken | undefined {
+  try {
+    const c = JSON.parse(Buffer.from(token, 'base64url').toString()) as Partial<ContinueToken>;
+    return typeof c.snapshot === 'number' && typeof c.rv === 'number' && typeof c.offset === 'number' ? c as ContinueToken : undefined;
+  } catch {
+    return undefined;
   }
 }
 

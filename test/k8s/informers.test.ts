@@ -2,37 +2,13 @@
  * The Kubernetes source against an in-process API server speaking the real
  * list/watch protocol (DESIGN.md §5), including its failures.
  */
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import type { V1Service } from '@kubernetes/client-node';
-import { KubernetesSource, type KubernetesSourceOptions } from '../../src/k8s/informers.js';
-import { loadKubeConfig } from '../../src/k8s/kubeconfig.js';
+import { LIST_PAGE_SIZE } from '../../src/k8s/list.js';
 import type { ClusterState } from '../../src/k8s/types.js';
-import { FakeApiServer, type Resource } from './fake-apiserver.js';
+import type { Resource } from './fake-apiserver.js';
 import { node, service, slice, until } from './helpers.js';
-import { record, type Recording } from './recorder.js';
-
-interface Harness extends Recording {
-  readonly api: FakeApiServer;
-  readonly source: KubernetesSource;
-}
-
-async function seeded(): Promise<FakeApiServer> {
-  const api = await FakeApiServer.start();
-  api.put('services', service('shop', 'web', '10.96.0.10'));
-  api.put('endpointslices', slice('shop', 'web-abc', 'web', ['10.244.1.5']));
-  api.put('nodes', node('node-a', '198.51.100.1'));
-  return api;
-}
-
-async function harness(t: ExecutionContext, api: FakeApiServer, options: Partial<KubernetesSourceOptions> = {}, waitSync = true): Promise<Harness> {
-  t.teardown(() => api.close());
-  const { kubeConfig } = loadKubeConfig({ apiServer: api.url, env: {} });
-  const source = new KubernetesSource({
-    kubeConfig, throttleMs: 0, backoff: { initialMs: 20, maxMs: 200 },
-    watchTimeoutSeconds: 60, headersTimeoutMs: 3000, listTimeoutMs: 3000, minWatchIntervalMs: 20, ...options,
-  });
-  return { api, source, ...(await record(t, source, waitSync)) };
-}
+import { harness, seeded } from './source-harness.js';
 
 function spec(state: ClusterState, key: string): V1Service['spec'] {
   return state.services.get(key)?.spec;
@@ -45,7 +21,9 @@ test('the first state has all three resources, keyed namespace/name (Nodes by na
   t.deepEqual([...h.latest().endpointSlices.keys()], ['shop/web-abc']);
   t.deepEqual([...h.latest().nodes.keys()], ['node-a']);
   t.is(spec(h.latest(), 'shop/web')?.clusterIP, '10.96.0.10');
-  // The list uses the cluster-wide paths; the watch asks for bookmarks and a deadline.
+  // The list uses the cluster-wide paths, in pages of client-go's size; the watch asks for bookmarks and a deadline.
+  const list = h.api.requests.find((r) => r.resource === 'services' && r.verb === 'list');
+  t.is(list?.query.limit, String(LIST_PAGE_SIZE));
   const watch = h.api.requests.find((r) => r.resource === 'services' && r.verb === 'watch');
   t.is(watch?.namespace, undefined);
   t.is(watch?.query.allowWatchBookmarks, 'true');
