@@ -82,8 +82,8 @@ function frontend(i: number): { vip: string; port: number } {
 
 /**
  * Loads `services` services of BACKENDS_PER_SERVICE remote backends as the
- * control plane writes them (frontend, revnat entry, backends, Maglev table,
- * port filter); returns the inner tables' memory.
+ * control plane writes them (frontend and its lb4_frontends slot, revnat
+ * entry, backends, Maglev table, port filter); returns the inner tables' memory.
  */
 function loadServices(dp: Datapath, services: number): number {
   const backends: [number, Lb4Backend][] = [];
@@ -109,6 +109,7 @@ function loadServices(dp: Datapath, services: number): number {
   const innerBytes = dp.setMaglevBatch(tables);
   dp.maps.backends.updateBatch(backends);
   dp.maps.revnat.updateBatch(revnat);
+  dp.maps.frontends.updateBatch(serviceEntries.map(([, v]) => [v.revnatId, { serviceId: v.serviceId, generation: 1, flags: v.flags }]));
   dp.maps.services.updateBatch(serviceEntries);
   dp.setPortFilter();
   return innerBytes;

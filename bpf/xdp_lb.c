@@ -39,7 +39,6 @@ int xdp_lb(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	const struct dsrlb_config *cfg;
-	const struct lb4_service *svc;
 	struct lb4_snat_entry snat;
 	struct pkt4 p;
 	int rc;
@@ -57,10 +56,7 @@ int xdp_lb(struct xdp_md *ctx)
 		return snat_reply(ctx, &p, &snat);
 	if (lb_port_unused(&p.tuple))
 		return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);
-	svc = lb_service(&p.tuple);
-	if (!svc)
-		return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);
-	return lb_forward(ctx, &p, svc, cfg);
+	return lb_forward(ctx, &p, cfg);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

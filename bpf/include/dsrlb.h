@@ -164,6 +164,21 @@ struct lb4_service {
 	__u32 maglev_size;       /* M: slots in this service's lb4_maglev table */
 };
 
+/* ---- lb4_frontends: revnat id -> what an established flow re-checks ----
+ * Each lb4_services entry mirrored in an array slot indexed by its revnat
+ * id, so a packet of an established flow checks that its frontend still
+ * stands (same service, source ranges) with an inlined array read instead of
+ * the lb4_services hash lookup. A slot is live while service_id != 0; a
+ * freed slot keeps its generation, and every new frontend in a slot gets a
+ * newer one, which lb4_flow records: a flow whose frontend went, or whose
+ * slot now holds another frontend, takes the full path again. */
+struct lb4_frontend {
+	__u32 service_id;   /* lb4_service.service_id; 0 = slot free */
+	__u32 generation;   /* of the frontend in this slot; 0 = never used */
+	__u8  flags;        /* lb4_service.flags */
+	__u8  pad[3];
+};
+
 /* ---- lb4_port_filter: destination ports no frontend uses ---------------
  * A bitmap per protocol, in __u64 words: the bit for a host-order port of
  * protocol P is bit (port & DSRLB_PORT_FILTER_BIT_MASK) of word
@@ -224,7 +239,10 @@ struct lb4_tuple {
 struct lb4_flow {
 	__u32 backend_id;
 	__u32 service_id; /* a flow of a deleted-and-recreated service is stale */
-	__u32 backend_generation; /* lb4_backend.generation when recorded */
+	__u32 backend_generation;  /* lb4_backend.generation when recorded */
+	__u32 frontend_generation; /* lb4_frontend.generation of revnat_id when recorded */
+	__u16 revnat_id;           /* the frontend's slot in lb4_frontends */
+	__u16 pad;
 };
 
 /* ---- lb4_snat: the tuple a packet is rewritten to ---------------------

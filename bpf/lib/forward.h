@@ -130,23 +130,41 @@ static __always_inline int forward_dsr(const struct dsrlb_config *cfg, __u8 prot
 	return cfg->mode == DSRLB_MODE_DSR || (cfg->mode == DSRLB_MODE_HYBRID && proto == IPPROTO_TCP);
 }
 
-/* A packet to frontend `svc`. */
-static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p,
-				      const struct lb4_service *svc, const struct dsrlb_config *cfg)
+/*
+ * A packet that may be for a frontend. An established flow whose frontend
+ * still stands is forwarded on its lb4_flows entry and lb4_frontends alone;
+ * anything else looks its frontend up in lb4_services: source ranges, then
+ * the flow table, affinity and Maglev (lb_select).
+ */
+static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const struct dsrlb_config *cfg)
 {
 	const struct tcphdr *tcp = pkt_tcp(p);
 	int new_conn = tcp && tcp_is_syn(tcp);
 	__u32 hash = flow_hash(&p->tuple, 1);
-	struct lb_choice ch;
+	const struct lb4_service *svc;
+	struct lb_flow_state flow;
+	/* Zeroed: the paths that leave it unset must not hand the verifier undefined registers. */
+	struct lb_choice ch = {};
 	int rc;
 
-	stat_inc(DSRLB_STAT_SERVICE_HIT);
-	if (unlikely((svc->flags & DSRLB_SVC_F_SOURCE_RANGES) && !lb_source_allowed(svc, p->tuple.saddr)))
-		return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
-
-	rc = lb_select(svc, &p->tuple, new_conn, hash, &ch);
-	if (unlikely(rc != LB_OK))
-		return forward_no_backend(ctx, p, svc, rc);
+	lb_flow_read(&p->tuple, &flow);
+	rc = lb_established(&flow, p->tuple.saddr, new_conn, &ch);
+	if (rc != LB_EST_MISS) {
+		stat_inc(DSRLB_STAT_SERVICE_HIT);
+		if (unlikely(rc == LB_EST_DENIED))
+			return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
+	} else {
+		svc = lb_service(&p->tuple);
+		if (!svc)
+			return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);
+		stat_inc(DSRLB_STAT_SERVICE_HIT);
+		if (unlikely((svc->flags & DSRLB_SVC_F_SOURCE_RANGES) &&
+			     !lb_source_allowed(svc->service_id, p->tuple.saddr)))
+			return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
+		rc = lb_select(svc, &p->tuple, &flow, new_conn, hash, &ch);
+		if (unlikely(rc != LB_OK))
+			return forward_no_backend(ctx, p, svc, rc);
+	}
 
 	if (ch.backend.node_id == cfg->node_id)
 		return forward_local(p, &ch.backend);

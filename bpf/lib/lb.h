@@ -25,6 +25,21 @@ struct lb_choice {
 	struct lb4_backend backend;
 };
 
+/* What lb4_flows holds for the packet's tuple, copied once (LRU entries can be recycled under us). */
+struct lb_flow_state {
+	struct lb4_flow entry;
+	int found;
+};
+
+static __always_inline void lb_flow_read(const struct lb4_tuple *flow, struct lb_flow_state *out)
+{
+	const struct lb4_flow *f = bpf_map_lookup_elem(&lb4_flows, flow);
+
+	out->found = f != NULL;
+	if (f)
+		out->entry = *f;
+}
+
 /* No frontend of the tuple's protocol (TCP or UDP) uses its destination port. */
 static __always_inline int lb_port_unused(const struct lb4_tuple *t)
 {
@@ -48,11 +63,11 @@ static __always_inline const struct lb4_service *lb_service(const struct lb4_tup
 }
 
 /* loadBalancerSourceRanges (the service has DSRLB_SVC_F_SOURCE_RANGES): only listed clients get in. */
-static __always_inline int lb_source_allowed(const struct lb4_service *svc, __be32 client)
+static __always_inline int lb_source_allowed(__u32 service_id, __be32 client)
 {
 	struct lb4_source_range_key key = {
 		.prefixlen = DSRLB_SOURCE_RANGE_FULL_PREFIX,
-		.service_id = svc->service_id,
+		.service_id = service_id,
 		.address = client,
 	};
 
@@ -98,21 +113,60 @@ static __always_inline int lb_recorded_backend(__u32 id, __u32 generation, struc
  * or not; only a new TCP connection (a SYN reusing the tuple) moves off a
  * terminating one.
  */
-static __always_inline int lb_flow_backend(const struct lb4_service *svc, const struct lb4_tuple *flow,
+static __always_inline int lb_flow_backend(__u32 service_id, const struct lb_flow_state *flow,
 					   int new_conn, struct lb_choice *out)
 {
-	const struct lb4_flow *f = bpf_map_lookup_elem(&lb4_flows, flow);
-	__u32 id, service_id, generation;
-
-	if (!f)
-		return 0;
-	/* LRU entries can be recycled under us: read each field once. */
-	id = f->backend_id;
-	service_id = f->service_id;
-	generation = f->backend_generation;
-	if (service_id != svc->service_id || !lb_recorded_backend(id, generation, out))
+	if (!flow->found || flow->entry.service_id != service_id ||
+	    !lb_recorded_backend(flow->entry.backend_id, flow->entry.backend_generation, out))
 		return 0;
 	return !(new_conn && backend_terminating(&out->backend));
+}
+
+/* The live frontend in slot `revnat_id` of lb4_frontends, or NULL. */
+static __always_inline const struct lb4_frontend *lb_frontend(__u32 revnat_id)
+{
+	const struct lb4_frontend *fe = bpf_map_lookup_elem(&lb4_frontends, &revnat_id);
+
+	return fe && fe->service_id ? fe : NULL;
+}
+
+enum lb_established_result {
+	LB_EST_MISS = 0,   /* no usable flow entry, or its frontend changed: the full path decides */
+	LB_EST_OK,         /* `out` is the flow's backend */
+	LB_EST_DENIED,     /* the frontend's source ranges no longer admit the client */
+};
+
+/*
+ * The established-flow path: a flow entry whose frontend slot still holds
+ * the frontend it was recorded with (same generation, same service) needs no
+ * lb4_services lookup. Source ranges are still checked first, from the
+ * frontend's live flags.
+ */
+static __always_inline int lb_established(const struct lb_flow_state *flow, __be32 client, int new_conn,
+					  struct lb_choice *out)
+{
+	const struct lb4_frontend *fe;
+	__u32 service_id;
+
+	if (!flow->found)
+		return LB_EST_MISS;
+	fe = lb_frontend(flow->entry.revnat_id);
+	if (!fe)
+		return LB_EST_MISS;
+	service_id = fe->service_id;
+	if (service_id != flow->entry.service_id || fe->generation != flow->entry.frontend_generation)
+		return LB_EST_MISS;
+	if (unlikely(fe->flags & DSRLB_SVC_F_SOURCE_RANGES) && !lb_source_allowed(service_id, client))
+		return LB_EST_DENIED;
+	return lb_flow_backend(service_id, flow, new_conn, out) ? LB_EST_OK : LB_EST_MISS;
+}
+
+/* The generation of the frontend in `svc`'s slot (0: none written, so its flows always take the full path). */
+static __always_inline __u32 lb_frontend_generation(const struct lb4_service *svc)
+{
+	const struct lb4_frontend *fe = lb_frontend(svc->revnat_id);
+
+	return fe && fe->service_id == svc->service_id ? fe->generation : 0;
 }
 
 /* ClientIP affinity: the client's backend while unexpired and still usable. */
@@ -173,7 +227,8 @@ static __always_inline int lb_pick(const struct lb4_service *svc, const struct l
 
 /*
  * Picks the backend for the packet's flow (`flow`: the client tuple as on
- * the wire, flags 0; `hash`: flow_hash(flow, 1)). New flows are recorded in
+ * the wire, flags 0; `state`: its lb4_flows entry, read once by the caller;
+ * `hash`: flow_hash(flow, 1)). New flows are recorded in
  * lb4_flows and, with affinity, refresh the client's affinity entry (like
  * kube-proxy, which refreshes it per new connection).
  *
@@ -182,14 +237,28 @@ static __always_inline int lb_pick(const struct lb4_service *svc, const struct l
  * costs a retransmitted SYN an LRU pop; so every packet looks up first.)
  */
 static __always_inline int lb_select(const struct lb4_service *svc, const struct lb4_tuple *flow,
-				     int new_conn, __u32 hash, struct lb_choice *out)
+				     const struct lb_flow_state *state, int new_conn, __u32 hash,
+				     struct lb_choice *out)
 {
-	struct lb4_flow entry = { .service_id = svc->service_id };
+	struct lb4_flow entry = {
+		.service_id = svc->service_id,
+		.revnat_id = svc->revnat_id,
+		.frontend_generation = lb_frontend_generation(svc),
+	};
 	__u64 now = 0;
 	int rc;
 
-	if (likely(lb_flow_backend(svc, flow, new_conn, out)))
+	if (likely(lb_flow_backend(svc->service_id, state, new_conn, out))) {
+		/* Its frontend slot changed (a new generation) but the frontend still leads to the
+		 * flow's service: record the slot as it is now, so the next packet takes the short path. */
+		if (state->entry.frontend_generation != entry.frontend_generation ||
+		    state->entry.revnat_id != entry.revnat_id) {
+			entry.backend_id = state->entry.backend_id;
+			entry.backend_generation = state->entry.backend_generation;
+			bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);
+		}
 		return LB_OK;
+	}
 	rc = lb_pick(svc, flow, hash, &now, out);
 	if (rc != LB_OK)
 		return rc;

@@ -79,6 +79,20 @@ struct {
 } lb4_maglev SEC(".maps");
 
 /*
+ * Revnat id -> the frontend's service id, flags and generation (struct
+ * lb4_frontend): the check an established flow makes instead of the
+ * lb4_services lookup. An array: inlined, and revnat ids are below
+ * DSRLB_MAX_REVNAT. Written by the control plane with lb4_services.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DSRLB_MAX_REVNAT);
+	__type(key, __u32);
+	__type(value, struct lb4_frontend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_frontends SEC(".maps");
+
+/*
  * Revnat id -> frontend. The XDP path takes VIP:port from the packet it
  * balances; this map is for the control plane, lbctl and the socket hooks.
  */

@@ -7,7 +7,7 @@ import { lb4Affinity, lb4AffinityKey, lb4Flow, lb4SnatEntry, lb4Tuple } from './
 import { maglevEntry } from './codecs/maglev.js';
 import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
-import { lb4Backend, lb4Key, lb4Revnat, lb4Service } from './codecs/services.js';
+import { lb4Backend, lb4Frontend, lb4Key, lb4Revnat, lb4Service } from './codecs/services.js';
 import { lb4SourceRangeKey } from './codecs/source-ranges.js';
 import { liveBackends } from './backend-slots.js';
 import type { BpfMap, MapInfo } from './map.js';
@@ -22,6 +22,8 @@ function spec<K, V>(name: string, key: Codec<K>, value: Codec<V>): MapSpec<K, V>
 
 export const MapSpecs = {
   services: spec('lb4_services', lb4Key, lb4Service),
+  /** Revnat id -> the frontend's service id, flags, generation (an array; src/datapath/frontend-slots.ts). */
+  frontends: spec('lb4_frontends', u32Key, lb4Frontend),
   backends: spec('lb4_backends', u32Key, lb4Backend),
   revnat: spec('lb4_revnat', u32Key, lb4Revnat),
   /** Outer map: service id -> inner table (the value is an inner map id when read, an fd when written). */

@@ -43,7 +43,7 @@
  */
 import { freedSlot, scanBackends } from '../bpf/backend-slots.js';
 import { DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_SOURCE_RANGE_PREFIX_BASE } from '../bpf/consts.generated.js';
-import type { Lb4Backend, Lb4Key, Lb4Revnat, Lb4Service } from '../bpf/codecs/services.js';
+import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4Revnat, Lb4Service } from '../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../bpf/codecs/source-ranges.js';
 import { BpfError } from '../bpf/errors.js';
 import type { BpfMap } from '../bpf/map.js';
@@ -55,6 +55,7 @@ import {
   type DesiredContext, type DesiredInput, type DesiredWarning, type ServiceDesired,
 } from './desired.js';
 import { writeBackendBatch, writeRevnatBatch, writeServiceBatch } from './batch-writes.js';
+import { FrontendSlots } from './frontend-slots.js';
 import { IdAllocator } from './ids.js';
 import { maglevTableOf, maglevTableSize } from './maglev.js';
 import { MaglevTableBuilder, type TableStream } from './maglev-builder.js';
@@ -188,6 +189,7 @@ function sameMap<K, V>(a: ReadonlyMap<K, V>, b: ReadonlyMap<K, V>): boolean {
 /** The pinned maps the reconciler writes. */
 interface Maps {
   readonly services: BpfMap<Lb4Key, Lb4Service>;
+  readonly frontends: BpfMap<number, Lb4Frontend>;
   readonly backends: BpfMap<number, Lb4Backend>;
   readonly revnat: BpfMap<number, Lb4Revnat>;
   readonly maglev: BpfMap<number, number>;
@@ -206,6 +208,7 @@ function openMaps(root: string): Maps {
   try {
     return {
       services: open(MapSpecs.services),
+      frontends: open(MapSpecs.frontends),
       backends: open(MapSpecs.backends),
       revnat: open(MapSpecs.revnat),
       maglev: open(MapSpecs.maglev),
@@ -241,6 +244,8 @@ export class Reconciler {
   private terminatingSince = new Map<number, number>();
   /** Newest lb4_backend.generation written or found: each new backend in a slot gets the next. */
   private generation = 0;
+  /** lb4_frontends, kept in step with lb4_services (set by adopt(), which open() calls). */
+  private frontendSlots!: FrontendSlots;
 
   // Ids, by identity: group key -> service id, backend key -> backend id, frontend -> revnat id.
   private serviceIds = new IdAllocator('service id', 1, MAX_U32);
@@ -460,6 +465,7 @@ export class Reconciler {
       this.revnat.set(id, value);
       if (this.revnatIds.keyOf(id) === undefined) this.revnatIds.reserve(id);
     }
+    this.frontendSlots = new FrontendSlots(this.maps.frontends);
     const slots = scanBackends(this.maps.backends);
     this.generation = slots.newestGeneration;
     for (const [id, value] of slots.live) {
@@ -749,6 +755,7 @@ export class Reconciler {
         const cur = this.services.get(k);
         if (!cur || !sameService(cur.value, s.value)) serviceWrites.push([s.key, s.value]);
       }
+      this.frontendSlots.write(serviceWrites);
       writeServiceBatch(m.services, serviceWrites);
       for (const [key, value] of serviceWrites) this.services.set(lbKeyString(key), { key, value });
       res.services.written = serviceWrites.length;
@@ -841,6 +848,7 @@ export class Reconciler {
       const cur = this.services.get(k);
       if (cur && !this.frontendOwner.has(k)) stale.push(cur);
     }
+    this.frontendSlots.free(stale.map((e) => e.value.revnatId));
     this.maps.services.deleteBatch(stale.map((e) => e.key));
     for (const e of stale) {
       const k = lbKeyString(e.key);
@@ -848,6 +856,7 @@ export class Reconciler {
       this.revnatIds.release(k);
     }
     res.services.deleted = stale.length;
+    if (this.adopted) this.frontendSlots.match([...this.services.values()].map((e) => [e.key, e.value] as const));
 
     const revnatCandidates = stale.map((e) => e.value.revnatId);
     if (this.adopted) revnatCandidates.push(...this.adopted.revnat);

@@ -8,7 +8,7 @@ import test from 'ava';
 import {
   buildFrame, buildGeneveFrame, decodeFrame, dsrOption, geneveSourcePort, mssOption,
 } from '../../src/packet/index.js';
-import { Addr, clientTcp, clientUdp, Datapath, Mac, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
+import { Addr, clientTcp, clientUdp, Datapath, flowEntry, Mac, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
 
 const tuple = { src: Addr.client, dst: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP };
 
@@ -56,7 +56,7 @@ test('a SYN to a remote backend leaves encapsulated to its node with the DSR opt
   t.like(f.geneve?.inner.tcp, { sport: 40000, dport: 8080, mss: 1460, checksumValid: true });
 
   t.deepEqual(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
-    { backendId: 11, serviceId: 1, backendGeneration: 1 });
+    flowEntry(11, 1, 1));
   t.deepEqual(dp.nonZeroStats(), { SERVICE_HIT: 1, TX_ENCAP: 1 });
 });
 

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { decodeFrame, flowHash } from '../../src/packet/index.js';
-import { Addr, clientTcp, Datapath, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
+import { Addr, clientTcp, Datapath, flowEntry, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
 
 const MAGLEV_SIZE = 251;
 
@@ -26,7 +26,7 @@ test('the first packet of a flow picks the backend in its Maglev slot and record
     const expected = slot % 2 === 0 ? Addr.pod : Addr.pod2;
     t.is(podOf(dp.runXdp(clientTcp({ sport, flags: { syn: true } })).out), expected, `sport ${sport}`);
     t.deepEqual(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport, dport: 80, proto: Proto.TCP, flags: 0 }),
-      { backendId: slot % 2 === 0 ? 11 : 12, serviceId: 1, backendGeneration: 1 });
+      flowEntry(slot % 2 === 0 ? 11 : 12, 1, 1));
   }
 });
 
@@ -56,13 +56,13 @@ test('a flow whose backend was removed moves to a remaining backend and the flow
   t.is(r.retval, XdpAction.TX);
   t.is(podOf(r.out), kept === 11 ? Addr.pod : Addr.pod2);
   t.deepEqual(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
-    { backendId: kept, serviceId: 1, backendGeneration: 1 });
+    flowEntry(kept, 1, 1));
 });
 
 test('a flow entry left by another service id is not reused', (t) => {
   const dp = Datapath.open(t);
   twoBackends(dp);
-  dp.maps.flows.update({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }, { backendId: 12, serviceId: 99, backendGeneration: 1 });
+  dp.maps.flows.update({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }, flowEntry(12, 99, 1));
   dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 11));
 
   t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod);
@@ -73,16 +73,56 @@ test('a flow entry naming a freed backend slot, or a slot a newer backend took, 
   twoBackends(dp);
   const flowKey = { saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 };
   dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 12));
-  dp.maps.flows.update(flowKey, { backendId: 11, serviceId: 1, backendGeneration: 1 });
+  dp.maps.flows.update(flowKey, flowEntry(11, 1, 1));
   dp.removeBackend(11);
   t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod2, 'freed slot');
-  t.deepEqual(dp.maps.flows.lookup(flowKey), { backendId: 12, serviceId: 1, backendGeneration: 1 });
+  t.deepEqual(dp.maps.flows.lookup(flowKey), flowEntry(12, 1, 1));
 
   // Id 12 now belongs to another pod (generation 2): the old entry must not lead there.
-  dp.maps.flows.update(flowKey, { backendId: 12, serviceId: 1, backendGeneration: 1 });
+  dp.maps.flows.update(flowKey, flowEntry(12, 1, 1));
   dp.addBackend({ id: 11, address: Addr.pod, port: 8080, nodeId: NodeId.backend, generation: 2 });
   dp.addBackend({ id: 12, address: '198.18.2.7', port: 8080, nodeId: NodeId.other, generation: 2 });
   dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 11));
   t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod, 'reused id');
-  t.deepEqual(dp.maps.flows.lookup(flowKey), { backendId: 11, serviceId: 1, backendGeneration: 2 });
+  t.deepEqual(dp.maps.flows.lookup(flowKey), flowEntry(11, 1, 2));
+});
+
+// ---- the established-flow path: lb4_frontends instead of lb4_services ----------
+
+const FLOW_KEY = { saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 };
+
+test('once its frontend is removed, an established flow is not forwarded any more', (t) => {
+  const dp = Datapath.open(t);
+  twoBackends(dp);
+  dp.runXdp(clientTcp({ flags: { syn: true } }));
+  dp.removeService(1);
+
+  const r = dp.runXdp(clientTcp({ flags: { ack: true } }));
+
+  t.is(r.retval, XdpAction.PASS);
+  t.is(dp.stat('PASS_NOT_SERVICE'), 1n);
+});
+
+test('a flow recorded with an earlier frontend in its slot goes through lb4_services and follows the frontend there now', (t) => {
+  const dp = Datapath.open(t);
+  twoBackends(dp);
+  dp.runXdp(clientTcp({ flags: { syn: true } }));
+  // The slot now holds another frontend (generation 2) of another service; this VIP:port belongs to service 2.
+  dp.setService({ serviceId: 2, backends: [12], frontendGeneration: 2 });
+  dp.maps.frontends.update(1, { serviceId: 2, generation: 2, flags: 0 });
+
+  t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod2);
+  t.deepEqual(dp.maps.flows.lookup(FLOW_KEY), { ...flowEntry(12, 2), revnatId: 2, frontendGeneration: 2 });
+});
+
+test('a flow whose frontend slot got a new generation for the same service keeps its backend and is recorded anew', (t) => {
+  const dp = Datapath.open(t);
+  twoBackends(dp);
+  const first = podOf(dp.runXdp(clientTcp({ flags: { syn: true } })).out);
+  const id = first === Addr.pod ? 11 : 12;
+  dp.setService({ serviceId: 1, backends: [11, 12], frontendGeneration: 7 });
+
+  t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), first);
+  t.deepEqual(dp.maps.flows.lookup(FLOW_KEY), { ...flowEntry(id), frontendGeneration: 7 });
+  t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), first, 'and the short path takes it from there');
 });

@@ -77,7 +77,7 @@ function readAll(root: string) {
   const maps = {
     services: open(MapSpecs.services), backends: open(MapSpecs.backends), revnat: open(MapSpecs.revnat),
     maglev: open(MapSpecs.maglev), sourceRanges: open(MapSpecs.sourceRanges), nodes: open(MapSpecs.nodes),
-    nodeAddrs: open(MapSpecs.nodeAddrs),
+    nodeAddrs: open(MapSpecs.nodeAddrs), frontends: open(MapSpecs.frontends),
   };
   try {
     const tables = new Map<number, { innerId: number; slots: number[] }>();
@@ -93,6 +93,9 @@ function readAll(root: string) {
       sourceRanges: maps.sourceRanges.entries().map(([k]) => k),
       nodes: new Map(maps.nodes.entries().map(([id, n]) => [id, n.address])),
       nodeAddrs: new Map(maps.nodeAddrs.entries()),
+      /** Live lb4_frontends slots, and every slot's generation. */
+      frontends: new Map(maps.frontends.entries().filter(([, f]) => f.serviceId !== 0)),
+      frontendGenerations: new Map(maps.frontends.entries().map(([id, f]) => [id, f.generation])),
     };
   } finally {
     for (const m of Object.values(maps)) m.close();
@@ -296,6 +299,52 @@ test('a restart with a changed plan keeps every id that is still in use', (t) =>
   t.is(svcOf(after, '10.96.0.10:80/6').backendCount, 4);
 });
 
+/** Every lb4_services entry has its lb4_frontends slot (service id, flags), and no other slot is live. */
+function frontendsMirrorServices(t: ExecutionContext, s: ReturnType<typeof readAll>): void {
+  const byId = (a: [number, unknown], b: [number, unknown]): number => a[0] - b[0];
+  const want = [...s.services.values()].map((v): [number, unknown] => [v.revnatId, { serviceId: v.serviceId, flags: v.flags }]).sort(byId);
+  t.deepEqual([...s.frontends].map(([id, f]): [number, unknown] => [id, { serviceId: f.serviceId, flags: f.flags }]).sort(byId), want);
+}
+
+test('lb4_frontends mirrors lb4_services: a slot per frontend, freed with it, a newer generation for the next frontend in it', (t) => {
+  const env = setup(t);
+  const r = env.open();
+  r.sync(input(twoServices()));
+  let s = readAll(env.root);
+  frontendsMirrorServices(t, s);
+  const dnsSlot = svcOf(s, '10.96.0.53:53/17').revnatId;
+  const before = s.frontendGenerations.get(dnsSlot) ?? 0;
+  t.true(before > 0);
+
+  r.sync(input(twoServices().filter((f) => f.service !== 'kube-system/dns')));
+  s = readAll(env.root);
+  frontendsMirrorServices(t, s);
+  t.false(s.frontends.has(dnsSlot), 'freed');
+  t.is(s.frontendGenerations.get(dnsSlot), before, 'a freed slot keeps its generation');
+
+  const newest = Math.max(...s.frontendGenerations.values());
+  r.sync(input(twoServices()));
+  s = readAll(env.root);
+  frontendsMirrorServices(t, s);
+  const again = svcOf(s, '10.96.0.53:53/17').revnatId;
+  t.true((s.frontendGenerations.get(again) ?? 0) > newest, 'the frontend that comes back gets a newer generation than any before');
+});
+
+test('after a restart, lb4_frontends is brought to mirror lb4_services: orphan slots freed, missing ones written', (t) => {
+  const env = setup(t);
+  const first = env.open();
+  first.sync(input(twoServices()));
+  first.close();
+  const frontends = openPinned(env.root, MapSpecs.frontends);
+  t.teardown(() => frontends.close());
+  const webSlot = svcOf(readAll(env.root), '10.96.0.10:80/6').revnatId;
+  frontends.update(webSlot, { serviceId: 0, generation: 0, flags: 0 }); // as an agent that predates lb4_frontends left it
+  frontends.update(4000, { serviceId: 77, generation: 3, flags: 0 }); // a frontend that is gone
+
+  env.open().sync(input(twoServices()));
+  frontendsMirrorServices(t, readAll(env.root));
+});
+
 test('a backend that leaves stays TERMINATING (existing flows keep it) until the grace ends, then goes', (t) => {
   const env = setup(t);
   let now = 1_000_000;
@@ -456,7 +505,7 @@ test('entries an earlier run left that the plan does not have are removed; conne
   t.teardown(() => { for (const m of [flows, affinity, dsrRevnat, snat, services, backends]) m.close(); });
 
   const tuple = { saddr: '198.51.100.100', daddr: VIP, sport: 40000, dport: 80, proto: TCP, flags: 0 };
-  flows.update(tuple, { backendId: 77, serviceId: 5, backendGeneration: 3 });
+  flows.update(tuple, { backendId: 77, serviceId: 5, backendGeneration: 3, revnatId: 9, frontendGeneration: 1 });
   affinity.update({ client: '198.51.100.100', serviceId: 5 }, { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
   dsrRevnat.update(tuple, { address: VIP, port: 80 });
   snat.update(tuple, { saddr: '198.51.100.1', daddr: '198.18.2.10', sport: 61000, dport: 8080 });
@@ -480,7 +529,7 @@ test('entries an earlier run left that the plan does not have are removed; conne
   t.is(s.services.size, 0);
   t.false(s.backends.has(77));
 
-  t.deepEqual(flows.lookup(tuple), { backendId: 77, serviceId: 5, backendGeneration: 3 });
+  t.deepEqual(flows.lookup(tuple), { backendId: 77, serviceId: 5, backendGeneration: 3, revnatId: 9, frontendGeneration: 1 });
   t.deepEqual(affinity.lookup({ client: '198.51.100.100', serviceId: 5 }), { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
   t.deepEqual(dsrRevnat.lookup(tuple), { address: VIP, port: 80 });
   t.truthy(snat.lookup(tuple));

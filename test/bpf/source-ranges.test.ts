@@ -34,3 +34,15 @@ test('without the flag, ranges are not consulted', (t) => {
   dp.setService({ serviceId: 1, backends: [11] });
   t.is(dp.runXdp(clientTcp({ flags: { syn: true } }, { src: '10.1.2.3' })).retval, XdpAction.TX);
 });
+
+test('an established flow is dropped once its service gains source ranges that leave its client out', (t) => {
+  const dp = Datapath.open(t);
+  dp.addBackend({ id: 11, address: Addr.pod, port: 8080, nodeId: NodeId.backend });
+  dp.setService({ serviceId: 1, backends: [11] });
+  t.is(dp.runXdp(clientTcp({ flags: { syn: true } }, { src: '10.1.2.3' })).retval, XdpAction.TX);
+  t.is(dp.runXdp(clientTcp({ flags: { ack: true } }, { src: '10.1.2.3' })).retval, XdpAction.TX, 'established');
+
+  rangedService(dp);
+  t.is(dp.runXdp(clientTcp({ flags: { ack: true } }, { src: '10.1.2.3' })).retval, XdpAction.DROP);
+  t.is(dp.stat('DROP_SOURCE_RANGE'), 1n);
+});

@@ -18,6 +18,7 @@ import {
   DSRLB_SNAT_PORT_MIN, dsrlb_mode, dsrlb_stat, ensureBpffs, ifindex, MapFlags, MapType, native, portFilterWords, UpdateFlags,
 } from '../../src/bpf/index.js';
 import { freedSlot } from '../../src/bpf/backend-slots.js';
+import type { Lb4Flow } from '../../src/bpf/codecs/connections.js';
 import { maglevEntries } from '../../src/bpf/codecs/maglev.js';
 import { maglevInnerSpec, MapSpecs, mapOf } from '../../src/bpf/map-specs.js';
 import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec } from '../../src/packet/index.js';
@@ -56,6 +57,11 @@ export const Proto = { TCP: 6, UDP: 17 } as const;
 export const SvcFlag = { AFFINITY: 0x01, SOURCE_RANGES: 0x02, NOEP_REJECT: 0x04, NOEP_DROP: 0x08 } as const;
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';
+
+/** An lb4_flows value as the datapath records it for a setService() service (revnat id = service id, frontend generation 1). */
+export function flowEntry(backendId: number, serviceId = 1, backendGeneration = 1): Lb4Flow {
+  return { backendId, serviceId, backendGeneration, revnatId: serviceId, frontendGeneration: 1 };
+}
 export type StatName = { [K in keyof typeof dsrlb_stat]: K extends `DSRLB_STAT_${infer S}` ? S : never }[keyof typeof dsrlb_stat];
 
 export interface RunResult {
@@ -94,6 +100,8 @@ export interface ServiceSpec {
   readonly flags?: number;
   readonly affinityTimeout?: number;
   readonly maglevSize?: number;
+  /** lb4_frontends generation of its slot (revnat id = service id; default 1) */
+  readonly frontendGeneration?: number;
 }
 
 function sh(cmd: string, args: string[]): void {
@@ -142,6 +150,7 @@ export class Datapath {
   private constructor(readonly ifname: string, readonly ifindex: number, readonly xdp: BpfObjectFile, readonly tc: BpfObjectFile) {
     this.maps = {
       services: mapOf(xdp, MapSpecs.services),
+      frontends: mapOf(xdp, MapSpecs.frontends),
       backends: mapOf(xdp, MapSpecs.backends),
       revnat: mapOf(xdp, MapSpecs.revnat),
       maglev: mapOf(xdp, MapSpecs.maglev),
@@ -212,6 +221,13 @@ export class Datapath {
     });
   }
 
+  /** Removes the frontend of service `serviceId` as the control plane does: slot freed first, then the lb4_services entry. */
+  removeService(serviceId: number, vip: string = Addr.vip, port = 80, proto: number = Proto.TCP): void {
+    const slot = this.maps.frontends.lookup(serviceId);
+    this.maps.frontends.update(serviceId, { serviceId: 0, generation: slot?.generation ?? 0, flags: 0 });
+    this.maps.services.delete({ address: vip, port, proto });
+  }
+
   /** Frees backend `id`'s slot as the control plane does (its generation stays). */
   removeBackend(id: number): void {
     this.maps.backends.update(id, freedSlot(this.maps.backends.lookup(id)?.generation ?? 0));
@@ -274,9 +290,11 @@ export class Datapath {
     this.maps.portFilter.updateBatch(portFilterWords(frontends).map((w, i) => [i, w] as const));
   }
 
+  /** A frontend as the control plane writes it: its lb4_frontends slot (revnat id = service id), then lb4_services. */
   setService(s: ServiceSpec): void {
     const size = s.maglevSize ?? 251;
     if (s.backends.length > 0) this.setMaglev(s.serviceId, Array.from({ length: size }, (_, i) => s.backends[i % s.backends.length] ?? 0));
+    this.maps.frontends.update(s.serviceId, { serviceId: s.serviceId, generation: s.frontendGeneration ?? 1, flags: s.flags ?? 0 });
     this.maps.services.update(
       { address: s.vip ?? Addr.vip, port: s.port ?? 80, proto: s.proto ?? Proto.TCP },
       {

@@ -1,12 +1,14 @@
 /** Codecs for the connection tables: lb4_flows, lb4_dsr_revnat, lb4_snat, lb4_affinity. */
-import { be16, ipv4, pad, struct, u32, u64, u8 } from '../codec.js';
+import { be16, ipv4, pad, struct, u16, u32, u64, u8 } from '../codec.js';
 
 export const lb4Tuple = struct('lb4_tuple', {
   saddr: ipv4, daddr: ipv4, sport: be16, dport: be16, proto: u8, flags: u8, pad: pad(2),
 });
 export type Lb4Tuple = ReturnType<typeof lb4Tuple.decode>;
 
-export const lb4Flow = struct('lb4_flow', { backendId: u32, serviceId: u32, backendGeneration: u32 });
+export const lb4Flow = struct('lb4_flow', {
+  backendId: u32, serviceId: u32, backendGeneration: u32, frontendGeneration: u32, revnatId: u16, pad: pad(2),
+});
 export type Lb4Flow = ReturnType<typeof lb4Flow.decode>;
 
 export const lb4SnatEntry = struct('lb4_snat_entry', { saddr: ipv4, daddr: ipv4, sport: be16, dport: be16 });

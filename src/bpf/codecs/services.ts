@@ -1,4 +1,4 @@
-/** Codecs for the service maps: lb4_services, lb4_backends, lb4_revnat. */
+/** Codecs for the service maps: lb4_services, lb4_frontends, lb4_backends, lb4_revnat. */
 import { be16, ipv4, pad, struct, u16, u32, u8 } from '../codec.js';
 
 export const lb4Key = struct('lb4_key', { address: ipv4, port: be16, proto: u8, pad: pad(1) });
@@ -17,6 +17,10 @@ export type Lb4Service = ReturnType<typeof lb4Service.decode>;
 
 export const lb4Backend = struct('lb4_backend', { address: ipv4, port: be16, proto: u8, flags: u8, nodeId: u32, generation: u32 });
 export type Lb4Backend = ReturnType<typeof lb4Backend.decode>;
+
+/** lb4_frontends: an lb4_services entry's service id and flags at its revnat id. */
+export const lb4Frontend = struct('lb4_frontend', { serviceId: u32, generation: u32, flags: u8, pad: pad(3) });
+export type Lb4Frontend = ReturnType<typeof lb4Frontend.decode>;
 
 export const lb4Revnat = struct('lb4_revnat', { address: ipv4, port: be16, pad: pad(2) });
 export type Lb4Revnat = ReturnType<typeof lb4Revnat.decode>;
