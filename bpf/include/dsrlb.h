@@ -93,11 +93,11 @@
 #define DSRLB_MAGLEV_SLOTS_PER_ENTRY 16
 /*
  * Default map sizes (the agent may raise them before load). The LRU tables
- * are preallocated: together about 8.6 MiB, independent of the number of
- * services, and so is lb4_backends (an array: 16 bytes a slot, 2 MiB); the
+ * are preallocated: together about 8.9 MiB, independent of the number of
+ * services, and so are lb4_backends and lb4_frontends (arrays: 2 and 1 MiB); the
  * hash maps' bucket arrays cost 16 bytes per entry of max_entries; per
  * service the cost is its Maglev table (4 bytes a slot) and about 80 bytes
- * an entry. 10,000 services x 10 backends come to 58.1 MiB in all
+ * an entry. 10,000 services x 10 backends come to 59.4 MiB in all
  * (bench/datapath.ts, docs/benchmarks.md).
  */
 #define DSRLB_MAX_SERVICES         65536   /* lb4_services entries          */
