@@ -53,7 +53,13 @@ function twoServices(webBackends: Backend[] = pods(3), dnsBackends: Backend[] = 
   ];
 }
 
-interface Env { root: string; obj: BpfObjectFile; open(opts?: Partial<ReconcilerOptions>): Reconciler }
+interface Env {
+  root: string;
+  obj: BpfObjectFile;
+  open(opts?: Partial<ReconcilerOptions>): Reconciler;
+  /** What an earlier agent left: twoServices() programmed by a reconciler that is closed since. */
+  earlierRun(): ReturnType<typeof readAll>;
+}
 
 function setup(t: ExecutionContext): Env {
   requireRoot(t);
@@ -67,6 +73,12 @@ function setup(t: ExecutionContext): Env {
       const r = Reconciler.open({ bpffsRoot: root, ...opts });
       t.teardown(() => r.close());
       return r;
+    },
+    earlierRun() {
+      const r = this.open();
+      r.sync(input(twoServices()));
+      r.close();
+      return readAll(root);
     },
   };
 }
@@ -264,10 +276,7 @@ test('a node that changes address moves its backends to the new node id and the 
 
 test('a restarted reconciler adopts the pinned state and converges without writing anything', (t) => {
   const env = setup(t);
-  const first = env.open();
-  first.sync(input(twoServices()));
-  const before = readAll(env.root);
-  first.close();
+  const before = env.earlierRun();
 
   const second = env.open();
   const res = second.sync(input(twoServices()));
@@ -281,10 +290,7 @@ test('a restarted reconciler adopts the pinned state and converges without writi
 
 test('a restart with a changed plan keeps every id that is still in use', (t) => {
   const env = setup(t);
-  const first = env.open();
-  first.sync(input(twoServices()));
-  const before = readAll(env.root);
-  first.close();
+  const before = env.earlierRun();
 
   const second = env.open();
   const changed = twoServices([...pods(3), be('198.18.2.50')]);
@@ -332,9 +338,7 @@ test('lb4_frontends mirrors lb4_services: a slot per frontend, freed with it, a 
 
 test('after a restart, lb4_frontends is brought to mirror lb4_services: orphan slots freed, missing ones written', (t) => {
   const env = setup(t);
-  const first = env.open();
-  first.sync(input(twoServices()));
-  first.close();
+  env.earlierRun();
   const frontends = openPinned(env.root, MapSpecs.frontends);
   t.teardown(() => frontends.close());
   const webSlot = svcOf(readAll(env.root), '10.96.0.10:80/6').revnatId;
@@ -410,10 +414,7 @@ test('a backend that comes back within the grace gets its old id back and loses 
 
 test('sweep before the first sync does nothing (no plan is not an empty plan)', (t) => {
   const env = setup(t);
-  const first = env.open();
-  first.sync(input(twoServices()));
-  first.close();
-  const before = readAll(env.root);
+  const before = env.earlierRun();
   const second = env.open();
   t.is(second.sweep(), null);
   t.deepEqual(readAll(env.root), before);

@@ -5,7 +5,7 @@
  * it. A terminating backend: its own established connections go on; new
  * connections never reach it.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { HoldRound } from '../../src/lab/client-tool.js';
 import { VIP_URL } from '../../src/lab/probes.js';
 import { sharedLab, tally } from './_lab-fixture.js';
@@ -27,14 +27,19 @@ function pickVictim(round: HoldRound): string {
   return victim;
 }
 
+/** The pod of each held connection (all answered), and the one the scenario changes. */
+function heldPods(t: ExecutionContext, round: HoldRound): { before: string[]; victim: string } {
+  const before = pods(round);
+  t.log(`held: ${JSON.stringify(tally(before, (p) => p))}`);
+  t.false(before.some((p) => p.startsWith('error')));
+  return { before, victim: pickVictim(round) };
+}
+
 test.serial('removing a backend keeps the established connections to the other backends', async (t) => {
   const l = lab();
   const held = await l.hold(VIP_URL, HELD);
   try {
-    const before = pods(held.first);
-    t.log(`held: ${JSON.stringify(tally(before, (p) => p))}`);
-    t.false(before.some((p) => p.startsWith('error')));
-    const victim = pickVictim(held.first);
+    const { before, victim } = heldPods(t, held.first);
 
     await l.setService({ without: [victim] });
     const after = await held.again();
@@ -59,10 +64,7 @@ test.serial('a terminating backend keeps its established connections and gets no
   const l = lab();
   const held = await l.hold(VIP_URL, HELD);
   try {
-    const before = pods(held.first);
-    t.log(`held: ${JSON.stringify(tally(before, (p) => p))}`);
-    t.false(before.some((p) => p.startsWith('error')));
-    const victim = pickVictim(held.first);
+    const { before, victim } = heldPods(t, held.first);
 
     await l.setService({ terminating: [victim] });
     const after = await held.again();
