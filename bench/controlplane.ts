@@ -55,7 +55,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { BPFFS_MOUNT, BpfObjectFile, BpfObjects, ensureBpffs } from '../src/bpf/index.js';
-import { Reconciler, type SyncResult } from '../src/datapath/index.js';
+import { Reconciler, type SyncResult } from '../src/reconcile/index.js';
 import { cloneState } from '../src/k8s/cluster-store.js';
 import { validateEndpointSlice } from '../src/k8s/manifest-validate.js';
 import { LIST_PAGE_SIZE } from '../src/k8s/list.js';
@@ -63,7 +63,7 @@ import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../src/k8
 import type { StateChange } from '../src/k8s/source.js';
 import { PlanCache } from '../src/plan/incremental.js';
 import { SyncPipeline } from '../src/agent/sync.js';
-import { PortFilterWriter } from '../src/datapath/port-filter-writer.js';
+import { PortFilterWriter } from '../src/reconcile/port-filter-writer.js';
 import { buildPlanReport, type PlanNode } from '../src/plan/index.js';
 import { LISTS, nodeAddress, nodeName, objectKey, type ClusterShape, type ListedKind } from './lib/cluster.js';
 import { ClusterFeed, type Received } from './lib/feed-client.js';

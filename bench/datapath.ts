@@ -41,7 +41,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_MAX_FLOWS } from '../src/bpf/index.js';
 import type { Lb4Backend } from '../src/bpf/codecs/services.js';
-import { maglevTable, maglevTableSize } from '../src/datapath/maglev.js';
+import { maglevTable, maglevTableSize } from '../src/reconcile/maglev.js';
 import { buildFrame, buildGeneveFrame, dsrOption, mssOption } from '../src/packet/index.js';
 import { Addr, type Cleanup, Datapath, Mac, NodeId, Proto } from '../test/helpers/datapath.js';
 

@@ -5,7 +5,7 @@
 import { isIPv4 } from 'node:net';
 import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
-import { isPrime } from '../datapath/primes.js';
+import { isPrime } from '../reconcile/primes.js';
 import { DsrlbError } from '../errors.js';
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';

@@ -1,6 +1,6 @@
 /**
  * The sync pipeline: source hand-overs -> incremental plan -> reconcile.
- * Pure steps come from src/plan (PlanCache) and src/datapath (Reconciler);
+ * Pure steps come from src/plan (PlanCache) and src/reconcile (Reconciler);
  * this file strings them together the one way the agent and the control-plane
  * benchmark both use.
  */
@@ -10,8 +10,8 @@ import type { ClusterState } from '../k8s/types.js';
 import { PlanCache, type PlanUpdate } from '../plan/incremental.js';
 import { nodeAddressForFamily, resolvePlanNode } from '../plan/index.js';
 import type { Frontend } from '../plan/types.js';
-import type { PortFilterWriter } from '../datapath/port-filter-writer.js';
-import type { Reconciler, SyncResult } from '../datapath/reconciler.js';
+import type { PortFilterWriter } from '../reconcile/port-filter-writer.js';
+import type { Reconciler, SyncResult } from '../reconcile/reconciler.js';
 
 export interface LocalNode { readonly name: string; readonly address: string }
 

@@ -22,7 +22,7 @@ function spec<K, V>(name: string, key: Codec<K>, value: Codec<V>): MapSpec<K, V>
 
 export const MapSpecs = {
   services: spec('lb4_services', lb4Key, lb4Service),
-  /** Revnat id -> the frontend's service id, flags, generation (an array; src/datapath/frontend-slots.ts). */
+  /** Revnat id -> the frontend's service id, flags, generation (an array; src/reconcile/frontend-slots.ts). */
   frontends: spec('lb4_frontends', u32Key, lb4Frontend),
   backends: spec('lb4_backends', u32Key, lb4Backend),
   revnat: spec('lb4_revnat', u32Key, lb4Revnat),

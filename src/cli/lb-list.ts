@@ -7,7 +7,7 @@ import { DSRLB_BE_F_TERMINATING } from '../bpf/consts.generated.js';
 import type { Lb4Backend } from '../bpf/codecs/services.js';
 import { liveBackends } from '../bpf/backend-slots.js';
 import { MapSpecs, withPinned } from '../bpf/map-specs.js';
-import { closeFd, innerTableElements, openInnerTable, readInnerTable } from '../datapath/maglev-maps.js';
+import { closeFd, innerTableElements, openInnerTable, readInnerTable } from '../reconcile/maglev-maps.js';
 import { DsrlbError } from '../errors.js';
 
 const PROTO_NAMES: Readonly<Record<number, string>> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { BpfObjectFile, BpfObjects, projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, mapOf } from '../../src/bpf/map-specs.js';
 import type { ServiceEntry } from '../../src/cli/lb-list.js';
-import { Reconciler } from '../../src/datapath/reconciler.js';
+import { Reconciler } from '../../src/reconcile/reconciler.js';
 import type { Frontend, Plan } from '../../src/plan/types.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { requireRoot } from '../helpers/root.js';

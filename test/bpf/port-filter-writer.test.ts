@@ -6,7 +6,7 @@ import test from 'ava';
 import { BpfObjectFile, BpfObjects } from '../../src/bpf/index.js';
 import { MapSpecs, mapOf } from '../../src/bpf/map-specs.js';
 import { portFilterBit } from '../../src/bpf/port-filter.js';
-import { PortFilterWriter } from '../../src/datapath/port-filter-writer.js';
+import { PortFilterWriter } from '../../src/reconcile/port-filter-writer.js';
 import type { Frontend } from '../../src/plan/types.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { requireRoot } from '../helpers/root.js';

@@ -12,7 +12,7 @@ import {
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import type { Lb4Backend, Lb4Service } from '../../src/bpf/codecs/services.js';
 import { maglevInnerSpec, MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
-import { maglevTable, nodeIdForAddress, Reconciler, type DesiredInput, type ReconcilerOptions } from '../../src/datapath/index.js';
+import { maglevTable, nodeIdForAddress, Reconciler, type DesiredInput, type ReconcilerOptions } from '../../src/reconcile/index.js';
 import { buildFrame, decodeFrame } from '../../src/packet/index.js';
 import type { Backend, Frontend, Plan } from '../../src/plan/index.js';
 import { tempPinRoot } from '../helpers/bpffs.js';

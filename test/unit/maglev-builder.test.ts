@@ -5,8 +5,8 @@
  */
 import test from 'ava';
 import { DsrlbError } from '../../src/errors.js';
-import { MaglevTableBuilder, type TableJob } from '../../src/datapath/maglev-builder.js';
-import { maglevTableOf, maglevTableSize } from '../../src/datapath/maglev.js';
+import { MaglevTableBuilder, type TableJob } from '../../src/reconcile/maglev-builder.js';
+import { maglevTableOf, maglevTableSize } from '../../src/reconcile/maglev.js';
 import { seededRandom } from '../helpers/rng.js';
 
 /** Random tables: 1 to 300 backends, names in no particular order (some not ASCII), sizes from the ladder. */

@@ -12,8 +12,8 @@ import test from 'ava';
 import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../../src/bpf/consts.generated.js';
 import {
   maglevPermutation, maglevTable, maglevTableSize, type MaglevBackend,
-} from '../../src/datapath/maglev.js';
-import { isPrime, primeAtLeast, primeAtMost } from '../../src/datapath/primes.js';
+} from '../../src/reconcile/maglev.js';
+import { isPrime, primeAtLeast, primeAtMost } from '../../src/reconcile/primes.js';
 
 const LARGE_MAX = 1_000_003;
 const SIZES = [1, 2, 3, 10, 100, 1000];

@@ -1,5 +1,5 @@
 /**
- * The desired datapath state from a Plan (src/datapath/desired.ts): which
+ * The desired datapath state from a Plan (src/reconcile/desired.ts): which
  * frontends, backend sets (one service id and Maglev table each), backends
  * and nodes get programmed, with which flags. Pure: no kernel, no root.
  */
@@ -10,8 +10,8 @@ import {
 import {
   allBackends, allFrontends, allGroups, allWarnings, buildDesiredState, sameServiceDesired, type DesiredInput,
   type DesiredState,
-} from '../../src/datapath/desired.js';
-import { nodeIdForAddress } from '../../src/datapath/node-ids.js';
+} from '../../src/reconcile/desired.js';
+import { nodeIdForAddress } from '../../src/reconcile/node-ids.js';
 import { DsrlbError } from '../../src/errors.js';
 import { buildPlan } from '../../src/plan/index.js';
 import type { Backend, Frontend, Plan } from '../../src/plan/index.js';

@@ -1,6 +1,6 @@
-/** Stable ids (src/datapath/ids.ts): adoption after a restart, no quick reuse, exhaustion. */
+/** Stable ids (src/reconcile/ids.ts): adoption after a restart, no quick reuse, exhaustion. */
 import test from 'ava';
-import { IdAllocator } from '../../src/datapath/ids.js';
+import { IdAllocator } from '../../src/reconcile/ids.js';
 import { DsrlbError } from '../../src/errors.js';
 
 test('an identity keeps its id; new identities get the next free id', (t) => {
