@@ -18,7 +18,8 @@ export interface Status {
   config: { nodeAddress: string; mode: string; mtu: number } | null;
   maps: MapStatus[];
   totalMapMemoryBytes: number;
-  agent: { healthAddr: string; healthy: boolean | null; detail: string };
+  /** `rejectedServices`: Services the agent left out of the maps for want of room (null when the agent is not reachable). */
+  agent: { healthAddr: string; healthy: boolean | null; detail: string; rejectedServices: number | null };
 }
 
 const MODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
@@ -32,10 +33,13 @@ function mapStatus<K, V>(root: string, spec: MapSpec<K, V>): MapStatus {
 async function agentHealth(addr: string): Promise<Status['agent']> {
   try {
     const res = await fetch(`http://${addr}/healthz`, { signal: AbortSignal.timeout(1000) });
-    const body = (await res.json()) as { lastSyncedAt?: string | null; lastError?: string | null };
-    return { healthAddr: addr, healthy: res.status === 200, detail: body.lastError ?? `last sync ${body.lastSyncedAt ?? 'never'}` };
+    const body = (await res.json()) as { lastSyncedAt?: string | null; lastError?: string | null; capacity?: { rejectedServices?: number } };
+    return {
+      healthAddr: addr, healthy: res.status === 200, detail: body.lastError ?? `last sync ${body.lastSyncedAt ?? 'never'}`,
+      rejectedServices: body.capacity?.rejectedServices ?? 0,
+    };
   } catch (e) {
-    return { healthAddr: addr, healthy: null, detail: `not reachable (${e instanceof Error ? e.message : String(e)})` };
+    return { healthAddr: addr, healthy: null, detail: `not reachable (${e instanceof Error ? e.message : String(e)})`, rejectedServices: null };
   }
 }
 
@@ -72,6 +76,7 @@ export function registerStatusCommand(program: Command): void {
         ['Devices', devices || 'none in this network namespace'],
         ['Node', s.config ? `${s.config.nodeAddress}, mode ${s.config.mode}, MTU ${s.config.mtu}` : 'not configured'],
         ['Agent', s.agent.healthy === null ? s.agent.detail : `${s.agent.healthy ? 'healthy' : 'unhealthy'}: ${s.agent.detail}`],
+        ['Capacity', s.agent.rejectedServices ? `${s.agent.rejectedServices} Services left out of the maps for want of room (see /healthz)` : 'every planned Service fits'],
         ['Map memory', `${(s.totalMapMemoryBytes / 2 ** 20).toFixed(1)} MiB`],
       ]);
       printTable(['MAP', 'ENTRIES', 'MAX', 'MEMORY'], s.maps.map((m) => [m.name, String(m.entries), String(m.maxEntries), `${(m.memoryBytes / 1024).toFixed(0)} KiB`]));
