@@ -92,6 +92,11 @@ export class SyncPipeline {
       result = this.reconciler.updateServices(admission?.admitted ?? changes);
       this.portFilter?.afterRemoved(update.frontends.removed);
     }
+    // Room freed by this sync is free now that it is written: admit what waited for it.
+    if (this.capacity?.gate.roomFreed) {
+      const again = this.capacity.gate.update(new Map());
+      if (again.admitted.size > 0) result = this.reconciler.updateServices(again.admitted);
+    }
     this.behind = false;
     const rejected = this.capacity?.gate.rejections() ?? [];
     return { update, result, full, nodeAddresses: this.addresses, rejected, plannedAt, syncedAt: performance.now() };

@@ -18,7 +18,7 @@ import type { Lb4Backend } from '../bpf/codecs/services.js';
 export const TERMINATING_MAP = 'lb4_terminating';
 
 /** Userspace-only layout (no C struct: no program reads it). */
-const terminatingEntry = struct('dsrlb_terminating', { sinceMs: u64, generation: u32, pad: pad(4) });
+export const terminatingEntry = struct('dsrlb_terminating', { sinceMs: u64, generation: u32, pad: pad(4) });
 
 export class TerminatingStore {
   private saved = new Map<number, number>();

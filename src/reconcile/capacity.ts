@@ -56,6 +56,8 @@ export class CapacityGate {
   private readonly refs = new Map<string, number>();
   private frontends = 0;
   private ranges = 0;
+  /** The last call released room while Services wait: call update(new Map()) once the maps have been written. */
+  roomFreed = false;
 
   constructor(private readonly cap: Capacity) {}
 
@@ -87,48 +89,58 @@ export class CapacityGate {
 
   /**
    * Changed Services (an empty list: gone): what goes to the reconciler's
-   * per-service update. Services waiting for room are retried, so a removal
-   * that frees room admits them in the same sync.
+   * per-service update. Services waiting for room are retried; room this
+   * call frees counts from the next call on (see `roomFreed`).
    */
   update(changes: ReadonlyMap<string, readonly Frontend[]>): Admission<Map<string, readonly Frontend[]>> {
     return this.apply(changes, new Set());
   }
 
-  /** `serving`: Services to admit first along with those admitted before. */
+  /**
+   * Room a sync frees (a Service removed or replaced) is not counted as free
+   * until the sync is done: the reconciler writes new entries before it
+   * deletes old ones, so both are in the maps for a moment. `roomFreed` then
+   * says a retry (update with no changes) after the sync may admit more.
+   */
   private apply(changes: ReadonlyMap<string, readonly Frontend[]>, serving: ReadonlySet<string>): Admission<Map<string, readonly Frontend[]>> {
     const previous = new Map<string, readonly Frontend[]>();
     for (const [s, list] of changes) {
       const cur = this.admitted.get(s);
       if (cur) {
-        this.release(cur);
         this.admitted.delete(s);
-        previous.set(s, cur);
+        previous.set(s, cur); // still counted: released after this sync
       }
       this.waiting.delete(s);
       if (list.length > 0) this.waiting.set(s, list);
     }
     const out = new Map<string, readonly Frontend[]>();
+    const kept = new Set<string>();
     const first = (s: string): boolean => previous.has(s) || serving.has(s);
     const order = [...new Set([...previous.keys(), ...serving])].sort(byName);
     order.push(...[...this.waiting.keys()].filter((s) => !first(s)).sort(byName));
     for (const s of order) {
       const want = this.waiting.get(s);
-      if (want === undefined) {
-        out.set(s, []); // gone from the plan
-        continue;
-      }
       const old = previous.get(s);
-      if (this.fits(needOf(want))) {
+      if (want === undefined) {
+        if (old) out.set(s, []); // gone from the plan
+      } else if (this.fits(needOf(want))) {
         this.take(s, want);
         out.set(s, want);
-      } else if (old && this.fits(needOf(old))) {
-        this.take(s, old);
-        this.waiting.set(s, want);
+      } else if (old) {
+        this.admitted.set(s, old); // the previous version stays, already counted
+        kept.add(s);
         if (changes.has(s)) out.set(s, old);
-      } else if (old || changes.has(s)) {
+      } else if (changes.has(s)) {
         out.set(s, []);
       }
     }
+    let freed = false;
+    for (const [s, old] of previous) {
+      if (kept.has(s)) continue;
+      this.release(old);
+      freed = true;
+    }
+    this.roomFreed = freed && this.waiting.size > 0;
     return { admitted: out, rejected: this.rejections() };
   }
 
@@ -159,7 +171,7 @@ export class CapacityGate {
     this.ranges += n.ranges;
     for (const b of n.backends) this.refs.set(b, (this.refs.get(b) ?? 0) + 1);
     this.admitted.set(service, list);
-    if (this.waiting.get(service) === list) this.waiting.delete(service);
+    this.waiting.delete(service);
   }
 
   private release(list: readonly Frontend[]): void {
