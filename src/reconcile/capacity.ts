@@ -44,6 +44,19 @@ function needOf(frontends: readonly Frontend[]): Need {
   return { frontends: frontends.length, backends: [...backends], ranges };
 }
 
+const NOTHING: Need = { frontends: 0, backends: [], ranges: 0 };
+
+/**
+ * A Service's old and new frontends together: the reconciler writes the new
+ * before it deletes the old, so for a moment the maps hold both (a frontend
+ * in both is updated in place).
+ */
+function union(old: readonly Frontend[], want: readonly Frontend[]): Frontend[] {
+  const key = (f: Frontend): string => `${f.address}|${f.port}|${f.protocol}`;
+  const seen = new Set(old.map(key));
+  return [...old, ...want.filter((f) => !seen.has(key(f)))];
+}
+
 function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -106,13 +119,16 @@ export class CapacityGate {
     const previous = new Map<string, readonly Frontend[]>();
     for (const [s, list] of changes) {
       const cur = this.admitted.get(s);
-      if (cur) {
-        this.admitted.delete(s);
-        previous.set(s, cur); // still counted: released after this sync
-      }
+      if (cur) previous.set(s, cur); // still counted: released after this sync
       this.waiting.delete(s);
       if (list.length > 0) this.waiting.set(s, list);
     }
+    // Services serving a previous version while their update waits get another try too.
+    for (const s of this.waiting.keys()) {
+      const cur = this.admitted.get(s);
+      if (cur && !previous.has(s)) previous.set(s, cur);
+    }
+    for (const s of previous.keys()) this.admitted.delete(s);
     const out = new Map<string, readonly Frontend[]>();
     const kept = new Set<string>();
     const first = (s: string): boolean => previous.has(s) || serving.has(s);
@@ -123,7 +139,7 @@ export class CapacityGate {
       const old = previous.get(s);
       if (want === undefined) {
         if (old) out.set(s, []); // gone from the plan
-      } else if (this.fits(needOf(want))) {
+      } else if (old ? this.fits(needOf(union(old, want)), needOf(old)) : this.fits(needOf(want))) {
         this.take(s, want);
         out.set(s, want);
       } else if (old) {
@@ -158,8 +174,10 @@ export class CapacityGate {
     });
   }
 
-  private fits(n: Need): boolean {
-    if (this.frontends + n.frontends > this.cap.frontends || this.ranges + n.ranges > this.cap.sourceRanges) return false;
+  /** `n` fits beside what is counted, `counted` (already in the counts) aside. */
+  private fits(n: Need, counted: Need = NOTHING): boolean {
+    if (this.frontends - counted.frontends + n.frontends > this.cap.frontends) return false;
+    if (this.ranges - counted.ranges + n.ranges > this.cap.sourceRanges) return false;
     let fresh = 0;
     for (const b of n.backends) if (!this.refs.has(b)) fresh++;
     return this.refs.size + fresh <= this.cap.backends;
