@@ -1,5 +1,5 @@
 /**
- * dsrlb-agent configuration (DESIGN.md §4): every flag can also come from the
+ * dsrlb-agent configuration: every flag can also come from the
  * environment; all of it is validated before anything touches the kernel.
  */
 import { isIPv4 } from 'node:net';
