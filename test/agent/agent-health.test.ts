@@ -6,8 +6,7 @@
  * start survives a restart.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import { DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
@@ -16,44 +15,12 @@ import { MapSpecs, openPinned, withPinned } from '../../src/bpf/map-specs.js';
 import { openPinnedMap } from '../../src/bpf/pins.js';
 import { TERMINATING_MAP, terminatingEntry } from '../../src/agent/terminating-store.js';
 import type { Status } from '../../src/cli/status-command.js';
-import { tempPinRoot } from '../helpers/bpffs.js';
 import { sh } from '../helpers/netns.js';
-import { requireRoot } from '../helpers/root.js';
 import { waitFor } from '../helpers/wait.js';
-import { health, nodeNetns, spawnAgent, waitHealthy } from '../helpers/agent.js';
+import { agentNode, health, serviceYaml, spawnAgent, waitHealthy, type Svc } from '../helpers/agent.js';
 
 const HEALTH = '127.0.0.1:9964';
 const METRICS = '127.0.0.1:9963';
-
-interface Svc { name: string; clusterIP: string; port?: number; lb?: string; ranges?: number; backends?: string[] }
-
-function serviceYaml(s: Svc): string {
-  const ranges = Array.from({ length: s.ranges ?? 0 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
-  const backends = s.backends ?? ['198.18.1.10'];
-  return `
-apiVersion: v1
-kind: Service
-metadata: { name: ${s.name}, namespace: shop }
-spec:
-  type: ${s.lb ? 'LoadBalancer' : 'ClusterIP'}
-  clusterIP: ${s.clusterIP}
-  ports: [{ name: http, port: ${s.port ?? 80}, targetPort: 8080 }]
-${s.lb ? `  allocateLoadBalancerNodePorts: false\n  loadBalancerSourceRanges: [${ranges.join(', ')}]\nstatus: { loadBalancer: { ingress: [{ ip: ${s.lb} }] } }` : ''}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${s.name}-1, namespace: shop, labels: { kubernetes.io/service-name: ${s.name} } }
-addressType: IPv4
-ports: [{ name: http, port: 8080, protocol: TCP }]
-endpoints: [${backends.map((a) => `{ addresses: [${a}], nodeName: node-a }`).join(', ')}]
-`;
-}
-
-function manifestsDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dsrlb-agent-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function frontendAddresses(root: string): string[] {
   return withPinned(root, MapSpecs.services, (m) => [...new Set(m.entries().map(([k]) => k.address))].sort());
@@ -64,10 +31,7 @@ function agentArgs(root: string, dir: string, extra: string[] = []): string[] {
 }
 
 test('a manifest file over the size or object limit is refused with a clear error; the rest applies', async (t) => {
-  requireRoot(t);
-  const ns = nodeNetns(t);
-  const root = tempPinRoot(t);
-  const dir = manifestsDir(t);
+  const { ns, root, dir } = agentNode(t);
   writeFileSync(join(dir, 'web.yaml'), serviceYaml({ name: 'web', clusterIP: '203.0.113.1' }));
   writeFileSync(join(dir, 'big.yaml'), serviceYaml({ name: 'big', clusterIP: '203.0.113.2' }) + `# ${'x'.repeat(5000)}\n`);
   const many = Array.from({ length: 25 }, (_, i) => `{ kind: Service, apiVersion: v1, metadata: { name: s${i}, namespace: shop }, spec: { clusterIP: 203.0.113.${100 + i}, ports: [{ port: 80 }] } }`);
@@ -80,23 +44,20 @@ test('a manifest file over the size or object limit is refused with a clear erro
   t.deepEqual(frontendAddresses(root), ['203.0.113.1'].sort());
 
   // The rest still follows edits.
-  writeFileSync(join(dir, 'web.yaml'), [serviceYaml({ name: 'web', clusterIP: '203.0.113.1' }), serviceYaml({ name: 'web2', clusterIP: '203.0.113.3' })].join('---'));
+  writeFileSync(join(dir, 'web.yaml'), [serviceYaml({ name: 'web', clusterIP: '203.0.113.1' }), serviceYaml({ name: 'web2', clusterIP: '203.0.113.3' })].join('---\n'));
   await waitFor(() => frontendAddresses(root).includes('203.0.113.3'), 10_000, () => agent.log());
   t.is(health(ns, HEALTH).status, 200);
   t.is(await agent.stop(), 0);
 });
 
 test('more Services than the maps hold: a stable subset is admitted, the rest reported per Service, unrelated changes still apply', async (t) => {
-  requireRoot(t);
-  const ns = nodeNetns(t);
-  const root = tempPinRoot(t);
-  const dir = manifestsDir(t);
+  const { ns, root, dir } = agentNode(t);
   // lb4_source_ranges holds 16384 prefixes: two Services of 6000 fit, a third does not.
   const big = (name: string, n: number): Svc => ({ name, clusterIP: `203.0.113.${n}`, lb: `203.0.113.${100 + n}`, ranges: 6000 });
   writeFileSync(join(dir, 'm-a.yaml'), serviceYaml(big('m-a', 11)));
   writeFileSync(join(dir, 'm-b.yaml'), serviceYaml(big('m-b', 12)));
   writeFileSync(join(dir, 'm-c.yaml'), serviceYaml(big('m-c', 13)));
-  writeFileSync(join(dir, 'small.yaml'), [serviceYaml({ name: 'd', clusterIP: '203.0.113.4' }), serviceYaml({ name: 'e', clusterIP: '203.0.113.5' })].join('---'));
+  writeFileSync(join(dir, 'small.yaml'), [serviceYaml({ name: 'd', clusterIP: '203.0.113.4' }), serviceYaml({ name: 'e', clusterIP: '203.0.113.5' })].join('---\n'));
   const agent = spawnAgent(t, ns, agentArgs(root, dir));
   await waitHealthy(agent, ns, HEALTH);
   t.deepEqual(frontendAddresses(root), ['203.0.113.11', '203.0.113.111', '203.0.113.12', '203.0.113.112', '203.0.113.4', '203.0.113.5'].sort());
@@ -129,10 +90,7 @@ test('more Services than the maps hold: a stable subset is admitted, the rest re
 });
 
 test('/healthz turns unhealthy with the cause when a pin is removed by hand, and stop says so', async (t) => {
-  requireRoot(t);
-  const ns = nodeNetns(t);
-  const root = tempPinRoot(t);
-  const dir = manifestsDir(t);
+  const { ns, root, dir } = agentNode(t);
   writeFileSync(join(dir, 'web.yaml'), serviceYaml({ name: 'web', clusterIP: '203.0.113.1' }));
   const agent = spawnAgent(t, ns, agentArgs(root, dir));
   await waitHealthy(agent, ns, HEALTH);
@@ -152,10 +110,7 @@ test('/healthz turns unhealthy with the cause when a pin is removed by hand, and
 });
 
 test('a TERMINATING backend keeps its grace start across an agent restart', async (t) => {
-  requireRoot(t);
-  const ns = nodeNetns(t);
-  const root = tempPinRoot(t);
-  const dir = manifestsDir(t);
+  const { ns, root, dir } = agentNode(t);
   writeFileSync(join(dir, 'web.yaml'), serviceYaml({ name: 'web', clusterIP: '203.0.113.1', backends: ['198.18.1.10', '198.18.1.11'] }));
   const first = spawnAgent(t, ns, agentArgs(root, dir));
   await waitHealthy(first, ns, HEALTH);

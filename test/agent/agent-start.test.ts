@@ -6,46 +6,23 @@
  * agent whose source never delivers attaches nothing and says why.
  */
 import test from 'ava';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/bpf/index.js';
 import type { Status } from '../../src/cli/status-command.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { sh } from '../helpers/netns.js';
-import { requireRoot } from '../helpers/root.js';
 import { waitFor } from '../helpers/wait.js';
-import { datapathSnapshot, health, nodeNetns, programIds, runAgentToExit, spawnAgent, waitHealthy } from '../helpers/agent.js';
+import { agentNode, datapathSnapshot, health, programIds, runAgentToExit, serviceYaml, spawnAgent, waitHealthy } from '../helpers/agent.js';
 
 const HEALTH = '127.0.0.1:9964';
 const METRICS = '127.0.0.1:9963';
 
-const web = `
-apiVersion: v1
-kind: Service
-metadata: { name: web, namespace: shop }
-spec: { type: ClusterIP, clusterIP: 203.0.113.1, ports: [{ name: http, port: 80, targetPort: 8080 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: web-1, namespace: shop, labels: { kubernetes.io/service-name: web } }
-addressType: IPv4
-ports: [{ name: http, port: 8080, protocol: TCP }]
-endpoints: [{ addresses: [198.18.1.10], nodeName: node-a }]
-`;
-
-function manifestsDir(t: { teardown(fn: () => void): void }, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dsrlb-agent-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return dir;
-}
+const web = serviceYaml({ name: 'web', clusterIP: '203.0.113.1' });
 
 test('invalid starts exit non-zero with one line and leave the running datapath byte-identical; a second agent on the root names the first', async (t) => {
-  requireRoot(t);
-  const ns = nodeNetns(t);
-  const root = tempPinRoot(t);
-  const dir = manifestsDir(t, { 'web.yaml': web });
+  const { ns, root, dir } = agentNode(t);
+  writeFileSync(join(dir, 'web.yaml'), web);
   const common = ['--node-name', 'node-a', '--bpffs-root', root];
   const running = spawnAgent(t, ns, [...common, '--manifests', dir, '--devices', 'eth0', '--health-addr', HEALTH, '--metrics-addr', METRICS]);
   await waitHealthy(running, ns, HEALTH);
@@ -70,6 +47,7 @@ test('invalid starts exit non-zero with one line and leave the running datapath 
     { what: 'device missing', args: [...common, '--manifests', dir, '--devices', 'eth0,nosuch0', ...free], line: /nosuch0: no such network device/ },
     { what: 'device without IPv4', args: [...common, '--manifests', dir, '--devices', 'peer0', ...free], line: /peer0: device has no IPv4 address/ },
     { what: 'second agent on the same bpffs root', args: [...common, '--manifests', dir, '--devices', 'eth0', ...free], line: new RegExp(`another dsrlb-agent \\(pid ${running.pid}\\) already runs on this bpffs root`) },
+    { what: 'cleanup while the agent runs', args: ['cleanup', '--bpffs-root', root], line: new RegExp(`another dsrlb-agent \\(pid ${running.pid}\\) already runs on this bpffs root \\(stop that agent first`) },
   ];
   for (const s of starts) {
     const out = await runAgentToExit(ns, s.args, s.env);
@@ -86,10 +64,8 @@ test('invalid starts exit non-zero with one line and leave the running datapath 
 });
 
 test('new maps are filled before anything is attached: a source that never delivers leaves the running datapath alone and says why', async (t) => {
-  requireRoot(t);
-  const ns = nodeNetns(t);
-  const root = tempPinRoot(t);
-  const dir = manifestsDir(t, { 'web.yaml': web });
+  const { ns, root, dir } = agentNode(t);
+  writeFileSync(join(dir, 'web.yaml'), web);
   const first = spawnAgent(t, ns, ['--node-name', 'node-a', '--bpffs-root', root, '--manifests', dir, '--devices', 'eth0', '--health-addr', HEALTH, '--metrics-addr', METRICS]);
   await waitHealthy(first, ns, HEALTH);
   // The first start created the maps: filled by the first sync, then attached.

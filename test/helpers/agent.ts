@@ -6,11 +6,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { BpfMap, bytes, MapType, native, projectRoot, scalar } from '../../src/bpf/index.js';
+import { tempPinRoot } from './bpffs.js';
 import { sh } from './netns.js';
+import { requireRoot } from './root.js';
 import { waitFor } from './wait.js';
 
 export const agentBin = join(projectRoot, 'bin', 'dsrlb-agent.js');
@@ -26,6 +29,67 @@ export function nodeNetns(t: ExecutionContext, prefix = 'dsrlbt-agent'): string 
   for (const dev of ['lo', 'eth0', 'peer0']) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
   sh('ip', ['-n', ns, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0']);
   return ns;
+}
+
+export interface AgentNode {
+  /** The node's network namespace (nodeNetns). */
+  readonly ns: string;
+  /** A private bpffs root. */
+  readonly root: string;
+  /** An empty manifests directory. */
+  readonly dir: string;
+}
+
+/** What every agent test starts from; all of it removed at teardown. */
+export function agentNode(t: ExecutionContext): AgentNode {
+  requireRoot(t);
+  const ns = nodeNetns(t);
+  const root = tempPinRoot(t);
+  const dir = mkdtempSync(join(tmpdir(), 'dsrlb-agent-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return { ns, root, dir };
+}
+
+export interface Svc {
+  readonly name: string;
+  readonly clusterIP: string;
+  readonly port?: number;
+  /** LoadBalancer ingress IP: the Service becomes type LoadBalancer. */
+  readonly lb?: string;
+  /** A nodePort for the port (LoadBalancer only; without it none is allocated). */
+  readonly nodePort?: number;
+  /** How many loadBalancerSourceRanges (distinct /24s). */
+  readonly ranges?: number;
+  /** Endpoint addresses on node-a, port 8080 (default one, 198.18.1.10). */
+  readonly backends?: readonly string[];
+}
+
+/** A Service in namespace shop and its EndpointSlice, as YAML documents. */
+export function serviceYaml(s: Svc): string {
+  const ranges = Array.from({ length: s.ranges ?? 0 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+  const backends = s.backends ?? ['198.18.1.10'];
+  const nodePort = s.nodePort === undefined ? '' : `, nodePort: ${s.nodePort}`;
+  const lb = s.lb === undefined ? '' : [
+    s.nodePort === undefined ? '  allocateLoadBalancerNodePorts: false' : '',
+    ranges.length ? `  loadBalancerSourceRanges: [${ranges.join(', ')}]` : '',
+    `status: { loadBalancer: { ingress: [{ ip: ${s.lb} }] } }`,
+  ].filter(Boolean).join('\n');
+  return `apiVersion: v1
+kind: Service
+metadata: { name: ${s.name}, namespace: shop }
+spec:
+  type: ${s.lb ? 'LoadBalancer' : 'ClusterIP'}
+  clusterIP: ${s.clusterIP}
+  ports: [{ name: http, port: ${s.port ?? 80}, targetPort: 8080${nodePort} }]
+${lb}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${s.name}-1, namespace: shop, labels: { kubernetes.io/service-name: ${s.name} } }
+addressType: IPv4
+ports: [{ name: http, port: 8080, protocol: TCP }]
+endpoints: [${backends.map((a) => `{ addresses: [${a}], nodeName: node-a }`).join(', ')}]
+`;
 }
 
 export interface RunningAgent {
