@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { DsrlbError } from '../errors.js';
 import { formatManifestError, formatManifestNotice, loadManifestDir } from '../k8s/manifests.js';
-import { parseIp } from '../plan/ip.js';
+import { parseIp } from '../net/ip.js';
 import { buildPlanReport, resolvePlanNode, type Frontend, type Plan } from '../plan/index.js';
 import { parseFormat, printJson, printTable } from './output.js';
 

@@ -7,7 +7,7 @@
  */
 import { DsrlbError, type ErrorDetails } from '../errors.js';
 import type { ChangedKeys, ResourceKind } from './cluster-store.js';
-import type { ClusterState } from './types.js';
+import type { ClusterState } from '../api/types.js';
 
 export interface StateChange {
   /** 'initial' once per start, after every collection has been read once. */

@@ -5,7 +5,9 @@
  * that is derived by the helpers in keys.ts and nodes.ts, never stored here.
  */
 
-export type IPFamily = 'IPv4' | 'IPv6';
+import type { IPFamily } from '../net/ip.js';
+
+export type { IPFamily };
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 export type FrontendKind = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP';
 export type TrafficScope = 'Cluster' | 'Local';

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { V1Service } from '@kubernetes/client-node';
 import { LIST_PAGE_SIZE } from '../../src/k8s/list.js';
-import type { ClusterState } from '../../src/k8s/types.js';
+import type { ClusterState } from '../../src/api/types.js';
 import type { Resource } from './fake-apiserver.js';
 import { node, service, slice, until } from './helpers.js';
 import { harness, seeded } from './source-harness.js';
