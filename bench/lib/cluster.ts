@@ -3,7 +3,7 @@
  * EndpointSlice each (up to 100 endpoints per slice, as the EndpointSlice
  * controller cuts them), spread over nodes. Deterministic.
  *
- * Addresses: nodes 198.51.100.0/24 (DESIGN.md §7); pods in the benchmark range
+ * Addresses: nodes 198.51.100.0/24 (docs/design.md §7); pods in the benchmark range
  * 198.18.0.0/15, numbered in order; cluster IPs in 10.96.0.0/16 (Kubernetes'
  * default service range; the benchmark never puts them on a wire, and 10,000
  * of them do not fit in a documentation range).

@@ -1,5 +1,5 @@
 /**
- * dsrlb-agent configuration (DESIGN.md §4): every flag can also come from the
+ * dsrlb-agent configuration (docs/design.md §4): every flag can also come from the
  * environment; all of it is validated before anything touches the kernel.
  */
 import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
@@ -75,7 +75,7 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 export function mergeEnv(flags: RawAgentOptions, env: NodeJS.ProcessEnv): RawAgentOptions {
   const out: RawAgentOptions = { ...flags };
   for (const [key, envName] of Object.entries(ENV_VARS) as [keyof RawAgentOptions, string][]) {
-    // KUBECONFIG comes last in DESIGN's order (flag, in-cluster, KUBECONFIG): loadKubeConfig reads it itself.
+    // KUBECONFIG comes last in the documented order (docs/design.md §4) (flag, in-cluster, KUBECONFIG): loadKubeConfig reads it itself.
     if (key === 'kubeconfig') continue;
     if (out[key] === undefined && env[envName] !== undefined && env[envName] !== '') out[key] = env[envName];
   }

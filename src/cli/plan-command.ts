@@ -1,6 +1,6 @@
 /**
  * `lbctl plan --manifests DIR --node-name NAME [--node-address IP]... [--zone Z] [-o json]`
- * (DESIGN.md §4): what dsrlb would program on that node, offline — no root,
+ * (docs/design.md §4): what dsrlb would program on that node, offline — no root,
  * no kernel, no API server.
  */
 import type { Command } from 'commander';

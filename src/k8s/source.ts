@@ -1,6 +1,6 @@
 /**
  * What the agent consumes: a Source keeps a ClusterState and hands it over
- * when it changes (DESIGN.md §3: sources -> cache -> plan). Two kinds exist:
+ * when it changes (docs/design.md §3: sources -> cache -> plan). Two kinds exist:
  * the API server's informers (informers.ts) and a manifests directory
  * (manifest-source.ts). Both keep the last good state through failures: a
  * source never hands over an emptier state because something broke.

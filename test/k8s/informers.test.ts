@@ -1,6 +1,6 @@
 /**
  * The Kubernetes source against an in-process API server speaking the real
- * list/watch protocol (DESIGN.md §5), including its failures.
+ * list/watch protocol (docs/design.md §5), including its failures.
  */
 import test from 'ava';
 import type { V1Service } from '@kubernetes/client-node';
