@@ -75,7 +75,7 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 export function mergeEnv(flags: RawAgentOptions, env: NodeJS.ProcessEnv): RawAgentOptions {
   const out: RawAgentOptions = { ...flags };
   for (const [key, envName] of Object.entries(ENV_VARS) as [keyof RawAgentOptions, string][]) {
-    // KUBECONFIG comes last in the documented order (docs/design.md §4) (flag, in-cluster, KUBECONFIG): loadKubeConfig reads it itself.
+    // KUBECONFIG comes last (flag, in-cluster, then KUBECONFIG: docs/design.md §4): loadKubeConfig reads it itself.
     if (key === 'kubeconfig') continue;
     if (out[key] === undefined && env[envName] !== undefined && env[envName] !== '') out[key] = env[envName];
   }
