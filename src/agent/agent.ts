@@ -20,7 +20,7 @@ import { nodeIdForAddress } from '../reconcile/node-ids.js';
 import { PROTOCOL_NUMBERS } from '../reconcile/desired.js';
 import { PortFilterWriter } from '../reconcile/port-filter-writer.js';
 import type { Source, StateChange } from '../k8s/source.js';
-import type { ClusterState } from '../k8s/types.js';
+import type { ClusterState } from '../api/types.js';
 import type { Frontend } from '../plan/types.js';
 import type { AgentConfig } from './config.js';
 import { attachDatapath, loadDatapath, type AttachOptions, type LoadedDatapath } from './datapath-loader.js';
