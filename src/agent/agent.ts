@@ -30,7 +30,7 @@ import { closeServer, healthy, startHealthServer, type SyncStatus } from './heal
 import { lockRoot, type RootLock } from './lock.js';
 import { AgentMetrics, type DatapathReadings } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
-import { mapsHoldPlan, pinnedMapIds, pinsDiffer } from './pins.js';
+import { mapsHoldPlan, pinnedMapIds, pinsDiffer, WRITTEN_MAPS } from './pins.js';
 import { preflight } from './preflight.js';
 import { SyncPipeline, type LocalNode } from './sync.js';
 import { TerminatingStore, TERMINATING_MAP } from './terminating-store.js';
@@ -104,7 +104,7 @@ export class Agent {
     this.pipeline = new SyncPipeline(local, this.reconciler, this.portFilter, false, {
       gate: new CapacityGate(this.capacity()), inMaps: this.servingNow(),
     });
-    this.expectedPins = pinnedMapIds(c.bpffsRoot, [...pinnedMapIds(c.bpffsRoot).keys(), TERMINATING_MAP]);
+    this.expectedPins = pinnedMapIds(c.bpffsRoot, [...WRITTEN_MAPS, TERMINATING_MAP]);
     this.pinTimer = setInterval(() => this.checkPins(), PIN_CHECK_MS);
     this.pinTimer.unref();
 

@@ -45,7 +45,7 @@ test('a manifest file over the size or object limit is refused with a clear erro
 
   // The rest still follows edits.
   writeFileSync(join(dir, 'web.yaml'), [serviceYaml({ name: 'web', clusterIP: '203.0.113.1' }), serviceYaml({ name: 'web2', clusterIP: '203.0.113.3' })].join('---\n'));
-  await waitFor(() => frontendAddresses(root).includes('203.0.113.3'), 10_000, () => agent.log());
+  await waitFor(() => frontendAddresses(root).includes('203.0.113.3'), 30_000, () => agent.log());
   t.is(health(ns, HEALTH).status, 200);
   t.is(await agent.stop(), 0);
 });
@@ -74,7 +74,7 @@ test('more Services than the maps hold: a stable subset is admitted, the rest re
   // A newcomer that sorts first does not push out what is admitted; an unrelated removal applies.
   writeFileSync(join(dir, 'a-new.yaml'), serviceYaml(big('a-new', 14)));
   writeFileSync(join(dir, 'small.yaml'), serviceYaml({ name: 'd', clusterIP: '203.0.113.4' }));
-  await waitFor(() => !frontendAddresses(root).includes('203.0.113.5'), 10_000, () => agent.log());
+  await waitFor(() => !frontendAddresses(root).includes('203.0.113.5'), 30_000, () => agent.log());
   t.deepEqual(frontendAddresses(root), ['203.0.113.11', '203.0.113.111', '203.0.113.12', '203.0.113.112', '203.0.113.4'].sort());
   await waitFor(() => health(ns, HEALTH).body.capacity.rejectedServices === 2, 5000, () => JSON.stringify(health(ns, HEALTH).body));
   h = health(ns, HEALTH).body;
@@ -82,7 +82,7 @@ test('more Services than the maps hold: a stable subset is admitted, the rest re
 
   // Room freed: the first waiting Service by name goes in, in the same sync as the removal.
   unlinkSync(join(dir, 'm-b.yaml'));
-  await waitFor(() => frontendAddresses(root).includes('203.0.113.14'), 10_000, () => agent.log());
+  await waitFor(() => frontendAddresses(root).includes('203.0.113.14'), 30_000, () => agent.log());
   t.deepEqual(frontendAddresses(root), ['203.0.113.11', '203.0.113.111', '203.0.113.14', '203.0.113.114', '203.0.113.4'].sort());
   t.deepEqual(health(ns, HEALTH).body.capacity.rejected.map((r) => r.service), ['shop/m-c']);
   t.is(health(ns, HEALTH).status, 200, 'left-out Services are reported, not a health failure');
@@ -119,7 +119,7 @@ test('a TERMINATING backend keeps its grace start across an agent restart', asyn
     const m = openPinnedMap(root, TERMINATING_MAP, u32Key, terminatingEntry);
     try { return m.entries().map(([id, e]) => [id, e.sinceMs]); } finally { m.close(); }
   };
-  await waitFor(() => terminating().length === 1, 10_000, () => first.log());
+  await waitFor(() => terminating().length === 1, 30_000, () => first.log());
   const before = terminating();
   const draining = (): string[] => {
     const m = openPinned(root, MapSpecs.backends);

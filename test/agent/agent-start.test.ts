@@ -21,6 +21,7 @@ const METRICS = '127.0.0.1:9963';
 const web = serviceYaml({ name: 'web', clusterIP: '203.0.113.1' });
 
 test('invalid starts exit non-zero with one line and leave the running datapath byte-identical; a second agent on the root names the first', async (t) => {
+  t.timeout(5 * 60_000, 'ten agent starts, slower while other suites run');
   const { ns, root, dir } = agentNode(t);
   writeFileSync(join(dir, 'web.yaml'), web);
   const common = ['--node-name', 'node-a', '--bpffs-root', root];
@@ -79,7 +80,7 @@ test('new maps are filled before anything is attached: a source that never deliv
   const fresh = tempPinRoot(t);
   const stuck = spawnAgent(t, ns, ['--node-name', 'node-a', '--bpffs-root', fresh, '--api-server', 'http://127.0.0.1:1', '--devices', 'eth0',
     '--health-addr', HEALTH, '--metrics-addr', METRICS]);
-  await waitFor(() => /the source has not delivered a complete state/.test(health(ns, HEALTH).body.lastError ?? ''), 20_000,
+  await waitFor(() => /the source has not delivered a complete state/.test(health(ns, HEALTH).body.lastError ?? ''), 60_000,
     () => `${JSON.stringify(health(ns, HEALTH).body)}\n${stuck.log()}`);
   const h = health(ns, HEALTH);
   t.is(h.status, 503);

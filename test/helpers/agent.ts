@@ -111,7 +111,8 @@ export function spawnAgent(t: ExecutionContext, ns: string, args: readonly strin
   const proc = spawn('nsenter', agentArgs(ns, args), { stdio: ['ignore', 'pipe', 'pipe'], env });
   proc.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
   proc.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': every line the agent wrote has been read by then.
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
   t.teardown(() => { proc.kill('SIGKILL'); });
   return {
     proc, pid: proc.pid ?? -1, log: () => log, exited,
@@ -122,7 +123,7 @@ export function spawnAgent(t: ExecutionContext, ns: string, args: readonly strin
 export interface Exit { readonly code: number | null; readonly stdout: string; readonly stderr: string }
 
 /** Runs an agent that is expected to exit by itself (bounded). */
-export async function runAgentToExit(ns: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 20_000): Promise<Exit> {
+export async function runAgentToExit(ns: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const p = spawn('nsenter', agentArgs(ns, args), { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
@@ -130,7 +131,7 @@ export async function runAgentToExit(ns: string, args: readonly string[], env: N
     p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`agent did not exit within ${timeoutMs} ms:\n${stdout}${stderr}`)); }, timeoutMs);
-    p.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    p.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
 }
 
@@ -145,7 +146,7 @@ export function health(ns: string, addr: string): { status: number; body: Health
 }
 
 export async function waitHealthy(agent: RunningAgent, ns: string, addr: string): Promise<void> {
-  await waitFor(() => health(ns, addr).status === 200, 20_000, () => {
+  await waitFor(() => health(ns, addr).status === 200, 60_000, () => {
     let h = '';
     try { h = JSON.stringify(health(ns, addr).body); } catch (e) { h = String(e); }
     return `not healthy: ${h}\n${agent.log()}`;
