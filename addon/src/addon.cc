@@ -24,6 +24,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dsrlb::InitProg(env, exports);
   dsrlb::InitAttach(env, exports);
   dsrlb::InitLock(env, exports);
+  dsrlb::InitBtfLayout(env, exports);
   return exports;
 }
 

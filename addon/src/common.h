@@ -30,5 +30,6 @@ void InitMap(Napi::Env env, Napi::Object exports);
 void InitProg(Napi::Env env, Napi::Object exports);
 void InitAttach(Napi::Env env, Napi::Object exports);
 void InitLock(Napi::Env env, Napi::Object exports);
+void InitBtfLayout(Napi::Env env, Napi::Object exports);
 
 }  // namespace dsrlb

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "btf_layout.h"
 #include "common.h"
 
 namespace dsrlb {
@@ -24,6 +25,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       InstanceMethod("maps", &BpfObject::Maps),
       InstanceMethod("btfStruct", &BpfObject::BtfStruct),
       InstanceMethod("btfEnum", &BpfObject::BtfEnum),
+      InstanceMethod("mapLayouts", &BpfObject::MapLayouts),
       InstanceMethod("close", &BpfObject::Close),
     });
   }
@@ -180,6 +182,32 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       members.Set(i, mo);
     }
     out.Set("members", members);
+    return out;
+  }
+
+  // mapLayouts() -> [{name, key, value, innerValueSize}] for every map that is not internal, from the
+  // object's BTF (readable before load: the layout decides where the maps are pinned).
+  Napi::Value MapLayouts(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const btf* b = bpf_object__btf(Obj(env));
+    Napi::Array out = Napi::Array::New(env);
+    bpf_map* map;
+    uint32_t i = 0;
+    bpf_object__for_each_map(map, Obj(env)) {
+      if (bpf_map__is_internal(map)) continue;
+      Napi::Object m = Napi::Object::New(env);
+      m.Set("name", bpf_map__name(map));
+      __u32 key = bpf_map__btf_key_type_id(map);
+      __u32 value = bpf_map__btf_value_type_id(map);
+      m.Set("key", b && key ? BtfLayout(env, b, key) : env.Null());
+      m.Set("value", b && value ? BtfLayout(env, b, value) : env.Null());
+      const bpf_map* inner = bpf_map__inner_map(map);
+      m.Set("inner", inner ? Napi::Value(Napi::String::New(env,
+          std::to_string(bpf_map__type(inner)) + "/" + std::to_string(bpf_map__key_size(inner)) + "/" +
+          std::to_string(bpf_map__value_size(inner)) + "/" + std::to_string(bpf_map__map_flags(inner))))
+                       : env.Null());
+      out.Set(i++, m);
+    }
     return out;
   }
 

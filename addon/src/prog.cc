@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include "common.h"
 
@@ -34,7 +35,7 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
   return res;
 }
 
-// progInfo(fd) -> {id, type, name}
+// progInfo(fd) -> {id, type, name, mapIds}
 Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
@@ -45,6 +46,18 @@ Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   out.Set("id", pi.id);
   out.Set("type", pi.type);
   out.Set("name", pi.name);
+  // A second call for the ids of the maps the program uses (which layout is attached).
+  std::vector<__u32> ids(pi.nr_map_ids);
+  Napi::Array map_ids = Napi::Array::New(env);
+  if (!ids.empty()) {
+    bpf_prog_info again{};
+    again.nr_map_ids = static_cast<__u32>(ids.size());
+    again.map_ids = reinterpret_cast<__u64>(ids.data());
+    len = sizeof(again);
+    if (bpf_obj_get_info_by_fd(fd, &again, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", "prog fd " + std::to_string(fd));
+    for (__u32 i = 0; i < again.nr_map_ids && i < ids.size(); i++) map_ids.Set(i, ids[i]);
+  }
+  out.Set("mapIds", map_ids);
   return out;
 }
 

@@ -9,7 +9,8 @@
  */
 import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
-import { ensureBpffs } from '../bpf/index.js';
+import { mkdirSync } from 'node:fs';
+import { buildLayout, datapathObjects, ensureBpffs, layoutDir, layoutDirs } from '../bpf/index.js';
 import { MapSpecs, mapFill, openPinned, withPinned, type MapSpec } from '../bpf/map-specs.js';
 import type { Lb4Backend } from '../bpf/codecs/services.js';
 import type { BpfMap } from '../bpf/map.js';
@@ -34,6 +35,7 @@ import { mapsHoldPlan, pinnedMapIds, pinsDiffer, WRITTEN_MAPS } from './pins.js'
 import { preflight } from './preflight.js';
 import { SyncPipeline, type LocalNode } from './sync.js';
 import { TerminatingStore, TERMINATING_MAP } from './terminating-store.js';
+import { LayoutUpgrade } from './upgrade.js';
 
 /** How often the pins are compared with the maps the agent opened (also at every /healthz). */
 const PIN_CHECK_MS = 5000;
@@ -66,6 +68,10 @@ export class Agent {
   private readonly neighbours = new NodeNeighbours();
   private neighbourSignature = '';
   private rejectedSignature = '';
+  /** `<bpffs-root>/v<layout id>`: where this build's maps are pinned. */
+  private mapsDir = '';
+  /** Another layout's maps to take over from, until the programs are replaced. */
+  private upgrade: LayoutUpgrade | undefined;
 
   constructor(private readonly config: AgentConfig, logger?: Logger, private readonly hooks: AgentHooks = {}) {
     this.log = logger ?? pino({ level: config.logLevel, base: { node: config.nodeName } });
@@ -75,6 +81,8 @@ export class Agent {
     const c = this.config;
     // 1. Checks that change nothing: devices, addresses, the source; then the ports.
     const { local, mtu, source: created } = preflight(c);
+    // The build's map layout, from its objects' BTF: decides where its maps are pinned.
+    const layout = buildLayout(Object.values(datapathObjects(c.bpfObjectDir)));
     this.metrics = new AgentMetrics(() => this.readDatapath());
     this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins()));
     this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
@@ -87,24 +95,29 @@ export class Agent {
     }
     this.lock = lockRoot(c.bpffsRoot);
 
-    // 3. The objects; programs go on now only if the maps already hold a plan.
-    const holdsPlan = mapsHoldPlan(c.bpffsRoot);
-    this.datapath = loadDatapath(c.bpffsRoot);
+    // 3. The objects, under this layout's directory (maps of another layout are shared
+    // where unchanged, translated where not); programs go on now only if the maps already hold a plan.
+    this.mapsDir = layoutDir(c.bpffsRoot, layout.id);
+    mkdirSync(this.mapsDir, { recursive: true });
+    this.upgrade = LayoutUpgrade.prepare(layoutDirs(c.bpffsRoot), this.mapsDir, layout, this.log);
+    const holdsPlan = mapsHoldPlan(this.mapsDir);
+    this.datapath = loadDatapath(this.mapsDir, c.bpfObjectDir);
+    this.upgrade?.carry();
     this.attachOptions = {
       devices: c.devices, xdpMode: c.xdpMode, mode: c.mode, nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
     };
     if (holdsPlan) this.attach('the pinned maps hold a plan: programs replaced in place');
-    else this.log.info({ bpffsRoot: c.bpffsRoot }, 'new maps: the first sync fills them before any program is attached');
+    else this.log.info({ maps: this.mapsDir }, 'new maps: the first sync fills them before any program is attached');
 
-    this.terminating = TerminatingStore.open(c.bpffsRoot);
-    this.backendsView = openPinned(c.bpffsRoot, MapSpecs.backends);
+    this.terminating = TerminatingStore.open(this.mapsDir);
+    this.backendsView = openPinned(this.mapsDir, MapSpecs.backends);
     const terminatingSince = this.terminating.restore(this.backendsView);
-    this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize, terminatingSince });
-    this.portFilter = new PortFilterWriter(c.bpffsRoot);
+    this.reconciler = Reconciler.open({ bpffsRoot: this.mapsDir, maglevMaxSize: c.maglevTableSize, terminatingSince });
+    this.portFilter = new PortFilterWriter(this.mapsDir);
     this.pipeline = new SyncPipeline(local, this.reconciler, this.portFilter, false, {
       gate: new CapacityGate(this.capacity()), inMaps: this.servingNow(),
     });
-    this.expectedPins = pinnedMapIds(c.bpffsRoot, [...WRITTEN_MAPS, TERMINATING_MAP]);
+    this.expectedPins = pinnedMapIds(this.mapsDir, [...WRITTEN_MAPS, TERMINATING_MAP]);
     this.pinTimer = setInterval(() => this.checkPins(), PIN_CHECK_MS);
     this.pinTimer.unref();
 
@@ -121,7 +134,7 @@ export class Agent {
 
   /** What the maps hold, from their sizes (revnat ids are u16; backend id 0 is never used). */
   private capacity(): { frontends: number; backends: number; sourceRanges: number } {
-    const root = this.config.bpffsRoot;
+    const root = this.mapsDir;
     const max = <K, V>(s: MapSpec<K, V>): number => withPinned(root, s, (m) => m.info().maxEntries);
     return {
       frontends: Math.min(max(MapSpecs.services), max(MapSpecs.revnat), MAX_REVNAT_ID),
@@ -132,22 +145,34 @@ export class Agent {
 
   /** Frontends lb4_services holds now, so a restart keeps admitting the Services that were serving. */
   private servingNow(): (f: Frontend) => boolean {
-    const keys = new Set(withPinned(this.config.bpffsRoot, MapSpecs.services, (m) => m.entries().map(([k]) => `${k.address}|${k.port}|${k.proto}`)));
+    const keys = new Set(withPinned(this.mapsDir, MapSpecs.services, (m) => m.entries().map(([k]) => `${k.address}|${k.port}|${k.proto}`)));
     return (f) => keys.has(`${f.address}|${f.port}|${PROTOCOL_NUMBERS[f.protocol]}`);
   }
 
   private attach(why: string): void {
     if (!this.datapath || !this.attachOptions) return;
-    const attached = attachDatapath(this.datapath, this.attachOptions);
+    const attached = attachDatapath(this.datapath, this.attachOptions, () => this.upgrade?.beforeSwap());
     this.status.attached = true;
     const { mode, mtu, nodeAddress } = this.attachOptions;
-    this.log.info({ devices: Object.fromEntries(attached), mode, mtu, nodeAddress, bpffsRoot: this.config.bpffsRoot }, `datapath attached (${why})`);
+    this.log.info({ devices: Object.fromEntries(attached), mode, mtu, nodeAddress, maps: this.mapsDir }, `datapath attached (${why})`);
+    this.finishUpgrade();
+  }
+
+  /** The programs read this layout's maps now: the old layout's last entries come over and its pins go. */
+  private finishUpgrade(): void {
+    const upgrade = this.upgrade;
+    this.upgrade = undefined;
+    try {
+      upgrade?.afterSwap();
+    } catch (e) {
+      this.log.warn({ err: e }, 'upgrade: removing the old layout\'s pins failed; `dsrlb-agent cleanup` is not needed, the next start retries');
+    }
   }
 
   /** Compares the pins with the maps opened at start; logs when that changes. */
   private checkPins(): void {
     if (!this.expectedPins) return;
-    const problem = pinsDiffer(this.expectedPins, pinnedMapIds(this.config.bpffsRoot, [...this.expectedPins.keys()]));
+    const problem = pinsDiffer(this.expectedPins, pinnedMapIds(this.mapsDir, [...this.expectedPins.keys()]));
     if (problem !== this.status.pinsProblem) {
       if (problem) this.log.error(problem);
       else this.log.info('the pins name the maps this agent writes again');
@@ -261,7 +286,7 @@ export class Agent {
   }
 
   private readDatapath(): DatapathReadings | undefined {
-    const root = this.config.bpffsRoot;
+    const root = this.mapsDir;
     try {
       const count = <K, V>(spec: MapSpec<K, V>): { n: number; max: number } => {
         const { entries, info } = mapFill(root, spec);

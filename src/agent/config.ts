@@ -4,6 +4,7 @@
  */
 import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
+import { DEFAULT_OBJECT_DIR } from '../bpf/objects.js';
 import { ipv4Value } from '../net/ip.js';
 import { isPrime } from '../reconcile/primes.js';
 import { DsrlbError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface AgentConfig {
   readonly xdpMode: XdpModeFlag;
   readonly maglevTableSize: number;
   readonly bpffsRoot: string;
+  /** Directory holding the build's xdp_lb.o and tc_revnat.o (packaging, and a test's other build). */
+  readonly bpfObjectDir: string;
   /** Inter-node MTU; undefined = the first device's MTU. */
   readonly mtu?: number;
   /** This node's address (Geneve outer source, SNAT address); undefined = the first device's IPv4. */
@@ -35,7 +38,7 @@ export interface AgentConfig {
 /** Raw values as commander hands them over (strings, or undefined when not given). */
 export interface RawAgentOptions {
   kubeconfig?: string; apiServer?: string; manifests?: string; nodeName?: string; devices?: string;
-  mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
+  mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; bpfObjectDir?: string; mtu?: string;
   nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string;
   manifestsMaxFileBytes?: string; manifestsMaxObjects?: string;
 }
@@ -44,7 +47,7 @@ export interface RawAgentOptions {
 export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   kubeconfig: 'KUBECONFIG', apiServer: 'DSRLB_API_SERVER', manifests: 'DSRLB_MANIFESTS', nodeName: 'NODE_NAME',
   devices: 'DSRLB_DEVICES', mode: 'DSRLB_MODE', xdpMode: 'DSRLB_XDP_MODE', maglevTableSize: 'DSRLB_MAGLEV_TABLE_SIZE',
-  bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
+  bpffsRoot: 'DSRLB_BPFFS_ROOT', bpfObjectDir: 'DSRLB_BPF_OBJECT_DIR', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
   healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL',
   manifestsMaxFileBytes: 'DSRLB_MANIFESTS_MAX_FILE_BYTES', manifestsMaxObjects: 'DSRLB_MANIFESTS_MAX_OBJECTS',
 };
@@ -120,6 +123,7 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     xdpMode: oneOf('xdp-mode', raw.xdpMode ?? 'native', ['native', 'generic'] as const),
     maglevTableSize,
     bpffsRoot: raw.bpffsRoot ?? DEFAULT_BPFFS_ROOT,
+    bpfObjectDir: raw.bpfObjectDir ?? DEFAULT_OBJECT_DIR,
     ...(raw.mtu !== undefined ? { mtu: parseInteger('mtu', raw.mtu, MIN_MTU, MAX_MTU) } : {}),
     ...(raw.nodeAddress !== undefined ? { nodeAddress: raw.nodeAddress } : {}),
     metricsAddr: parseHostPort('metrics-addr', raw.metricsAddr ?? '0.0.0.0:9963'),

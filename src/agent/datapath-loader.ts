@@ -6,7 +6,7 @@
  * `config` map and attaches XDP and tc egress to every device (replacing what
  * a previous run attached, never detaching first: no window without a program).
  */
-import { BpfObjectFile, BpfObjects, ifindex, type XdpMode } from '../bpf/index.js';
+import { BpfObjectFile, datapathObjects, ifindex, type XdpMode } from '../bpf/index.js';
 import {
   DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, dsrlb_mode,
 } from '../bpf/consts.generated.js';
@@ -36,11 +36,12 @@ const MODES: Readonly<Record<Mode, number>> = {
   dsr: dsrlb_mode.DSRLB_MODE_DSR, snat: dsrlb_mode.DSRLB_MODE_SNAT, hybrid: dsrlb_mode.DSRLB_MODE_HYBRID,
 };
 
-/** Loads both objects; nothing is attached and no map entry is written. */
-export function loadDatapath(bpffsRoot: string): LoadedDatapath {
-  const xdp = BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: bpffsRoot });
+/** Loads both objects of the build in `objectDir`, pinning under `mapsDir`; nothing is attached and no map entry is written. */
+export function loadDatapath(mapsDir: string, objectDir?: string): LoadedDatapath {
+  const objects = datapathObjects(objectDir);
+  const xdp = BpfObjectFile.load(objects.xdpLb, { pinRoot: mapsDir });
   try {
-    const tc = BpfObjectFile.load(BpfObjects.tcRevnat, { pinRoot: bpffsRoot });
+    const tc = BpfObjectFile.load(objects.tcRevnat, { pinRoot: mapsDir });
     return { xdp, tc, close: () => { xdp.close(); tc.close(); } };
   } catch (e) {
     xdp.close();
@@ -49,7 +50,7 @@ export function loadDatapath(bpffsRoot: string): LoadedDatapath {
 }
 
 /** Writes `config` (which marks the maps as holding a plan) and attaches; returns device -> the XDP mode that took. */
-export function attachDatapath(dp: LoadedDatapath, opts: AttachOptions): Map<string, XdpMode> {
+export function attachDatapath(dp: LoadedDatapath, opts: AttachOptions, beforeSwap?: () => void): Map<string, XdpMode> {
   const indexes = opts.devices.map((d) => [d, ifindex(d)] as const);
   mapOf(dp.xdp, MapSpecs.config).update(0, {
     nodeId: opts.nodeId,
@@ -64,6 +65,7 @@ export function attachDatapath(dp: LoadedDatapath, opts: AttachOptions): Map<str
   const attached = new Map<string, XdpMode>();
   const xdpProg = dp.xdp.program('xdp_lb');
   const tcProg = dp.tc.program('tc_revnat');
+  beforeSwap?.();
   for (const [device, idx] of indexes) {
     attached.set(device, xdpProg.attachXdp(idx, opts.xdpMode));
     tcProg.attachTc(idx, 'egress', TC_HANDLE, TC_PRIORITY);

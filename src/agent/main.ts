@@ -36,6 +36,7 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('xdp-mode', 'xdpMode', 'native | generic (default native)'))
     .addOption(flag('maglev-table-size', 'maglevTableSize', 'largest Maglev table, prime (default 16381)'))
     .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))
+    .addOption(flag('bpf-object-dir', 'bpfObjectDir', 'directory of the build\'s xdp_lb.o and tc_revnat.o (default build/bpf)'))
     .addOption(flag('mtu', 'mtu', 'inter-node MTU (default: the first device\'s)'))
     .addOption(flag('metrics-addr', 'metricsAddr', 'Prometheus metrics address (default 0.0.0.0:9963)'))
     .addOption(flag('health-addr', 'healthAddr', '/healthz address (default 127.0.0.1:9964)'))

@@ -74,7 +74,7 @@ export function toBpfError(e: unknown, subject?: string): unknown {
   const pin = incompatiblePin(e.libbpfLog ?? '');
   if (pin) {
     return new BpfError(e.errno ?? 0, 'PIN_MISMATCH', op, 'a pinned map has another definition than this build\'s', pin,
-      'it was pinned by another dsrlb version: run `dsrlb-agent cleanup --bpffs-root DIR` (drops live flows), then start again', log, e);
+      'the agent keeps each build\'s maps in their own layout directory (<bpffs-root>/v<layout>), so this pin was made by hand or by another tool: remove it, or give this one its own pin root', log, e);
   }
   const base = `${op} failed: ${e.message.replace(/^[^:]*: /, '')}`;
   const message = op === 'bpf_object__load' && log ? `${base}\n${log}` : base;

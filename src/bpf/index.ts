@@ -1,6 +1,8 @@
 /** The typed BPF layer: objects, programs, maps, codecs, errors. */
 export * from './codec.js';
 export * from './errors.js';
+export * from './layout.js';
+export * from './layout-read.js';
 export * from './map.js';
 export * from './map-types.js';
 export * from './netdev.js';

@@ -27,8 +27,15 @@ export interface NativeBpfObject {
   maps(): NativeMapDesc[];
   btfStruct(name: string): NativeBtfStruct | null;
   btfEnum(name: string): { name: string; value: number }[] | null;
+  /** Key and value layout of every map that is not internal, from the object's BTF (before load). */
+  mapLayouts(): NativeMapLayout[];
   close(): void;
 }
+export interface NativeTypeLayout {
+  kind: 'int' | 'struct' | 'union' | 'array' | 'other'; name: string; size: number;
+  members?: { name: string; offset: number; type: NativeTypeLayout }[]; elem?: NativeTypeLayout; count?: number;
+}
+export interface NativeMapLayout { name: string; key: NativeTypeLayout | null; value: NativeTypeLayout | null; inner: string | null }
 export interface NativeMapInfo {
   type: number; id: number; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number;
 }
@@ -56,7 +63,9 @@ export interface Native {
   progFdById(id: number): number;
   closeFd(fd: number): void;
   progTestRun(fd: number, data: Buffer, ctx: Buffer | null, repeat: number, dataOutSize: number): NativeTestRun;
-  progInfo(fd: number): { id: number; type: number; name: string };
+  progInfo(fd: number): { id: number; type: number; name: string; mapIds: number[] };
+  /** Key and value layout of a kernel map from the BTF it was created with (null where it has none). */
+  mapBtfLayout(fd: number): { key: NativeTypeLayout | null; value: NativeTypeLayout | null };
   ifNameToIndex(name: string): number;
   xdpAttach(ifindex: number, progFd: number, flags: number): void;
   xdpDetach(ifindex: number, flags: number): void;

@@ -6,7 +6,7 @@ import { DsrlbError } from '../errors.js';
 import type { Codec } from './codec.js';
 import { call } from './errors.js';
 import { BpfMap } from './map.js';
-import { native, type NativeBpfObject, type NativeBtfStruct, type NativeMapDesc } from './native.js';
+import { native, type NativeBpfObject, type NativeBtfStruct, type NativeMapDesc, type NativeMapLayout } from './native.js';
 import { BpfProgram } from './program.js';
 
 export interface OpenOptions {
@@ -85,6 +85,11 @@ export class BpfObjectFile {
     if (!m) throw new DsrlbError('ERR_BPF_NO_MAP', `no map '${name}'`, { subject: this.path });
     if (m.fd < 0) throw new DsrlbError('ERR_BPF_NOT_LOADED', `map '${name}' is not loaded`, { subject: this.path });
     return new BpfMap(m.fd, key, value, false, name);
+  }
+
+  /** Key and value layouts of the object's maps, from its BTF (src/bpf/layout.ts). */
+  mapLayouts(): NativeMapLayout[] {
+    return this.h.mapLayouts();
   }
 
   btfStruct(name: string): NativeBtfStruct | null {

@@ -2,15 +2,21 @@
 import { join } from 'node:path';
 import { projectRoot } from './native.js';
 
-const objectDir = join(projectRoot, 'build', 'bpf');
+/** Where `make bpf` puts the objects (the agent's --bpf-object-dir default). */
+export const DEFAULT_OBJECT_DIR = join(projectRoot, 'build', 'bpf');
 
 export const BpfObjects = {
   /** XDP on the node's devices: frontend lookup, LB, encap, decap, SNAT. */
-  xdpLb: join(objectDir, 'xdp_lb.o'),
+  xdpLb: join(DEFAULT_OBJECT_DIR, 'xdp_lb.o'),
   /** tc egress on the node's devices: reply rewrite to the frontend. */
-  tcRevnat: join(objectDir, 'tc_revnat.o'),
+  tcRevnat: join(DEFAULT_OBJECT_DIR, 'tc_revnat.o'),
   /** `return XDP_PASS`: peer veths in the lab, the benchmark floor. */
-  xdpPass: join(objectDir, 'xdp_pass.o'),
+  xdpPass: join(DEFAULT_OBJECT_DIR, 'xdp_pass.o'),
   /** Benchmark probe: a parse and an lb4_flows-shaped LRU insert, nothing else. */
-  xdpLruProbe: join(objectDir, 'xdp_lru_probe.o'),
+  xdpLruProbe: join(DEFAULT_OBJECT_DIR, 'xdp_lru_probe.o'),
 } as const;
+
+/** The two objects the agent puts on the devices, from a directory holding a build of them. */
+export function datapathObjects(dir: string = DEFAULT_OBJECT_DIR): { readonly xdpLb: string; readonly tcRevnat: string } {
+  return { xdpLb: join(dir, 'xdp_lb.o'), tcRevnat: join(dir, 'tc_revnat.o') };
+}

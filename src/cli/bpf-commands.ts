@@ -1,5 +1,6 @@
 /** `lbctl bpf ...`: read the pinned datapath maps. */
 import type { Command } from 'commander';
+import { currentLayoutDir } from '../bpf/layout-read.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { readStats } from '../bpf/stats.js';
 import { listConnections } from './ct-list.js';
@@ -9,6 +10,7 @@ import { parseFormat, printJson, printTable } from './output.js';
 interface RootOpts { bpffsRoot: string; output: string }
 interface LbListOpts extends RootOpts { backends?: boolean; revnat?: boolean; maglev?: string }
 
+/** The maps read are those of the layout in use under the root (the attached programs', else the newest). */
 function withRoot(cmd: Command): Command {
   return cmd
     .option('--bpffs-root <dir>', 'bpffs directory of the agent', process.env['DSRLB_BPFFS_ROOT'] ?? DEFAULT_BPFFS_ROOT)
@@ -25,7 +27,7 @@ export function registerBpfCommands(program: Command): void {
     .option('--maglev <svc>', 'the Maglev table of a service id or frontend address:port/proto')
     .action((opts: LbListOpts) => {
       const json = parseFormat(opts.output) === 'json';
-      const root = opts.bpffsRoot;
+      const root = currentLayoutDir(opts.bpffsRoot);
       if (opts.backends) {
         const backends = listBackends(root);
         if (json) printJson(backends);
@@ -49,7 +51,7 @@ export function registerBpfCommands(program: Command): void {
   const ct = bpf.command('ct').description('connection tables');
   withRoot(ct.command('list').description('flows (LB node), reverse-NAT entries (backend node), SNAT entries'))
     .action((opts: RootOpts) => {
-      const entries = listConnections(opts.bpffsRoot);
+      const entries = listConnections(currentLayoutDir(opts.bpffsRoot));
       if (parseFormat(opts.output) === 'json') printJson(entries);
       else printTable(['TABLE', 'TUPLE', 'ENTRY'], entries.map((e) => [e.table, e.tuple, e.entry]));
     });
@@ -57,7 +59,7 @@ export function registerBpfCommands(program: Command): void {
   withRoot(bpf.command('stats').description('datapath counters, summed over CPUs'))
     .action((opts: RootOpts) => {
       const format = parseFormat(opts.output);
-      const stats = readStats(opts.bpffsRoot);
+      const stats = readStats(currentLayoutDir(opts.bpffsRoot));
       if (format === 'json') printJson(stats);
       else printTable(['COUNTER', 'VALUE'], Object.entries(stats).map(([k, v]) => [k, String(v)]));
     });

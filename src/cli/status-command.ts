@@ -8,6 +8,7 @@ import { dsrlb_mode } from '../bpf/consts.generated.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MapSpecs, mapFill, withPinned, type MapSpec } from '../bpf/map-specs.js';
+import { currentLayoutDir } from '../bpf/layout-read.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { dsrlbAttachments, type DeviceAttachment } from '../agent/attachments.js';
 import { parseFormat, printJson, printTable } from './output.js';
@@ -16,6 +17,8 @@ interface MapStatus { name: string; entries: number; maxEntries: number; memoryB
 
 export interface Status {
   bpffsRoot: string;
+  /** The layout directory read: the one the attached programs use (else the newest), or the root when nothing is pinned. */
+  mapsDir: string;
   attachments: DeviceAttachment[];
   config: { nodeAddress: string; mode: string; mtu: number } | null;
   maps: MapStatus[];
@@ -47,7 +50,8 @@ async function agentHealth(addr: string): Promise<Status['agent']> {
   }
 }
 
-export async function readStatus(root: string, healthAddr: string): Promise<Status> {
+export async function readStatus(bpffsRoot: string, healthAddr: string): Promise<Status> {
+  const root = currentLayoutDir(bpffsRoot);
   const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows, MapSpecs.dsrRevnat,
     MapSpecs.snat, MapSpecs.affinity, MapSpecs.nodes];
   const pinned = specs.filter((s) => existsSync(join(root, s.name)));
@@ -56,7 +60,8 @@ export async function readStatus(root: string, healthAddr: string): Promise<Stat
   const cfg = existsSync(join(root, MapSpecs.config.name)) ? withPinned(root, MapSpecs.config, (m) => m.lookup(0)) : undefined;
   if (!cfg) missingMaps.push(MapSpecs.config.name);
   return {
-    bpffsRoot: root,
+    bpffsRoot,
+    mapsDir: root,
     attachments: dsrlbAttachments(),
     config: cfg && cfg.nodeId !== 0 ? { nodeAddress: cfg.nodeAddress, mode: MODE_NAMES[cfg.mode] ?? String(cfg.mode), mtu: cfg.mtu } : null,
     maps,

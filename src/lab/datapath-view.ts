@@ -3,13 +3,14 @@
  * own directory of the host's bpffs): datapath counters and the backend
  * node's reverse-NAT entries, as evidence for tests and the demo.
  */
+import { currentLayoutDir } from '../bpf/layout-read.js';
 import { MapSpecs, openPinned } from '../bpf/map-specs.js';
 import { readStats } from '../bpf/stats.js';
 import { agentBpffsRoot } from './agents.js';
 import type { LabNode, LabTopology } from './topology.js';
 
 export function nodeStats(topo: LabTopology, node: LabNode): Record<string, number> {
-  return readStats(agentBpffsRoot(topo, node));
+  return readStats(currentLayoutDir(agentBpffsRoot(topo, node)));
 }
 
 export function statsDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
@@ -27,7 +28,7 @@ export interface RevnatEntry {
 
 /** lb4_dsr_revnat of a (backend) node. */
 export function dsrRevnatEntries(topo: LabTopology, node: LabNode): RevnatEntry[] {
-  const m = openPinned(agentBpffsRoot(topo, node), MapSpecs.dsrRevnat);
+  const m = openPinned(currentLayoutDir(agentBpffsRoot(topo, node)), MapSpecs.dsrRevnat);
   try {
     return m.entries().map(([k, v]) => ({
       pod: `${k.saddr}:${k.sport}`, client: `${k.daddr}:${k.dport}`, proto: k.proto, frontend: `${v.address}:${v.port}`,

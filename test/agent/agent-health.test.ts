@@ -9,7 +9,7 @@ import test from 'ava';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
-import { DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
+import { currentLayoutDir, DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
 import { u32Key } from '../../src/bpf/codecs/scalars.js';
 import { MapSpecs, openPinned, withPinned } from '../../src/bpf/map-specs.js';
 import { openPinnedMap } from '../../src/bpf/pins.js';
@@ -23,7 +23,7 @@ const HEALTH = '127.0.0.1:9964';
 const METRICS = '127.0.0.1:9963';
 
 function frontendAddresses(root: string): string[] {
-  return withPinned(root, MapSpecs.services, (m) => [...new Set(m.entries().map(([k]) => k.address))].sort());
+  return withPinned(currentLayoutDir(root), MapSpecs.services, (m) => [...new Set(m.entries().map(([k]) => k.address))].sort());
 }
 
 function agentArgs(root: string, dir: string, extra: string[] = []): string[] {
@@ -94,7 +94,7 @@ test('/healthz turns unhealthy with the cause when a pin is removed by hand, and
   writeFileSync(join(dir, 'web.yaml'), serviceYaml({ name: 'web', clusterIP: '203.0.113.1' }));
   const agent = spawnAgent(t, ns, agentArgs(root, dir));
   await waitHealthy(agent, ns, HEALTH);
-  unlinkSync(join(root, 'lb4_backends'));
+  unlinkSync(join(currentLayoutDir(root), 'lb4_backends'));
   const h = health(ns, HEALTH);
   t.is(h.status, 503);
   t.false(h.body.healthy);
@@ -116,13 +116,13 @@ test('a TERMINATING backend keeps its grace start across an agent restart', asyn
   await waitHealthy(first, ns, HEALTH);
   writeFileSync(join(dir, 'web.yaml'), serviceYaml({ name: 'web', clusterIP: '203.0.113.1', backends: ['198.18.1.10'] }));
   const terminating = (): [number, bigint][] => {
-    const m = openPinnedMap(root, TERMINATING_MAP, u32Key, terminatingEntry);
+    const m = openPinnedMap(currentLayoutDir(root), TERMINATING_MAP, u32Key, terminatingEntry);
     try { return m.entries().map(([id, e]) => [id, e.sinceMs]); } finally { m.close(); }
   };
   await waitFor(() => terminating().length === 1, 30_000, () => first.log());
   const before = terminating();
   const draining = (): string[] => {
-    const m = openPinned(root, MapSpecs.backends);
+    const m = openPinned(currentLayoutDir(root), MapSpecs.backends);
     try { return liveBackends(m).filter(([, b]) => b.flags & DSRLB_BE_F_TERMINATING).map(([, b]) => b.address); } finally { m.close(); }
   };
   t.deepEqual(draining(), ['198.18.1.11']);

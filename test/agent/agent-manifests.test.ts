@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
-import { DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
+import { currentLayoutDir, DSRLB_BE_F_TERMINATING, layoutDirs, projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
 import { agentBin, agentNode, programIds, serviceYaml, spawnAgent } from '../helpers/agent.js';
 import { sh } from '../helpers/netns.js';
@@ -25,7 +25,7 @@ status: { addresses: [{ type: InternalIP, address: 198.51.100.1 }] }
 }
 
 function frontends(root: string): string[] {
-  const m = openPinned(root, MapSpecs.services);
+  const m = openPinned(currentLayoutDir(root), MapSpecs.services);
   try {
     return m.entries().map(([k]) => `${k.address}:${k.port}`).sort();
   } finally {
@@ -34,7 +34,7 @@ function frontends(root: string): string[] {
 }
 
 function backends(root: string): string[] {
-  const m = openPinned(root, MapSpecs.backends);
+  const m = openPinned(currentLayoutDir(root), MapSpecs.backends);
   try {
     return liveBackends(m).filter(([, v]) => !(v.flags & DSRLB_BE_F_TERMINATING)).map(([, v]) => `${v.address}:${v.port}`).sort();
   } finally {
@@ -82,7 +82,7 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
 
   sh('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin, 'cleanup', '--bpffs-root', root]);
   t.is(programIds(ns).xdp, null, 'cleanup detached the program');
-  t.false(existsSync(join(root, 'lb4_services')), 'cleanup removed the pins');
+  t.deepEqual(layoutDirs(root), [], 'cleanup removed the pins of every layout');
 });
 
 test('the agent refuses bad flags with one line and exit code 2, before touching the kernel', async (t) => {

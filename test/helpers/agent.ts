@@ -6,11 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { BpfMap, bytes, MapType, native, projectRoot, scalar } from '../../src/bpf/index.js';
+import { BpfMap, bytes, layoutDirs, MapType, native, projectRoot, scalar } from '../../src/bpf/index.js';
 import { tempPinRoot } from './bpffs.js';
 import { sh } from './netns.js';
 import { requireRoot } from './root.js';
@@ -166,26 +166,33 @@ export function programIds(ns: string): { xdp: number | null; tc: number | null 
 
 const PER_CPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH]);
 
-/** Every pin under `root`: map id and a digest of its entries' bytes (sorted, so iteration order does not matter). */
+/** Every map pinned under `root`, in every layout directory: map id and a digest of its entries' bytes (sorted, so iteration order does not matter). */
 export function mapsSnapshot(root: string): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!existsSync(root)) return out;
-  for (const name of readdirSync(root).sort()) {
-    const fd = native().objGet(join(root, name));
-    const info = native().mapInfo(fd);
-    const m = new BpfMap(fd, scalar(bytes(info.keySize)), scalar(bytes(info.valueSize)), true, name);
-    const raw = PER_CPU_TYPES.has(info.type) ? Math.ceil(info.valueSize / 8) * 8 * native().numPossibleCpus() : info.valueSize;
-    try {
-      const entries: string[] = [];
-      m.scanRaw((keys, ko, values, vo) => {
-        entries.push(`${keys.toString('hex', ko, ko + info.keySize)}=${values.toString('hex', vo, vo + raw)}`);
-      });
-      out[name] = `id ${info.id}: ${entries.length} entries, sha256 ${createHash('sha256').update(entries.sort().join(',')).digest('hex')}`;
-    } finally {
-      m.close();
+  for (const dir of layoutDirs(root)) {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) continue;
+      out[relative(root, path)] = mapDigest(path, name);
     }
   }
   return out;
+}
+
+function mapDigest(path: string, name: string): string {
+  const fd = native().objGet(path);
+  const info = native().mapInfo(fd);
+  const m = new BpfMap(fd, scalar(bytes(info.keySize)), scalar(bytes(info.valueSize)), true, name);
+  const raw = PER_CPU_TYPES.has(info.type) ? Math.ceil(info.valueSize / 8) * 8 * native().numPossibleCpus() : info.valueSize;
+  try {
+    const entries: string[] = [];
+    m.scanRaw((keys, ko, values, vo) => {
+      entries.push(`${keys.toString('hex', ko, ko + info.keySize)}=${values.toString('hex', vo, vo + raw)}`);
+    });
+    return `id ${info.id}: ${entries.length} entries, sha256 ${createHash('sha256').update(entries.sort().join(',')).digest('hex')}`;
+  } finally {
+    m.close();
+  }
 }
 
 export function datapathSnapshot(ns: string, root: string): { programs: ReturnType<typeof programIds>; maps: Record<string, string> } {
