@@ -4,7 +4,10 @@ CLANG ?= clang
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Wno-unused-function \
 	-I bpf/include -I bpf/lib -I /usr/include/$(shell uname -m)-linux-gnu
 BPF_SRCS := $(wildcard bpf/*.c)
-BPF_OBJS := $(patsubst bpf/%.c,build/bpf/%.o,$(BPF_SRCS))
+# Another build of the objects (the upgrade tests' other map layout): make bpf BPF_OUT=dir BPF_EXTRA_CFLAGS=-D...
+BPF_OUT ?= build/bpf
+BPF_EXTRA_CFLAGS ?=
+BPF_OBJS := $(patsubst bpf/%.c,$(BPF_OUT)/%.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/include/*.h bpf/lib/*.h)
 ADDON := build/addon/Release/dsrlb_native.node
 TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
@@ -18,9 +21,9 @@ deps:
 	@bash scripts/deps.sh
 
 bpf: $(BPF_OBJS)
-build/bpf/%.o: bpf/%.c $(BPF_HDRS)
+$(BPF_OUT)/%.o: bpf/%.c $(BPF_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) $(BPF_EXTRA_CFLAGS) -c $< -o $@
 
 addon: $(ADDON)
 $(ADDON): addon/CMakeLists.txt $(wildcard addon/src/*.cc addon/src/*.h)

@@ -237,6 +237,10 @@ struct lb4_tuple {
 
 /* ---- lb4_flows (LB node: client tuple -> backend) --------------------- */
 struct lb4_flow {
+#ifdef DSRLB_LAYOUT_TEST
+	/* Only in the upgrade tests' other build: every member moves, so its flows must be translated by name. */
+	__u32 layout_test[2];
+#endif
 	__u32 backend_id;
 	__u32 service_id; /* a flow of a deleted-and-recreated service is stale */
 	__u32 backend_generation;  /* lb4_backend.generation when recorded */

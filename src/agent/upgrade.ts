@@ -162,7 +162,7 @@ export class LayoutUpgrade {
         continue;
       }
       const old = pinnedMapLayout(oldPath, m.name);
-      const why = isPerCpu(m.type) ? 'per-CPU counters start again' : old.type !== m.type ? 'its map type changed' : undefined;
+      const why = isPerCpu(m.type) ? 'per-CPU (counters, caches): starts empty' : old.type !== m.type ? 'its map type changed' : undefined;
       const key = why ? undefined : translation(old.key, m.key, old.keySize, m.keySize);
       const value = why || !key ? undefined : translation(old.value, m.value, old.valueSize, m.valueSize);
       if (!key || !value) {
