@@ -21,6 +21,8 @@ export interface AgentOptions {
   readonly mtu?: number;
   readonly xdpMode?: 'native' | 'generic';
   readonly logLevel?: string;
+  /** Another build's objects (the upgrade tests); default: build/bpf. */
+  readonly bpfObjectDir?: string;
 }
 
 export function agentBpffsRoot(topo: LabTopology, node: LabNode): string {
@@ -50,6 +52,7 @@ export function agentArgv(topo: LabTopology, node: LabNode, opts: AgentOptions):
     ...(opts.mtu !== undefined ? ['--mtu', String(opts.mtu)] : []),
     ...(opts.xdpMode ? ['--xdp-mode', opts.xdpMode] : []),
     ...(opts.logLevel ? ['--log-level', opts.logLevel] : []),
+    ...(opts.bpfObjectDir ? ['--bpf-object-dir', opts.bpfObjectDir] : []),
   ];
 }
 
