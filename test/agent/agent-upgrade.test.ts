@@ -6,9 +6,9 @@
  * pin of the old layout is left. Then back again.
  */
 import test, { type ExecutionContext } from 'ava';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { DEFAULT_OBJECT_DIR, layoutDirs, native, pinnedMapLayout, type BuildLayout } from '../../src/bpf/index.js';
+import { BpfObjectFile, datapathObjects, DEFAULT_OBJECT_DIR, layoutDirs, native, pinnedMapLayout, type BuildLayout } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned, withPinned } from '../../src/bpf/map-specs.js';
 import type { Lb4Flow, Lb4Tuple } from '../../src/bpf/codecs/connections.js';
 import { agentNode, programIds, serviceYaml, spawnAgent, waitHealthy } from '../helpers/agent.js';
@@ -86,4 +86,26 @@ test('an agent of another map layout takes over without cleanup, carries lb4_flo
 
   await takeOver(t, node, variant.dir, other, base);
   await takeOver(t, node, DEFAULT_OBJECT_DIR, base, other);
+});
+
+test('maps pinned directly under the root (builds before layouts were versioned) are taken over and their pins removed', async (t) => {
+  const node = agentNode(t);
+  const { ns, root, dir } = node;
+  writeFileSync(join(dir, 'web.yaml'), serviceYaml({ name: 'web', clusterIP: '203.0.113.1' }));
+  const objects = datapathObjects();
+  for (const path of [objects.xdpLb, objects.tcRevnat]) BpfObjectFile.load(path, { pinRoot: root }).close();
+  const flows = openPinned(root, MapSpecs.flows);
+  flows.update(tuple, flow);
+  flows.close();
+  const servicesId = withPinned(root, MapSpecs.services, (m) => m.info().id);
+
+  const agent = spawnAgent(t, ns, ['--node-name', 'node-a', '--bpffs-root', root, '--manifests', dir, '--devices', 'eth0',
+    '--health-addr', HEALTH, '--metrics-addr', METRICS]);
+  await waitHealthy(agent, ns, HEALTH);
+  const id = defaultLayout().id;
+  t.deepEqual(layoutDirs(root).map((d) => basename(d)), [`v${id}`]);
+  t.deepEqual(readdirSync(root).filter((n) => !statSync(join(root, n)).isDirectory()), [], 'no pin is left directly under the root');
+  t.is(withPinned(join(root, `v${id}`), MapSpecs.services, (m) => m.info().id), servicesId, 'the same kernel map');
+  t.deepEqual(flowIn(join(root, `v${id}`)), { ...flow }, 'the flow table is the same one');
+  t.is(await agent.stop(), 0);
 });
