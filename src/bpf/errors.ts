@@ -57,8 +57,9 @@ function logTail(log: string): string {
 }
 
 /**
- * A map pinned by another build (its definition changed) cannot be adopted;
- * libbpf only says so in its log. Returns the pinned path, if that is the case.
+ * A map pinned with another definition cannot be adopted (the agent pins each
+ * build's maps under its own layout directory, so this means a pin made by
+ * hand or by another loader); libbpf only says so in its log. Returns the pinned path, if that is the case.
  */
 function incompatiblePin(log: string): string | undefined {
   return /couldn't reuse pinned map at '([^']+)': parameter mismatch/.exec(log)?.[1];

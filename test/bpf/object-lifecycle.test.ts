@@ -131,5 +131,5 @@ test('a map pinned with another definition is refused with a remedy, not silentl
   const err = t.throws(() => BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: root }), { instanceOf: BpfError });
   t.is(err?.code, 'ERR_BPF_PIN_MISMATCH');
   t.is(err?.subject, join(root, 'lb4_backends'));
-  t.regex(err?.toLine() ?? '', /dsrlb-agent cleanup/);
+  t.regex(err?.toLine() ?? '', /own layout directory .*remove it, or give this one its own pin root/);
 });
