@@ -66,9 +66,7 @@ Napi::Value Describe(Napi::Env env, const btf* b, __u32 id, int depth) {
 Napi::Value MapBtfLayout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
-  bpf_map_info mi{};
-  __u32 len = sizeof(mi);
-  if (bpf_obj_get_info_by_fd(fd, &mi, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", "map fd " + std::to_string(fd));
+  bpf_map_info mi = InfoByFd<bpf_map_info>(env, fd, "map fd " + std::to_string(fd));
   Napi::Object out = Napi::Object::New(env);
   out.Set("key", env.Null());
   out.Set("value", env.Null());

@@ -1,7 +1,10 @@
 // Shared helpers of the native layer: errno -> JS errors that carry the
 // libbpf log captured during the failing call, and argument conversions.
 #pragma once
+#include <bpf/bpf.h>
 #include <napi.h>
+
+#include <cerrno>
 #include <string>
 
 namespace dsrlb {
@@ -18,6 +21,15 @@ std::string LogTail(size_t max = 4096);
 
 // Throws a TypeError for a bad argument (programming error in the TS layer).
 [[noreturn]] void ThrowType(Napi::Env env, const std::string& what);
+
+// bpf_obj_get_info_by_fd for a map, program or link info struct; throws naming `subject`.
+template <typename Info>
+Info InfoByFd(Napi::Env env, int fd, const std::string& subject) {
+  Info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", subject);
+  return info;
+}
 
 int ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name);
 uint32_t ArgU32(const Napi::CallbackInfo& info, size_t i, const char* name);

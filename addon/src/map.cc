@@ -119,9 +119,7 @@ Napi::Value MapDeleteBatch(const Napi::CallbackInfo& info) {
 Napi::Value MapInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
-  bpf_map_info mi{};
-  __u32 len = sizeof(mi);
-  if (bpf_obj_get_info_by_fd(fd, &mi, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", FdSubject(fd));
+  bpf_map_info mi = InfoByFd<bpf_map_info>(env, fd, FdSubject(fd));
   Napi::Object out = Napi::Object::New(env);
   out.Set("type", mi.type);
   out.Set("id", mi.id);

@@ -161,7 +161,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     return out;
   }
 
-  // btfStruct(name) -> {size, members: [{name, offset, size}]} | null; offsets in bytes.
+  // btfStruct(name) -> the struct's layout (btf_layout.h) | null
   Napi::Value BtfStruct(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::string name = ArgString(info, 0, "struct");
@@ -169,20 +169,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     if (!b) return env.Null();
     int id = btf__find_by_name_kind(b, name.c_str(), BTF_KIND_STRUCT);
     if (id < 0) return env.Null();
-    const btf_type* t = btf__type_by_id(b, id);
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("size", t->size);
-    Napi::Array members = Napi::Array::New(env);
-    const btf_member* m = btf_members(t);
-    for (int i = 0; i < btf_vlen(t); i++, m++) {
-      Napi::Object mo = Napi::Object::New(env);
-      mo.Set("name", btf__name_by_offset(b, m->name_off));
-      mo.Set("offset", btf_member_bit_offset(t, i) / 8);
-      mo.Set("size", static_cast<double>(btf__resolve_size(b, m->type)));
-      members.Set(i, mo);
-    }
-    out.Set("members", members);
-    return out;
+    return BtfLayout(env, b, id);
   }
 
   // mapLayouts() -> [{name, key, value, innerValueSize}] for every map that is not internal, from the

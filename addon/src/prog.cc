@@ -39,9 +39,7 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
 Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
-  bpf_prog_info pi{};
-  __u32 len = sizeof(pi);
-  if (bpf_obj_get_info_by_fd(fd, &pi, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", "prog fd " + std::to_string(fd));
+  bpf_prog_info pi = InfoByFd<bpf_prog_info>(env, fd, "prog fd " + std::to_string(fd));
   Napi::Object out = Napi::Object::New(env);
   out.Set("id", pi.id);
   out.Set("type", pi.type);
@@ -53,7 +51,7 @@ Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
     bpf_prog_info again{};
     again.nr_map_ids = static_cast<__u32>(ids.size());
     again.map_ids = reinterpret_cast<__u64>(ids.data());
-    len = sizeof(again);
+    __u32 len = sizeof(again);
     if (bpf_obj_get_info_by_fd(fd, &again, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", "prog fd " + std::to_string(fd));
     for (__u32 i = 0; i < again.nr_map_ids && i < ids.size(); i++) map_ids.Set(i, ids[i]);
   }

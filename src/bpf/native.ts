@@ -25,7 +25,7 @@ export interface NativeBpfObject {
   load(): void;
   programs(): NativeProgramInfo[];
   maps(): NativeMapDesc[];
-  btfStruct(name: string): NativeBtfStruct | null;
+  btfStruct(name: string): NativeTypeLayout | null;
   btfEnum(name: string): { name: string; value: number }[] | null;
   /** Key and value layout of every map that is not internal, from the object's BTF (before load). */
   mapLayouts(): NativeMapLayout[];

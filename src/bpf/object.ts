@@ -92,8 +92,10 @@ export class BpfObjectFile {
     return this.h.mapLayouts();
   }
 
+  /** A struct's size and members (byte offsets, sizes), from the object's BTF. */
   btfStruct(name: string): NativeBtfStruct | null {
-    return this.h.btfStruct(name);
+    const l = this.h.btfStruct(name);
+    return l && { size: l.size, members: (l.members ?? []).map((m) => ({ name: m.name, offset: m.offset, size: m.type.size })) };
   }
 
   btfEnum(name: string): { name: string; value: number }[] | null {
