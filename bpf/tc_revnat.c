@@ -3,11 +3,14 @@
  * tc_revnat - tc egress on the node's devices (DESIGN.md §1.4): a reply
  * whose tuple is in lb4_dsr_revnat leaves with the frontend as its source,
  * and its SYN-ACK advertises an MSS that fits once the client's segments
- * are encapsulated. Works beside any CNI: it only looks at what leaves.
+ * are encapsulated. Works beside any CNI: it only looks at what leaves, and
+ * every packet it lets through, rewritten or not, continues to the filters
+ * after it (TC_ACT_UNSPEC), so another program on the same hook still runs.
  */
 #include <linux/pkt_cls.h>
 #include "maps.h"
 #include "config.h"
+#include "local.h"
 #include "nat.h"
 #include "parse.h"
 #include "stats.h"
@@ -26,17 +29,20 @@ int tc_revnat(struct __sk_buff *skb)
 	int syn_ack;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	/* Headers may sit in paged data; make them readable in place. */
 	if ((void *)(long)skb->data + pull > (void *)(long)skb->data_end &&
 	    bpf_skb_pull_data(skb, pull))
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	if (parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != PARSE_OK)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 
 	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p.tuple);
 	if (!entry)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
+	/* Only a backend's reply: never a host socket that happens to match an entry. */
+	if (unlikely(!local_backend_source(&p.tuple)))
+		return count(DSRLB_STAT_PASS_REVNAT_NOT_LOCAL, TC_ACT_UNSPEC);
 	frontend = *entry;
 	tcp = pkt_tcp(&p);
 	syn_ack = tcp && tcp_is_syn_ack(tcp);
@@ -54,7 +60,7 @@ int tc_revnat(struct __sk_buff *skb)
 		if (tcp_clamp_mss(skb, l4_off, max_mss) > 0)
 			stat_inc(DSRLB_STAT_MSS_CLAMPED);
 	}
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -15,6 +15,7 @@ import type { Source, StateChange } from '../k8s/source.js';
 import type { ClusterState } from '../k8s/types.js';
 import type { AgentConfig } from './config.js';
 import { loadDatapath, deviceIpv4, deviceMtu, type LoadedDatapath } from './datapath-loader.js';
+import { checkForeignXdp } from './foreign-xdp.js';
 import { HealthCheckNodePorts } from './health-check-node-ports.js';
 import { NodeNeighbours } from './neighbours.js';
 import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
@@ -43,6 +44,10 @@ export class Agent {
 
   async start(): Promise<void> {
     const c = this.config;
+    // Before anything is touched: somebody else's XDP program stays unless the operator said otherwise.
+    for (const p of checkForeignXdp(c.devices, c.xdpReplaceForeign)) {
+      this.log.warn(p, 'replacing an XDP program dsrlb did not attach (--xdp-replace-foreign)');
+    }
     const device = c.devices[0] ?? '';
     const local: LocalNode = { name: c.nodeName, address: c.nodeAddress ?? deviceIpv4(device) };
     const mtu = c.mtu ?? deviceMtu(device);
@@ -50,6 +55,7 @@ export class Agent {
     this.datapath = loadDatapath({
       bpffsRoot: c.bpffsRoot, devices: c.devices, xdpMode: c.xdpMode, mode: c.mode,
       nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
+      genevePort: c.genevePort, generatedReplies: c.generatedReplies,
     });
     this.log.info({ devices: Object.fromEntries(this.datapath.attached), mode: c.mode, mtu, nodeAddress: local.address, bpffsRoot: c.bpffsRoot },
       'datapath attached');

@@ -7,14 +7,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { BpfObjectFile, BpfObjects, ensureBpffs, ifindex, links, type XdpMode } from '../bpf/index.js';
-import {
-  DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, dsrlb_mode,
-} from '../bpf/consts.generated.js';
+import { DSRLB_GENEVE_OPT_CLASS, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, dsrlb_mode } from '../bpf/consts.generated.js';
 import { MapSpecs, mapOf } from '../bpf/map-specs.js';
 import { DsrlbError } from '../errors.js';
-import type { Mode } from './config.js';
+import type { AgentConfig, Mode } from './config.js';
 
-/** tc filter slot dsrlb owns on each device's clsact egress hook. */
+/**
+ * tc filter slot dsrlb owns on each device's clsact egress hook: first in
+ * line (pref 1), so every filter after it sees the reply as the client will,
+ * and tc_revnat continues to them (TC_ACT_UNSPEC). Its own handle: a
+ * replace touches only dsrlb's filter, never another one at the same pref.
+ */
 export const TC_HANDLE = 0xd5b;
 export const TC_PRIORITY = 1;
 
@@ -26,6 +29,8 @@ export interface DatapathOptions {
   readonly nodeId: number;
   readonly nodeAddress: string;
   readonly mtu: number;
+  readonly genevePort: number;
+  readonly generatedReplies: AgentConfig['generatedReplies'];
 }
 
 export interface LoadedDatapath {
@@ -71,10 +76,12 @@ export function loadDatapath(opts: DatapathOptions): LoadedDatapath {
       nodeAddress: opts.nodeAddress,
       mode: MODES[opts.mode],
       mtu: opts.mtu,
-      genevePort: DSRLB_GENEVE_PORT,
+      genevePort: opts.genevePort,
       optClass: DSRLB_GENEVE_OPT_CLASS,
       snatPortMin: DSRLB_SNAT_PORT_MIN,
       snatPortMax: DSRLB_SNAT_PORT_MAX,
+      replyRate: opts.generatedReplies.rate,
+      replyBurst: opts.generatedReplies.burst,
     });
     const attached = new Map<string, XdpMode>();
     const xdpProg = xdp.program('xdp_lb');

@@ -7,7 +7,7 @@ import { lb4Affinity, lb4AffinityKey, lb4Flow, lb4SnatEntry, lb4Tuple } from './
 import { maglevEntry } from './codecs/maglev.js';
 import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
-import { lb4Backend, lb4Frontend, lb4Key, lb4Revnat, lb4Service } from './codecs/services.js';
+import { lb4Backend, lb4Frontend, lb4Key, lb4LocalBackendKey, lb4Revnat, lb4Service } from './codecs/services.js';
 import { lb4SourceRangeKey } from './codecs/source-ranges.js';
 import { liveBackends } from './backend-slots.js';
 import type { BpfMap, MapInfo } from './map.js';
@@ -26,6 +26,8 @@ export const MapSpecs = {
   frontends: spec('lb4_frontends', u32Key, lb4Frontend),
   backends: spec('lb4_backends', u32Key, lb4Backend),
   revnat: spec('lb4_revnat', u32Key, lb4Revnat),
+  /** {local backend, service id} -> backend id (src/reconcile/local-backends.ts). */
+  localBackends: spec('lb4_local_backends', lb4LocalBackendKey, u32Value),
   /** Outer map: service id -> inner table (the value is an inner map id when read, an fd when written). */
   maglev: spec('lb4_maglev', u32Key, u32Value),
   flows: spec('lb4_flows', lb4Tuple, lb4Flow),

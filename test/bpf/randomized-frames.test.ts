@@ -172,6 +172,7 @@ test.serial('100,000 random and mutated replies through tc_revnat: every rewritt
   for (let port = 40000; port < 40008; port++) {
     for (const proto of [Proto.TCP, Proto.UDP]) {
       dp.maps.dsrRevnat.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: port, proto, flags: 0 }, { address: Addr.vip, port: 80 });
+      dp.addLocalBackend({ address: Addr.pod, port: 8080, proto, serviceId: 1 });
     }
   }
   const g = new Gen(SEED + 1);
@@ -183,7 +184,7 @@ test.serial('100,000 random and mutated replies through tc_revnat: every rewritt
     // The kernel refuses to test-run an IPv4 skb shorter than Ethernet + IPv4 headers.
     if (frame.length < 34) continue;
     const r = dp.runTc(frame);
-    t.true(r.retval === TcAction.OK || r.retval === TcAction.SHOT);
+    t.true(r.retval === TcAction.UNSPEC || r.retval === TcAction.SHOT);
     if (r.out.equals(frame)) continue;
     changed++;
     const problems = newProblems(frame, r.out);

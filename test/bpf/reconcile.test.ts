@@ -6,7 +6,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import {
-  BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT,
+  BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_RATE_DEFAULT,
   DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_SOURCE_RANGES, dsrlb_mode, native,
 } from '../../src/bpf/index.js';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
@@ -637,6 +637,7 @@ test('the real program balances new flows over the backends of the table the rec
   config.update(0, {
     nodeId: nodeIdForAddress(LOCAL.address), nodeAddress: LOCAL.address, mode: dsrlb_mode.DSRLB_MODE_DSR, mtu: 1500,
     genevePort: DSRLB_GENEVE_PORT, optClass: DSRLB_GENEVE_OPT_CLASS, snatPortMin: DSRLB_SNAT_PORT_MIN, snatPortMax: DSRLB_SNAT_PORT_MAX,
+    replyRate: DSRLB_REPLY_RATE_DEFAULT, replyBurst: DSRLB_REPLY_BURST_DEFAULT,
   });
   // Local backends: the program DNATs and passes to the stack (no route lookup needed).
   const local = pods(3, 1);

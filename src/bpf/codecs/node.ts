@@ -13,6 +13,8 @@ export const dsrlbConfig = struct('dsrlb_config', {
   optClass: u16,
   snatPortMin: u16,
   snatPortMax: u16,
+  replyRate: u32,
+  replyBurst: u32,
 });
 export type DsrlbConfig = ReturnType<typeof dsrlbConfig.decode>;
 
