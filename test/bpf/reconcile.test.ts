@@ -662,3 +662,63 @@ test('the real program balances new flows over the backends of the table the rec
   }
   t.deepEqual([...seen.keys()].sort(), local.map((b) => `${b.address}:8080`).sort());
 });
+
+/** lb4_local_backends as "address:port/proto@service" (service 0: any). */
+function localBackendEntries(root: string): string[] {
+  const m = openPinned(root, MapSpecs.localBackends);
+  try {
+    return m.entries().map(([k]) => `${k.address}:${k.port}/${k.proto}@${k.serviceId}`).sort();
+  } finally {
+    m.close();
+  }
+}
+
+test('lb4_local_backends: this node\'s backends under each service id that lists them and once for any; never remote ones', (t) => {
+  const env = setup(t);
+  const r = env.open();
+  const shared = be('198.18.1.10', 'node-a');
+  r.sync(input([
+    fe({ address: '10.96.0.10', backends: [shared, be('198.18.1.11', 'node-a'), be('198.18.2.10')] }),
+    fe({ service: 'default/api', address: '10.96.0.20', backends: [shared] }),
+  ]));
+  const all = readAll(env.root);
+  const web = svcOf(all, '10.96.0.10:80/6').serviceId;
+  const api = svcOf(all, '10.96.0.20:80/6').serviceId;
+  t.deepEqual(localBackendEntries(env.root), [
+    '198.18.1.10:8080/6@0', `198.18.1.10:8080/6@${api}`, `198.18.1.10:8080/6@${web}`, '198.18.1.11:8080/6@0', `198.18.1.11:8080/6@${web}`,
+  ].sort());
+});
+
+test('a local backend that leaves keeps its entries while TERMINATING and loses them when deleted; one that stays in another set keeps only that', (t) => {
+  const env = setup(t);
+  let now = 0;
+  const r = env.open({ now: () => now, terminatingGraceMs: 1000 });
+  const a = be('198.18.1.10', 'node-a');
+  const b = be('198.18.1.11', 'node-a');
+  const web = (backends: Backend[]): Frontend => fe({ address: '10.96.0.10', backends });
+  const api = (backends: Backend[]): Frontend => fe({ service: 'default/api', address: '10.96.0.20', backends });
+  r.sync(input([web([a, b]), api([a])]));
+  const ids = readAll(env.root);
+  const webId = svcOf(ids, '10.96.0.10:80/6').serviceId;
+  const apiId = svcOf(ids, '10.96.0.20:80/6').serviceId;
+
+  // b leaves every set (TERMINATING), a leaves web's but stays in api's.
+  const res = r.sync(input([web([be('198.18.2.10')]), api([a])]));
+  t.is(res.backends.terminated, 1);
+  t.deepEqual(localBackendEntries(env.root), [
+    '198.18.1.10:8080/6@0', `198.18.1.10:8080/6@${apiId}`, '198.18.1.11:8080/6@0', `198.18.1.11:8080/6@${webId}`,
+  ].sort());
+
+  now += 1000;
+  r.sweep();
+  t.deepEqual(localBackendEntries(env.root), ['198.18.1.10:8080/6@0', `198.18.1.10:8080/6@${apiId}`].sort());
+
+  // A restarted agent adopts the entries: api goes, so a drains (TERMINATING) with its entries, then loses them.
+  r.close();
+  const again = env.open({ now: () => now, terminatingGraceMs: 1000 });
+  again.sync(input([web([be('198.18.2.10')])]));
+  t.deepEqual(localBackendEntries(env.root), ['198.18.1.10:8080/6@0', `198.18.1.10:8080/6@${apiId}`].sort());
+  now += 1000;
+  again.sweep();
+  t.deepEqual(localBackendEntries(env.root), []);
+});
