@@ -28,7 +28,7 @@ export const XdpAction = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as
 /** TC_ACT_*; UNSPEC (-1, "continue with the next filter") as BPF_PROG_RUN's unsigned retval. */
 export const TcAction = { UNSPEC: 0xffffffff, OK: 0, SHOT: 2 } as const;
 
-/** Addresses from DESIGN.md §7. */
+/** Addresses from docs/design.md §7. */
 export const Addr = {
   client: '198.51.100.100',
   lbNode: '198.51.100.1',
