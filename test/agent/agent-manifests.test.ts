@@ -8,12 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import { DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
-import { sh } from '../helpers/netns.js';
+import { nodeNetns, sh } from '../helpers/netns.js';
 import type { Status } from '../../src/cli/status-command.js';
 import { requireRoot } from '../helpers/root.js';
 import { waitFor } from '../helpers/wait.js';
@@ -71,12 +70,7 @@ function xdpProgId(ns: string): number | undefined {
 
 test('the agent follows its manifests directory into the maps, and SIGTERM leaves the datapath serving', async (t) => {
   requireRoot(t);
-  const ns = `dsrlbt-agent-${randomBytes(3).toString('hex')}`;
-  sh('ip', ['netns', 'add', ns]);
-  t.teardown(() => sh('ip', ['netns', 'del', ns]));
-  sh('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
-  for (const dev of ['lo', 'eth0', 'peer0']) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  sh('ip', ['-n', ns, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0']);
+  const ns = nodeNetns(t, 'dsrlbt-agent', '198.51.100.1/24');
 
   const dir = mkdtempSync(join(tmpdir(), 'dsrlb-agent-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,10 +9,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { projectRoot } from '../../src/bpf/index.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
-import { sh } from '../helpers/netns.js';
+import { nodeNetns, sh } from '../helpers/netns.js';
 import { requireRoot } from '../helpers/root.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,12 +35,7 @@ function xdpProg(ns: string): XdpProg | undefined {
 /** A namespace whose eth0 carries somebody else's XDP program (xdp_pass, as the lab attaches it). */
 function nodeWithForeignXdp(t: ExecutionContext): { ns: string; dir: string; root: string; foreign: XdpProg } {
   requireRoot(t);
-  const ns = `dsrlbt-fxdp-${randomBytes(3).toString('hex')}`;
-  sh('ip', ['netns', 'add', ns]);
-  t.teardown(() => sh('ip', ['netns', 'del', ns]));
-  sh('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
-  for (const dev of ['lo', 'eth0', 'peer0']) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  sh('ip', ['-n', ns, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0']);
+  const ns = nodeNetns(t, 'dsrlbt-fxdp', '198.51.100.1/24');
   sh('nsenter', [`--net=/run/netns/${ns}`, 'node', attachXdpPass, 'eth0']);
   const foreign = xdpProg(ns);
   if (!foreign) throw new Error('xdp_pass did not attach');
