@@ -21,8 +21,8 @@ int tc_revnat(struct __sk_buff *skb)
 {
 	__u32 pull = skb->len < DSRLB_TC_PULL_LEN ? skb->len : DSRLB_TC_PULL_LEN;
 	const struct dsrlb_config *cfg;
-	const struct lb4_revnat *entry;
-	struct lb4_revnat frontend;
+	const struct lb4_dsr_frontend *entry;
+	struct lb4_dsr_frontend frontend;
 	__u32 ip_off = sizeof(struct ethhdr), l4_off;
 	const struct tcphdr *tcp;
 	struct pkt4 p = {};

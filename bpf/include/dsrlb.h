@@ -247,11 +247,20 @@ struct lb4_local_backend_key {
 	__u32  service_id; /* lb4_service.service_id, or DSRLB_LOCAL_ANY */
 };
 
-/* ---- lb4_revnat; also the value of lb4_dsr_revnat -------------------- */
+/* ---- lb4_revnat ------------------------------------------------------- */
 struct lb4_revnat {
 	__be32 address;   /* frontend address replies must come from */
 	__be16 port;
 	__u16  pad;
+};
+
+/* ---- lb4_dsr_revnat value: the frontend a reply must come from -------- */
+struct lb4_dsr_frontend {
+	__be32 address;
+	__be16 port;
+	__u16  epoch;     /* config.local_epoch when a Geneve packet of the flow was
+	                   * verified (a frontend here, a local backend of it);
+	                   * 0: never (local DNAT, or written by hand) */
 };
 
 /* ---- connection tuples: lb4_flows, lb4_dsr_revnat, lb4_snat keys ----- */
@@ -347,6 +356,10 @@ struct dsrlb_config {
 	__u16  snat_port_max;  /* host order, normally DSRLB_SNAT_PORT_MAX */
 	__u32  reply_rate;     /* generated replies a second, per CPU; 0 = none */
 	__u32  reply_burst;    /* token bucket depth, per CPU */
+	__u16  local_epoch;    /* bumped by the control plane whenever a frontend or
+	                        * a local backend goes: a flow verified at another
+	                        * epoch is verified again; 0 = verify every packet */
+	__u16  pad;
 };
 
 /* ---- reply_bucket (per-CPU array, one entry): the generated-reply budget.

@@ -198,6 +198,34 @@ static __always_inline int geneve_foreign(void)
 	return count(DSRLB_STAT_PASS_GENEVE_FOREIGN, XDP_PASS);
 }
 
+/*
+ * May the decapsulated packet `in` (option type `type`, frontend `fe`) be
+ * delivered (local.h)? With the DSR option its reverse-NAT entry is written
+ * too, stamped with config.local_epoch: a later packet of the flow whose
+ * entry names the same frontend at the same epoch was verified then, and the
+ * control plane has removed nothing since, so it skips the two lookups.
+ */
+static __always_inline int geneve_verify(const struct lb4_tuple *in, const struct lb4_revnat *fe, __u8 type,
+					 const struct dsrlb_config *cfg)
+{
+	/* The epoch is read before the lookups it vouches for. */
+	struct lb4_dsr_frontend entry = { .address = fe->address, .port = fe->port, .epoch = cfg->local_epoch };
+	const struct lb4_dsr_frontend *cur;
+	struct lb4_tuple reply;
+	int rc;
+
+	if (type != DSRLB_GENEVE_OPT_TYPE_DSR)
+		return local_delivery(in, fe, cfg);
+	dsr_reply_tuple(in, &reply);
+	cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
+	if (likely(cur && entry.epoch && dsr_same_frontend(cur, &entry)))
+		return LOCAL_OK;
+	rc = local_delivery(in, fe, cfg);
+	if (rc == LOCAL_OK)
+		bpf_map_update_elem(&lb4_dsr_revnat, &reply, &entry, BPF_ANY);
+	return rc;
+}
+
 /* Why a decapsulated packet may not be delivered (local.h), as a counted drop. */
 static __always_inline int geneve_refused(int rc)
 {
@@ -212,7 +240,7 @@ static __always_inline int geneve_refused(int rc)
  * frontend this node has, and be addressed to a local backend of that
  * frontend. Then it loses its outer headers, records reverse-NAT state when
  * it carries the DSR option, and goes to the stack, which routes it to the
- * pod. Anything else dsrlb's is dropped and counted; nothing is written first.
+ * pod. Anything else dsrlb's is dropped and counted, and writes nothing.
  */
 static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p,
 					const struct dsrlb_config *cfg)
@@ -249,12 +277,9 @@ static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p
 	inner_eth = (void *)(gh + 1) + opts_len;
 	if (parse_ipv4(inner_eth, data_end, udp_len - inner_off, &in) != PARSE_OK)
 		return count(DSRLB_STAT_DROP_GENEVE_BAD_INNER, XDP_DROP);
-	rc = local_delivery(&in.tuple, &frontend, cfg);
+	rc = geneve_verify(&in.tuple, &frontend, type, cfg);
 	if (rc != LOCAL_OK)
 		return geneve_refused(rc);
-
-	if (type == DSRLB_GENEVE_OPT_TYPE_DSR)
-		dsr_revnat_record(&in.tuple, &frontend);
 
 	/* The stack accepts the inner frame only if addressed to this device. */
 	eth_copy_macs(inner_eth, p->eth);

@@ -63,7 +63,7 @@ static __always_inline int forward_no_endpoints(struct xdp_md *ctx, const struct
 /* Backend on this node: DNAT, reverse-NAT state, and the stack delivers. */
 static __always_inline int forward_local(struct pkt4 *p, const struct lb4_backend *be)
 {
-	struct lb4_revnat frontend = { .address = p->tuple.daddr, .port = p->tuple.dport };
+	struct lb4_dsr_frontend frontend = { .address = p->tuple.daddr, .port = p->tuple.dport };
 	struct lb4_tuple delivered = p->tuple;
 
 	delivered.daddr = be->address;

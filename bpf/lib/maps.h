@@ -138,7 +138,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, DSRLB_MAX_DSR_REVNAT);
 	__type(key, struct lb4_tuple);
-	__type(value, struct lb4_revnat);
+	__type(value, struct lb4_dsr_frontend);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_dsr_revnat SEC(".maps");
 

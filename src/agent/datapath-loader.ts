@@ -71,7 +71,8 @@ export function loadDatapath(opts: DatapathOptions): LoadedDatapath {
   let tc: BpfObjectFile | undefined;
   try {
     tc = BpfObjectFile.load(BpfObjects.tcRevnat, { pinRoot: opts.bpffsRoot });
-    mapOf(xdp, MapSpecs.config).update(0, {
+    const config = mapOf(xdp, MapSpecs.config);
+    config.update(0, {
       nodeId: opts.nodeId,
       nodeAddress: opts.nodeAddress,
       mode: MODES[opts.mode],
@@ -82,6 +83,8 @@ export function loadDatapath(opts: DatapathOptions): LoadedDatapath {
       snatPortMax: DSRLB_SNAT_PORT_MAX,
       replyRate: opts.generatedReplies.rate,
       replyBurst: opts.generatedReplies.burst,
+      // The reconciler's (src/reconcile/local-epoch.ts): kept across restarts.
+      localEpoch: config.lookup(0)?.localEpoch ?? 0,
     });
     const attached = new Map<string, XdpMode>();
     const xdpProg = xdp.program('xdp_lb');

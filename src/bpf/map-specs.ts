@@ -3,7 +3,7 @@
  * their keys and values: one table used by the reconciler, lbctl and tests.
  */
 import type { Codec } from './codec.js';
-import { lb4Affinity, lb4AffinityKey, lb4Flow, lb4SnatEntry, lb4Tuple } from './codecs/connections.js';
+import { lb4Affinity, lb4AffinityKey, lb4DsrFrontend, lb4Flow, lb4SnatEntry, lb4Tuple } from './codecs/connections.js';
 import { maglevEntry } from './codecs/maglev.js';
 import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
@@ -31,7 +31,7 @@ export const MapSpecs = {
   /** Outer map: service id -> inner table (the value is an inner map id when read, an fd when written). */
   maglev: spec('lb4_maglev', u32Key, u32Value),
   flows: spec('lb4_flows', lb4Tuple, lb4Flow),
-  dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4Revnat),
+  dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4DsrFrontend),
   snat: spec('lb4_snat', lb4Tuple, lb4SnatEntry),
   affinity: spec('lb4_affinity', lb4AffinityKey, lb4Affinity),
   sourceRanges: spec('lb4_source_ranges', lb4SourceRangeKey, u32Value),

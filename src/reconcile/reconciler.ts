@@ -46,6 +46,7 @@
 import { freedSlot, scanBackends } from '../bpf/backend-slots.js';
 import { DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_SOURCE_RANGE_PREFIX_BASE } from '../bpf/consts.generated.js';
 import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../bpf/codecs/services.js';
+import type { DsrlbConfig } from '../bpf/codecs/node.js';
 import type { Lb4SourceRangeKey } from '../bpf/codecs/source-ranges.js';
 import { BpfError } from '../bpf/errors.js';
 import type { BpfMap } from '../bpf/map.js';
@@ -59,6 +60,7 @@ import {
 import { writeBackendBatch, writeRevnatBatch, writeServiceBatch } from './batch-writes.js';
 import { FrontendSlots } from './frontend-slots.js';
 import { LocalBackends, type LocalBackend } from './local-backends.js';
+import { bumpLocalEpoch } from './local-epoch.js';
 import { nodeIdForAddress } from './node-ids.js';
 import { IdAllocator } from './ids.js';
 import { maglevTableOf, maglevTableSize } from './maglev.js';
@@ -206,6 +208,8 @@ interface Maps {
   readonly sourceRanges: BpfMap<Lb4SourceRangeKey, number>;
   readonly nodes: BpfMap<number, { address: string }>;
   readonly nodeAddrs: BpfMap<string, number>;
+  /** Only for config.local_epoch (local-epoch.ts). */
+  readonly config: BpfMap<number, DsrlbConfig>;
 }
 
 function openMaps(root: string): Maps {
@@ -226,6 +230,7 @@ function openMaps(root: string): Maps {
       sourceRanges: open(MapSpecs.sourceRanges),
       nodes: open(MapSpecs.nodes),
       nodeAddrs: open(MapSpecs.nodeAddrs),
+      config: open(MapSpecs.config),
     };
   } catch (e) {
     for (const m of opened) m.close();
@@ -261,6 +266,8 @@ export class Reconciler {
   private localBackends!: LocalBackends;
   /** This node's id, from the last sync() (backends with it are local). */
   private localNodeId = 0;
+  /** A frontend now leads to another service id: flows verified before must be verified again. */
+  private frontendMoved = false;
 
   // Ids, by identity: group key -> service id, backend key -> backend id, frontend -> revnat id.
   private serviceIds = new IdAllocator('service id', 1, MAX_U32);
@@ -483,6 +490,8 @@ export class Reconciler {
     }
     this.frontendSlots = new FrontendSlots(this.maps.frontends);
     this.localBackends = new LocalBackends(this.maps.localBackends);
+    // Whatever backend nodes verified before this (re)read may be stale.
+    bumpLocalEpoch(this.maps.config);
     const slots = scanBackends(this.maps.backends);
     this.generation = slots.newestGeneration;
     for (const [id, value] of slots.live) {
@@ -560,6 +569,8 @@ export class Reconciler {
     this.retireBackends(olds, now, res);
     const expired = this.expireBackends(now, res);
     res.localBackends.deleted = this.localBackends.prune(this.backends, this.localNodeId);
+    if (res.services.deleted > 0 || res.localBackends.deleted > 0 || this.frontendMoved) bumpLocalEpoch(this.maps.config);
+    this.frontendMoved = false;
     if (nodes || expired > 0) this.deleteUnusedNodes(nodes ?? this.wantNodes, res);
 
     for (const [s, next] of changes) {
@@ -776,6 +787,7 @@ export class Reconciler {
       for (const [k, s] of want.services) {
         const cur = this.services.get(k);
         if (!cur || !sameService(cur.value, s.value)) serviceWrites.push([s.key, s.value]);
+        if (cur && cur.value.serviceId !== s.value.serviceId) this.frontendMoved = true;
       }
       this.frontendSlots.write(serviceWrites);
       writeServiceBatch(m.services, serviceWrites);

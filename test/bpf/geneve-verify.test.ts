@@ -123,3 +123,24 @@ test('--geneve-port: dsrlb\'s Geneve is expected on that port, sent to it, and 6
   t.is(out.retval, XdpAction.TX);
   t.is(decodeFrame(out.out, { genevePort: 7081 }).udp?.dport, 7081);
 });
+
+test('a verified flow skips the checks while the epoch stands; once the control plane bumps it, a backend removed since is refused', (t) => {
+  const dp = backendNode(t);
+  const frame = geneve({ options: [dsrOption(Addr.vip, 80)] });
+  t.is(dp.runXdp(frame).retval, XdpAction.PASS);
+
+  // The backend goes from lb4_local_backends; until the epoch moves, the flow's stamp vouches for it.
+  for (const [k] of dp.maps.localBackends.entries()) if (k.address === Addr.pod) dp.maps.localBackends.delete(k);
+  t.is(dp.runXdp(frame).retval, XdpAction.PASS);
+  dp.setConfig({ localEpoch: 2 });
+  t.is(dp.runXdp(frame).retval, XdpAction.DROP);
+  t.deepEqual(dp.nonZeroStats(), { PASS_DECAP: 2, DROP_GENEVE_NOT_LOCAL_BACKEND: 1 });
+});
+
+test('epoch 0 verifies every packet', (t) => {
+  const dp = backendNode(t, { localEpoch: 0 });
+  const frame = geneve({ options: [dsrOption(Addr.vip, 80)] });
+  t.is(dp.runXdp(frame).retval, XdpAction.PASS);
+  for (const [k] of dp.maps.localBackends.entries()) if (k.address === Addr.pod) dp.maps.localBackends.delete(k);
+  t.is(dp.runXdp(frame).retval, XdpAction.DROP);
+});

@@ -11,7 +11,7 @@ import {
 } from '../../src/bpf/index.js';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import type { Lb4Backend, Lb4Service } from '../../src/bpf/codecs/services.js';
-import { maglevInnerSpec, MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
+import { maglevInnerSpec, MapSpecs, openPinned, withPinned } from '../../src/bpf/map-specs.js';
 import { maglevTable, nodeIdForAddress, Reconciler, type DesiredInput, type ReconcilerOptions } from '../../src/reconcile/index.js';
 import { buildFrame, decodeFrame } from '../../src/packet/index.js';
 import type { Backend, Frontend, Plan } from '../../src/plan/index.js';
@@ -637,7 +637,7 @@ test('the real program balances new flows over the backends of the table the rec
   config.update(0, {
     nodeId: nodeIdForAddress(LOCAL.address), nodeAddress: LOCAL.address, mode: dsrlb_mode.DSRLB_MODE_DSR, mtu: 1500,
     genevePort: DSRLB_GENEVE_PORT, optClass: DSRLB_GENEVE_OPT_CLASS, snatPortMin: DSRLB_SNAT_PORT_MIN, snatPortMax: DSRLB_SNAT_PORT_MAX,
-    replyRate: DSRLB_REPLY_RATE_DEFAULT, replyBurst: DSRLB_REPLY_BURST_DEFAULT,
+    replyRate: DSRLB_REPLY_RATE_DEFAULT, replyBurst: DSRLB_REPLY_BURST_DEFAULT, localEpoch: 1,
   });
   // Local backends: the program DNATs and passes to the stack (no route lookup needed).
   const local = pods(3, 1);
@@ -702,9 +702,16 @@ test('a local backend that leaves keeps its entries while TERMINATING and loses 
   const webId = svcOf(ids, '10.96.0.10:80/6').serviceId;
   const apiId = svcOf(ids, '10.96.0.20:80/6').serviceId;
 
+  const epoch = (): number => withPinned(env.root, MapSpecs.config, (m) => m.lookup(0)?.localEpoch ?? NaN);
+  const before = epoch();
+  t.true(before > 0, 'opening the maps bumped the epoch');
+
   // b leaves every set (TERMINATING), a leaves web's but stays in api's.
   const res = r.sync(input([web([be('198.18.2.10')]), api([a])]));
   t.is(res.backends.terminated, 1);
+  t.is(epoch(), before + 1, 'a local backend entry went: backend nodes verify their flows again');
+  r.sync(input([web([be('198.18.2.10')]), api([a])]));
+  t.is(epoch(), before + 1, 'nothing removed, no bump');
   t.deepEqual(localBackendEntries(env.root), [
     '198.18.1.10:8080/6@0', `198.18.1.10:8080/6@${apiId}`, '198.18.1.11:8080/6@0', `198.18.1.11:8080/6@${webId}`,
   ].sort());

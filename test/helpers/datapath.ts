@@ -197,7 +197,7 @@ export class Datapath {
 
   setConfig(c: {
     mode?: Mode; mtu?: number; snatPortMin?: number; snatPortMax?: number; nodeId?: number; genevePort?: number;
-    replyRate?: number; replyBurst?: number;
+    replyRate?: number; replyBurst?: number; localEpoch?: number;
   }): void {
     const cur = this.maps.config.lookup(0);
     const mode = c.mode === undefined ? cur?.mode ?? dsrlb_mode.DSRLB_MODE_DSR
@@ -213,6 +213,7 @@ export class Datapath {
       snatPortMax: c.snatPortMax ?? DSRLB_SNAT_PORT_MAX,
       replyRate: c.replyRate ?? (cur?.replyRate || DSRLB_REPLY_RATE_DEFAULT),
       replyBurst: c.replyBurst ?? (cur?.replyBurst || DSRLB_REPLY_BURST_DEFAULT),
+      localEpoch: c.localEpoch ?? (cur?.localEpoch || 1),
     });
   }
 
