@@ -40,10 +40,14 @@ int tc_revnat(struct __sk_buff *skb)
 	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p.tuple);
 	if (!entry)
 		return TC_ACT_UNSPEC;
-	/* Only a backend's reply: never a host socket that happens to match an entry. */
-	if (unlikely(!local_backend_source(&p.tuple)))
-		return count(DSRLB_STAT_PASS_REVNAT_NOT_LOCAL, TC_ACT_UNSPEC);
 	frontend = *entry;
+	cfg = config_get();
+	/* Only a backend's reply, never a host socket that happens to match an
+	 * entry: an entry stamped at the current epoch was written for a local
+	 * backend (nothing has been removed since), any other is checked. */
+	if (unlikely(!(cfg && frontend.epoch && frontend.epoch == cfg->local_epoch) &&
+		     !local_backend_source(&p.tuple)))
+		return count(DSRLB_STAT_PASS_REVNAT_NOT_LOCAL, TC_ACT_UNSPEC);
 	tcp = pkt_tcp(&p);
 	syn_ack = tcp && tcp_is_syn_ack(tcp);
 	l4_off = ip_off + ipv4_hdr_len(p.ip);
@@ -53,7 +57,6 @@ int tc_revnat(struct __sk_buff *skb)
 		return count(DSRLB_STAT_DROP_ENCAP_FAILED, TC_ACT_SHOT);
 	stat_inc(DSRLB_STAT_REVNAT_REWRITE);
 
-	cfg = config_get();
 	if (syn_ack && cfg && cfg->mtu > DSRLB_ENCAP_OVERHEAD + sizeof(struct iphdr) + sizeof(struct tcphdr)) {
 		__u16 max_mss = cfg->mtu - DSRLB_ENCAP_OVERHEAD - sizeof(struct iphdr) - sizeof(struct tcphdr);
 

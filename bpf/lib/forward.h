@@ -60,10 +60,16 @@ static __always_inline int forward_no_endpoints(struct xdp_md *ctx, const struct
 	return count(DSRLB_STAT_TX_REJECT, XDP_TX);
 }
 
-/* Backend on this node: DNAT, reverse-NAT state, and the stack delivers. */
-static __always_inline int forward_local(struct pkt4 *p, const struct lb4_backend *be)
+/*
+ * Backend on this node: DNAT, reverse-NAT state (stamped with the epoch: the
+ * frontend and the local backend are both known good), and the stack delivers.
+ */
+static __always_inline int forward_local(struct pkt4 *p, const struct dsrlb_config *cfg,
+					 const struct lb4_backend *be)
 {
-	struct lb4_dsr_frontend frontend = { .address = p->tuple.daddr, .port = p->tuple.dport };
+	struct lb4_dsr_frontend frontend = {
+		.address = p->tuple.daddr, .port = p->tuple.dport, .epoch = cfg->local_epoch,
+	};
 	struct lb4_tuple delivered = p->tuple;
 
 	delivered.daddr = be->address;
@@ -171,7 +177,7 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 	}
 
 	if (ch.backend.node_id == cfg->node_id)
-		return forward_local(p, &ch.backend);
+		return forward_local(p, cfg, &ch.backend);
 	return forward_remote(ctx, p, cfg, &ch.backend, forward_dsr(cfg, p->tuple.proto), hash);
 }
 
