@@ -40,8 +40,8 @@ async function agentHealth(addr: string): Promise<Status['agent']> {
 }
 
 export async function readStatus(root: string, healthAddr: string): Promise<Status> {
-  const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows, MapSpecs.dsrRevnat,
-    MapSpecs.snat, MapSpecs.affinity, MapSpecs.nodes];
+  const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows,
+    MapSpecs.dsrRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.nodes];
   const maps = specs.map((s) => mapStatus(root, s as MapSpec<unknown, unknown>));
   const cfgMap = openPinned(root, MapSpecs.config);
   const cfg = (() => { try { return cfgMap.lookup(0); } finally { cfgMap.close(); } })();
