@@ -111,8 +111,9 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   t.deepEqual(status.config, { nodeAddress: '198.51.100.1', mode: 'dsr', mtu: 1500 });
   t.true(status.agent.healthy);
   t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 3);
-  // Both backends run on node-a, this node: one entry under their service and one for any service each.
-  t.is(status.maps.find((m) => m.name === 'lb4_local_backends')?.entries, 4);
+  // Every backend runs on node-a, this node: one entry under its service and one for any service each,
+  // the two current ones and the replaced one, which drains (TERMINATING) with its entries.
+  t.is(status.maps.find((m) => m.name === 'lb4_local_backends')?.entries, 6);
   t.true(status.totalMapMemoryBytes > 0);
 
   const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
