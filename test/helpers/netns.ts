@@ -41,17 +41,3 @@ export function vethIntoNetns(t: ExecutionContext, prefix = 'dsrlbt'): VethIntoN
   return { ns, hostIf, nsIf };
 }
 
-/**
- * A namespace standing for a node as the agent sees it: `eth0` (a veth whose
- * peer `peer0` stays in the namespace), up, with `address` (CIDR). Removed
- * when the test ends.
- */
-export function nodeNetns(t: ExecutionContext, prefix: string, address: string): string {
-  const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
-  sh('ip', ['netns', 'add', ns]);
-  t.teardown(() => sh('ip', ['netns', 'del', ns]));
-  sh('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
-  for (const dev of ['lo', 'eth0', 'peer0']) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  sh('ip', ['-n', ns, 'addr', 'add', address, 'dev', 'eth0']);
-  return ns;
-}
