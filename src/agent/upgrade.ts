@@ -20,8 +20,12 @@ import {
 } from '../bpf/index.js';
 import { TERMINATING_MAP } from './terminating-store.js';
 
-/** Written by the agent at attach (it marks the maps as holding a plan): never carried. */
-const NEVER_CARRIED = new Set(['config']);
+/**
+ * Never shared: the agent writes `config` at attach (then it marks the maps as
+ * holding a plan). It is copied like a changed map instead, for its local
+ * epoch: reverse-NAT entries in shared tables are stamped with it.
+ */
+const NEVER_SHARED = new Set(['config']);
 /** Written by the datapath, per packet: copied again around the swap. */
 const DATAPATH_TABLES = new Set<number>([MapType.LRU_HASH]);
 const BATCH = 4096;
@@ -126,7 +130,7 @@ export class LayoutUpgrade {
   private shareUnchanged(): void {
     for (const m of this.layout.maps) {
       const oldPath = join(this.from, m.name);
-      if (NEVER_CARRIED.has(m.name) || !existsSync(oldPath) || existsSync(join(this.mine, m.name))) continue;
+      if (NEVER_SHARED.has(m.name) || !existsSync(oldPath) || existsSync(join(this.mine, m.name))) continue;
       const old = pinnedMapLayout(oldPath, m.name);
       // A map-in-map's inner template is not readable from the kernel: its values are carried instead.
       if (m.inner === null && sameMapLayout(old, m)) {
@@ -155,7 +159,7 @@ export class LayoutUpgrade {
   carry(): readonly CarryReport[] {
     const shared = new Set(this.reports.map((r) => r.map));
     for (const m of this.layout.maps) {
-      if (shared.has(m.name) || NEVER_CARRIED.has(m.name)) continue;
+      if (shared.has(m.name)) continue;
       const oldPath = join(this.from, m.name);
       if (!existsSync(oldPath)) {
         this.reports.push({ map: m.name, how: 'not carried', why: 'new in this layout' });
