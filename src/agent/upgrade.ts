@@ -12,10 +12,10 @@
  * the old programs wrote in between, and only then the old pins go.
  */
 import { existsSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import {
-  BpfMap, bytes, currentOf, isPerCpu, MapType, native, pinnedMapLayout, sameMapLayout, scalar, translation, UpdateFlags,
+  BpfMap, bytes, currentOf, isLayoutDirName, isPerCpu, MapType, native, pinnedMapLayout, sameMapLayout, scalar, translation, UpdateFlags,
   type BuildLayout, type MapLayout, type Translation,
 } from '../bpf/index.js';
 import { TERMINATING_MAP } from './terminating-store.js';
@@ -216,7 +216,7 @@ export class LayoutUpgrade {
 
 /** Removes a layout's pins: a `v<id>` directory whole, an unversioned root's pinned files only (its layout dirs and lock stay). */
 export function removeLayout(dir: string): void {
-  if (/\/v[0-9a-f]{12}$/.test(dir)) {
+  if (isLayoutDirName(basename(dir))) {
     rmSync(dir, { recursive: true, force: true });
     return;
   }

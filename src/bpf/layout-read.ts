@@ -63,20 +63,26 @@ export function layoutDir(root: string, id: string): string {
 }
 
 const LAYOUT_DIR = /^v[0-9a-f]{12}$/;
+
+/** A `v<id>` directory name. */
+export function isLayoutDirName(name: string): boolean {
+  return LAYOUT_DIR.test(name);
+}
 /** A pin every layout has: marks a directory (or an unversioned root) as holding maps. */
 const MARKER_MAP = 'lb4_services';
 
 /**
  * Directories under `root` holding a layout's maps: `v<id>` directories, and
  * `root` itself when maps are pinned directly in it (builds from before the
- * layout was versioned).
+ * layout was versioned). A directory without the marker map (an agent
+ * stopped between creating it and loading) holds no usable layout.
  */
 export function layoutDirs(root: string): string[] {
   if (!existsSync(root)) return [];
   const dirs = readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && LAYOUT_DIR.test(e.name)).map((e) => join(root, e.name));
+    .filter((e) => e.isDirectory() && isLayoutDirName(e.name)).map((e) => join(root, e.name));
   if (existsSync(join(root, MARKER_MAP))) dirs.push(root);
-  return dirs;
+  return dirs.filter((d) => existsSync(join(d, MARKER_MAP)));
 }
 
 /** Ids of the maps used by the XDP programs attached in this network namespace. */
@@ -117,7 +123,10 @@ export function currentOf(dirs: readonly string[]): string | undefined {
     return id !== undefined && attached.has(id);
   });
   if (inUse) return inUse;
-  const born = (d: string): number => statSync(join(d, MARKER_MAP)).birthtimeMs || statSync(join(d, MARKER_MAP)).mtimeMs;
+  const born = (d: string): number => {
+    const s = statSync(join(d, MARKER_MAP));
+    return s.birthtimeMs || s.mtimeMs;
+  };
   return [...dirs].sort((a, b) => born(b) - born(a))[0];
 }
 

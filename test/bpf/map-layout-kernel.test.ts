@@ -8,7 +8,7 @@ import test from 'ava';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  BpfObjectFile, buildLayout, currentOf, datapathObjects, MapType, pinnedMapLayout, sameMapLayout,
+  BpfObjectFile, buildLayout, currentOf, datapathObjects, layoutDirs, MapType, pinnedMapLayout, sameMapLayout,
 } from '../../src/bpf/index.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { requireRoot } from '../helpers/root.js';
@@ -39,6 +39,8 @@ test('of several layout directories, the newest is current when no program uses 
     BpfObjectFile.load(datapathObjects().tcRevnat, { pinRoot: d }).close();
     await new Promise((r) => setTimeout(r, 20)); // distinct creation times
   }
+  mkdirSync(join(root, 'v000000000003')); // created, never loaded: no layout in it
+  t.deepEqual(layoutDirs(root), dirs);
   t.is(currentOf(dirs), dirs[1]);
   t.is(currentOf([dirs[0] ?? '']), dirs[0]);
   t.is(currentOf([]), undefined);
