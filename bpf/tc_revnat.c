@@ -3,11 +3,15 @@
  * tc_revnat - tc egress on the node's devices (DESIGN.md §1.4): a reply
  * whose tuple is in lb4_dsr_revnat leaves with the frontend as its source,
  * and its SYN-ACK advertises an MSS that fits once the client's segments
- * are encapsulated. Works beside any CNI: it only looks at what leaves.
+ * are encapsulated; so do the fragments of a reply (frag.h) and a pod's ICMP
+ * errors about a flow (icmp_error.h). Works beside any CNI: it only looks at
+ * what leaves.
  */
 #include <linux/pkt_cls.h>
 #include "maps.h"
 #include "config.h"
+#include "frag.h"
+#include "icmp_error.h"
 #include "nat.h"
 #include "parse.h"
 #include "stats.h"
@@ -23,7 +27,7 @@ int tc_revnat(struct __sk_buff *skb)
 	__u32 ip_off = sizeof(struct ethhdr), l4_off;
 	const struct tcphdr *tcp;
 	struct pkt4 p = {};
-	int syn_ack;
+	int syn_ack, rc;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
@@ -31,7 +35,12 @@ int tc_revnat(struct __sk_buff *skb)
 	if ((void *)(long)skb->data + pull > (void *)(long)skb->data_end &&
 	    bpf_skb_pull_data(skb, pull))
 		return TC_ACT_OK;
-	if (parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != PARSE_OK)
+	rc = parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p);
+	if (rc == PARSE_FRAGMENT)
+		return frag_revnat(skb, &p);
+	if (rc == PARSE_OTHER_PROTO && p.tuple.proto == IPPROTO_ICMP)
+		return icmp_error_revnat(skb);
+	if (rc != PARSE_OK)
 		return TC_ACT_OK;
 
 	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p.tuple);

@@ -2,13 +2,15 @@
 /*
  * xdp_lb - the XDP program on the node's devices (DESIGN.md §1): frontend
  * lookup and load balancing on the LB node, Geneve decapsulation on the
- * backend node, SNAT-mode replies. The logic lives in lib/.
+ * backend node, SNAT-mode replies, ICMP errors about flows. The logic
+ * lives in lib/.
  */
 #include "maps.h"
 #include "compiler.h"
 #include "config.h"
 #include "encap.h"
 #include "forward.h"
+#include "icmp_forward.h"
 #include "lb.h"
 #include "parse.h"
 #include "snat.h"
@@ -44,8 +46,11 @@ int xdp_lb(struct xdp_md *ctx)
 	int rc;
 
 	rc = parse_ipv4(data, data_end, ctx->data_end - ctx->data, &p);
-	if (unlikely(rc != PARSE_OK))
+	if (unlikely(rc != PARSE_OK)) {
+		if (rc == PARSE_OTHER_PROTO && p.tuple.proto == IPPROTO_ICMP)
+			return icmp_error_in(ctx, &p);
 		return parse_verdict(rc);
+	}
 
 	cfg = config_get();
 	if (unlikely(!cfg))

@@ -10,6 +10,7 @@
 #include "maps.h"
 #include "csum.h"
 #include "fib.h"
+#include "icmp_quote.h"
 #include "nat.h"
 #include "parse.h"
 #include "stats.h"
@@ -182,6 +183,15 @@ static __always_inline int geneve_options(void *opts, __u32 opts_len, void *data
 	return off >= opts_len ? GENEVE_OPTS_OK : GENEVE_OPTS_BAD;
 }
 
+/* An inner ICMP error (type checked; its quote is the pod's business). */
+static __always_inline int geneve_inner_icmp_error(const struct pkt4 *in)
+{
+	const __u8 *type = in->l4;
+
+	return in->tuple.proto == IPPROTO_ICMP && in->l4_len >= DSRLB_ICMP_HDR_LEN &&
+	       (const void *)(type + 1) <= in->data_end && icmp_is_error(*type);
+}
+
 /*
  * Backend node: a Geneve packet to this node. Only nodes may send one; a
  * valid packet loses its outer headers, records reverse-NAT state when it
@@ -196,7 +206,7 @@ static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p
 	struct ethhdr *inner_eth;
 	struct pkt4 in = {};
 	__u32 opts_len, inner_off, udp_len;
-	int found = 0;
+	int found = 0, rc;
 
 	if (!bpf_map_lookup_elem(&node_addrs, &p->tuple.saddr))
 		return count(DSRLB_STAT_DROP_GENEVE_UNKNOWN_NODE, XDP_DROP);
@@ -216,10 +226,12 @@ static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p
 	/* The inner frame ends where the UDP datagram does, not in padding. */
 	inner_off = sizeof(struct udphdr) + sizeof(*gh) + opts_len;
 	inner_eth = (void *)(gh + 1) + opts_len;
-	if (parse_ipv4(inner_eth, data_end, udp_len - inner_off, &in) != PARSE_OK)
+	/* TCP/UDP, or an ICMP error an LB node translated for a pod (icmp_forward.h). */
+	rc = parse_ipv4(inner_eth, data_end, udp_len - inner_off, &in);
+	if (rc != PARSE_OK && !(rc == PARSE_OTHER_PROTO && geneve_inner_icmp_error(&in)))
 		return count(DSRLB_STAT_DROP_GENEVE_BAD_INNER, XDP_DROP);
 
-	if (found)
+	if (found && rc == PARSE_OK)
 		dsr_revnat_record(&in.tuple, &frontend);
 
 	/* The stack accepts the inner frame only if addressed to this device. */

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * frag.h - tc egress: IPv4 fragments of a reply (a pod's UDP datagram larger
+ * than its MTU leaves as fragments). Only the first fragment carries the
+ * ports, so it alone can be matched against lb4_dsr_revnat; when it matches,
+ * it is rewritten (its L4 checksum is the whole datagram's, so the
+ * incremental update holds) and the frontend is recorded in lb4_frag_revnat
+ * under {pod, client, IP id, protocol}. Every later fragment of that
+ * datagram finds it there and gets the same source address: the client
+ * reassembles a datagram from the frontend. The kernel sends a datagram's
+ * fragments in order, so the first one's state is written before the rest
+ * look for it; a later fragment without state is not a reply we know and
+ * leaves as it is.
+ */
+#ifndef DSRLB_FRAG_H
+#define DSRLB_FRAG_H
+
+#include <linux/pkt_cls.h>
+#include "maps.h"
+#include "nat.h"
+#include "parse.h"
+#include "stats.h"
+
+/* The first fragment (PARSE_FRAGMENT, offset 0): rewritten and recorded if it is a reply. */
+static __always_inline int frag_first(struct __sk_buff *skb, struct pkt4 *p, const struct lb4_frag_key *key)
+{
+	__u32 ip_off = sizeof(struct ethhdr), l4_off = ip_off + ipv4_hdr_len(p->ip);
+	__u32 csum_end = p->tuple.proto == IPPROTO_TCP ? DSRLB_TCP_CSUM_END : DSRLB_UDP_CSUM_END;
+	struct udphdr *ports = p->l4;
+	struct lb4_revnat frontend;
+	const struct lb4_revnat *entry;
+
+	if (p->tuple.proto != IPPROTO_TCP && p->tuple.proto != IPPROTO_UDP)
+		return TC_ACT_OK;
+	if ((void *)ports + sizeof(__be32) > p->data_end)
+		return TC_ACT_OK;
+	p->tuple.sport = ports->source;
+	p->tuple.dport = ports->dest;
+	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p->tuple);
+	if (!entry)
+		return TC_ACT_OK;
+	frontend = *entry;
+	/* A reply we cannot rewrite must not leave with the pod's address. */
+	if (p->l4_len < csum_end)
+		return count(DSRLB_STAT_DROP_FRAG_SHORT, TC_ACT_SHOT);
+	if (nat_skb_set_src(skb, ip_off, l4_off, p->tuple.proto, p->tuple.saddr, frontend.address,
+			    p->tuple.sport, frontend.port))
+		return count(DSRLB_STAT_DROP_ENCAP_FAILED, TC_ACT_SHOT);
+	bpf_map_update_elem(&lb4_frag_revnat, key, &frontend, BPF_ANY);
+	return count(DSRLB_STAT_FRAG_REVNAT, TC_ACT_OK);
+}
+
+/* A fragment leaving (parse_ipv4 said PARSE_FRAGMENT). */
+static __always_inline int frag_revnat(struct __sk_buff *skb, struct pkt4 *p)
+{
+	struct lb4_frag_key key = {
+		.saddr = p->ip->saddr,
+		.daddr = p->ip->daddr,
+		.id = p->ip->id,
+		.proto = p->ip->protocol,
+	};
+	const struct lb4_revnat *entry;
+	__be32 frontend;
+
+	if (!(p->ip->frag_off & bpf_htons(DSRLB_IP_OFFSET_MASK)))
+		return frag_first(skb, p, &key);
+	entry = bpf_map_lookup_elem(&lb4_frag_revnat, &key);
+	if (!entry)
+		return TC_ACT_OK;
+	frontend = entry->address;
+	if (bpf_l3_csum_replace(skb, sizeof(struct ethhdr) + offsetof(struct iphdr, check), key.saddr,
+				frontend, sizeof(frontend)) ||
+	    bpf_skb_store_bytes(skb, sizeof(struct ethhdr) + offsetof(struct iphdr, saddr), &frontend,
+				sizeof(frontend), 0))
+		return count(DSRLB_STAT_DROP_ENCAP_FAILED, TC_ACT_SHOT);
+	return count(DSRLB_STAT_FRAG_REVNAT, TC_ACT_OK);
+}
+
+#endif /* DSRLB_FRAG_H */
