@@ -4,7 +4,7 @@
  */
 import { decodeEthernet, encodeEthernet, ETHERNET_HEADER_LENGTH, EtherType, type EthernetHeader } from './ethernet.js';
 import { decodeGeneve, encodeGeneve, GENEVE_PORT, GENEVE_PROTO_ETHERNET, type GeneveHeader, type GeneveSpec } from './geneve.js';
-import { decodeIcmp, encodeIcmp, type IcmpMessage, type IcmpSpec } from './icmp.js';
+import { decodeIcmp, encodeIcmp, quoteOf, type IcmpMessage, type IcmpSpec } from './icmp.js';
 import { decodeIpv4, encodeIpv4, IpProtocol, type Ipv4Header, type Ipv4Spec } from './ipv4.js';
 import { decodeTcp, encodeTcp, tcpChecksumValid, type TcpSegment, type TcpSpec } from './tcp.js';
 import { decodeUdp, encodeUdp, udpChecksumState, type UdpDatagram, type UdpSpec } from './udp.js';
@@ -40,6 +40,28 @@ export function buildFrame(spec: FrameSpec): Buffer {
   });
   const header = encodeIpv4({ ...ip, protocol: ip.protocol ?? protocol }, payload.length);
   return Buffer.concat([eth, header, payload, Buffer.from(spec.trailer ?? [])]);
+}
+
+export interface IcmpErrorSpec {
+  readonly eth?: Partial<EthernetHeader>;
+  /** The error's own IPv4 header (who reports, to whom). */
+  readonly ip: Omit<Ipv4Spec, 'protocol'>;
+  readonly type: number;
+  readonly code: number;
+  /** Next-hop MTU (fragmentation needed). */
+  readonly mtu?: number;
+  /** The frame the error is about: its IPv4 header and `l4Bytes` of payload are quoted. */
+  readonly about: Uint8Array;
+  readonly l4Bytes?: number;
+}
+
+/** An ICMP error quoting a packet (RFC 792), every checksum computed from scratch. */
+export function buildIcmpError(spec: IcmpErrorSpec): Buffer {
+  return buildFrame({
+    eth: spec.eth,
+    ip: { df: false, ...spec.ip },
+    icmp: { type: spec.type, code: spec.code, rest: spec.mtu ?? 0, payload: quoteOf(spec.about, spec.l4Bytes) },
+  });
 }
 
 export interface GeneveFrameSpec {
