@@ -30,7 +30,7 @@ function withFlow(t: Parameters<typeof Datapath.open>[0], proto: number): Datapa
 }
 
 /** The error the pod sends about `got`, and what must leave instead (about what the client sent). */
-function podError(type: number, code: number, proto: number, l4Bytes: number, from = Addr.pod, ip: Partial<FrameSpec['ip']> = {}) {
+function podError(type: number, code: number, proto: number, l4Bytes: number, from: string = Addr.pod, ip: Partial<FrameSpec['ip']> = {}) {
   const mtu = type === IcmpType.DEST_UNREACH && code === IcmpUnreachCode.FRAG_NEEDED ? 1400 : 0;
   const make = (src: string, about: Buffer): Buffer => buildIcmpError({ eth, ip: { src, dst: Addr.client, id: 7, ttl: 64 }, type, code, mtu, about, l4Bytes });
   return {

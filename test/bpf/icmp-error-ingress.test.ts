@@ -29,7 +29,7 @@ function reply(src: string, sport: number, proto: number, dst: string = Addr.cli
 interface ErrorSpec { type: number; code: number; from?: string; to?: string; l4Bytes?: number }
 
 /** The error a router (or the client) sends about `about`. */
-function errorAbout(about: Buffer, e: ErrorSpec, eth = { src: Mac.router, dst: Mac.nic }): Buffer {
+function errorAbout(about: Buffer, e: ErrorSpec, eth: { src: string; dst: string } = { src: Mac.router, dst: Mac.nic }): Buffer {
   const mtu = e.type === IcmpType.DEST_UNREACH && e.code === IcmpUnreachCode.FRAG_NEEDED ? 1400 : 0;
   return buildIcmpError({ eth, ip: { src: e.from ?? ROUTER, dst: e.to ?? Addr.vip, id: 3, ttl: 250 }, type: e.type, code: e.code, mtu, about, l4Bytes: e.l4Bytes ?? 28 });
 }
