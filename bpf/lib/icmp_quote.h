@@ -70,28 +70,19 @@ static __always_inline int icmp_quote_parse(const struct pkt4 *p, struct icmp_qu
 	q->icmp = icmp;
 	q->ip = ip;
 	q->ports = ports;
-	q->tuple.saddr = ip->saddr;
-	q->tuple.daddr = ip->daddr;
-	q->tuple.sport = ports->source;
-	q->tuple.dport = ports->dest;
-	q->tuple.proto = ip->protocol;
-	q->tuple.flags = 0;
-	q->tuple.pad[0] = 0;
-	q->tuple.pad[1] = 0;
+	q->tuple = (struct lb4_tuple){
+		.saddr = ip->saddr, .daddr = ip->daddr, .sport = ports->source, .dport = ports->dest,
+		.proto = ip->protocol,
+	};
 	return 0;
 }
 
 /* The tuple of the other direction: the quoted packet's replies (or what it replied to). */
 static __always_inline void tuple_reverse(const struct lb4_tuple *in, struct lb4_tuple *out)
 {
-	out->saddr = in->daddr;
-	out->daddr = in->saddr;
-	out->sport = in->dport;
-	out->dport = in->sport;
-	out->proto = in->proto;
-	out->flags = 0;
-	out->pad[0] = 0;
-	out->pad[1] = 0;
+	*out = (struct lb4_tuple){
+		.saddr = in->daddr, .daddr = in->saddr, .sport = in->dport, .dport = in->sport, .proto = in->proto,
+	};
 }
 
 /*
