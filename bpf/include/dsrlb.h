@@ -377,6 +377,8 @@ enum dsrlb_stat {
 	DSRLB_STAT_DROP_ICMP_NO_BACKEND,  /* an ICMP error about a frontend's flow no backend can take */
 	DSRLB_STAT_FRAG_REVNAT,           /* tc egress: a fragment of a reply rewritten to the frontend */
 	DSRLB_STAT_DROP_FRAG_SHORT,       /* tc egress: a reply's first fragment cut before its L4 checksum */
+	DSRLB_STAT_PASS_FRAGMENT_FRONTEND, /* a first fragment to a frontend: the stack's, not balanced
+	                                    * (its later fragments count PASS_FRAGMENT) */
 	DSRLB_STAT_MAX,                   /* number of counters, keep last */
 };
 

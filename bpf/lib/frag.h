@@ -11,12 +11,17 @@
  * fragments in order, so the first one's state is written before the rest
  * look for it; a later fragment without state is not a reply we know and
  * leaves as it is.
+ *
+ * Requests to a frontend are not balanced when fragmented (XDP passes every
+ * fragment to the stack); the first fragment, which names the frontend, is
+ * counted apart so the policy is visible (docs/datapath.md, Fragments).
  */
 #ifndef DSRLB_FRAG_H
 #define DSRLB_FRAG_H
 
 #include <linux/pkt_cls.h>
 #include "maps.h"
+#include "lb.h"
 #include "nat.h"
 #include "parse.h"
 #include "stats.h"
@@ -74,6 +79,22 @@ static __always_inline int frag_revnat(struct __sk_buff *skb, struct pkt4 *p)
 				sizeof(frontend), 0))
 		return count(DSRLB_STAT_DROP_ENCAP_FAILED, TC_ACT_SHOT);
 	return count(DSRLB_STAT_FRAG_REVNAT, TC_ACT_OK);
+}
+
+/* XDP: a fragment arriving (PARSE_FRAGMENT) goes to the stack; a first fragment to a frontend is counted as such. */
+static __always_inline int frag_request_verdict(struct pkt4 *p)
+{
+	struct udphdr *ports = p->l4;
+
+	if (!(p->ip->frag_off & bpf_htons(DSRLB_IP_OFFSET_MASK)) &&
+	    (p->tuple.proto == IPPROTO_TCP || p->tuple.proto == IPPROTO_UDP) &&
+	    (void *)ports + sizeof(__be32) <= p->data_end) {
+		p->tuple.sport = ports->source;
+		p->tuple.dport = ports->dest;
+		if (!lb_port_unused(&p->tuple) && lb_service(&p->tuple))
+			return count(DSRLB_STAT_PASS_FRAGMENT_FRONTEND, XDP_PASS);
+	}
+	return count(DSRLB_STAT_PASS_FRAGMENT, XDP_PASS);
 }
 
 #endif /* DSRLB_FRAG_H */
