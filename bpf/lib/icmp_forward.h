@@ -10,8 +10,10 @@
  *   Maglev, nothing recorded); the quote is translated to what the pod sent
  *   (pod:port -> client:port, in SNAT mode pod:port -> node:port) and the
  *   outer destination to the pod, then it is delivered to a local pod or
- *   encapsulated (without the DSR option) to the backend's node, which
- *   decapsulates it to the pod.
+ *   encapsulated to the backend's node with dsrlb's option as the flow's
+ *   packets carry it (DSR option naming the frontend, or the SNAT marker);
+ *   that node delivers it only if the quote is its local backend's reply
+ *   (encap.h) and records nothing for it.
  * - SNAT mode: a pod's error about a packet it got from node:port (quoted
  *   node:port -> pod:port) is addressed to this node; lb4_snat's reply entry
  *   turns it into the client's view (client:port -> frontend:port, from the
@@ -95,10 +97,15 @@ static __always_inline int icmp_to_backend(struct xdp_md *ctx, struct pkt4 *p, s
 					   const struct lb4_tuple *client, const struct dsrlb_config *cfg)
 {
 	__u32 hash = flow_hash(client, 1);
+	int dsr = forward_dsr(cfg, client->proto);
+	/* dsrlb's option, as on the flow's packets: the backend node accepts
+	 * nothing else, and judges an error by its quote (encap.h). */
 	struct encap_params e = {
 		.sport = DSRLB_GENEVE_SPORT_BASE | (hash & DSRLB_GENEVE_SPORT_MASK),
 		.tos = p->ip->tos,
+		.opt_type = dsr ? DSRLB_GENEVE_OPT_TYPE_DSR : DSRLB_GENEVE_OPT_TYPE_SNAT,
 		.inner_ip_len = p->ip_len,
+		.frontend = { .address = client->daddr, .port = client->dport },
 	};
 	const struct dsrlb_nexthop *nh;
 	struct lb_choice ch = {};
@@ -121,9 +128,9 @@ static __always_inline int icmp_to_backend(struct xdp_md *ctx, struct pkt4 *p, s
 	if (unlikely(rc != NEXTHOP_OK))
 		return forward_no_route(rc);
 	/* An error about an error is never sent: too big is dropped. */
-	if (nh->mtu && p->ip_len + DSRLB_ENCAP_OVERHEAD_NO_OPT > nh->mtu)
+	if (nh->mtu && p->ip_len + DSRLB_ENCAP_OVERHEAD > nh->mtu)
 		return count(DSRLB_STAT_DROP_TOO_BIG, XDP_DROP);
-	if (icmp_translate_for_backend(p, q, client, &ch.backend, cfg, !forward_dsr(cfg, client->proto)))
+	if (icmp_translate_for_backend(p, q, client, &ch.backend, cfg, !dsr))
 		return count(DSRLB_STAT_DROP_ICMP_NO_BACKEND, XDP_DROP);
 	if (geneve_encap(ctx, cfg, nh, &e))
 		return count(DSRLB_STAT_DROP_ENCAP_FAILED, XDP_DROP);

@@ -77,14 +77,6 @@ static __always_inline int icmp_quote_parse(const struct pkt4 *p, struct icmp_qu
 	return 0;
 }
 
-/* The tuple of the other direction: the quoted packet's replies (or what it replied to). */
-static __always_inline void tuple_reverse(const struct lb4_tuple *in, struct lb4_tuple *out)
-{
-	*out = (struct lb4_tuple){
-		.saddr = in->daddr, .daddr = in->saddr, .sport = in->dport, .dport = in->sport, .proto = in->proto,
-	};
-}
-
 /*
  * Rewrites one end of the quoted packet to addr:port. Its IPv4 header
  * checksum and, if quoted, its L4 checksum (a UDP 0 stays "none"; a computed

@@ -19,6 +19,7 @@ function udpReply(src: string, sport: number, id = 0x7777, checksum?: 'none'): B
 function withFlow(t: Parameters<typeof Datapath.open>[0], proto: number = Proto.UDP): Datapath {
   const dp = Datapath.open(t);
   dp.maps.dsrRevnat.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40000, proto, flags: 0 }, { address: Addr.vip, port: 80 });
+  dp.addLocalBackend({ address: Addr.pod, port: 8080, proto: proto, serviceId: 1 });
   return dp;
 }
 
@@ -30,7 +31,7 @@ test('every fragment of a 3,000-byte UDP reply leaves from the frontend; the fir
 
   const outs = sent.map((frag, i) => {
     const r = dp.runTc(frag);
-    t.is(r.retval, TcAction.OK);
+    t.is(r.retval, TcAction.UNSPEC);
     t.deepEqual(r.out, expected[i], `fragment ${i}`);
     t.true(decodeFrame(r.out).ip?.checksumValid);
     return r.out;
@@ -79,4 +80,18 @@ test('a reply\'s first fragment cut before its TCP checksum cannot be rewritten 
   const r = dp.runTc(tiny ?? Buffer.alloc(0));
   t.is(r.retval, TcAction.SHOT);
   t.deepEqual(dp.nonZeroStats(), { DROP_FRAG_SHORT: 1 });
+});
+
+test('a fragmented reply whose source is no local backend (a host socket matching an entry) leaves untouched, nothing recorded', (t) => {
+  const dp = Datapath.open(t);
+  // An entry not stamped at the current epoch, for a source lb4_local_backends does not hold.
+  dp.maps.dsrRevnat.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40000, proto: Proto.UDP, flags: 0 }, { address: Addr.vip, port: 80 });
+  const sent = fragmentFrame(udpReply(Addr.pod, 8080), 1500);
+  for (const frag of sent) {
+    const r = dp.runTc(frag);
+    t.is(r.retval, TcAction.UNSPEC);
+    t.deepEqual(r.out, frag);
+  }
+  t.deepEqual(dp.maps.fragRevnat.entries(), []);
+  t.deepEqual(dp.nonZeroStats(), { PASS_REVNAT_NOT_LOCAL: 1 });
 });

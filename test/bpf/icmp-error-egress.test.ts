@@ -26,6 +26,7 @@ function requestTo(dst: string, dport: number, proto: number, ip: Partial<FrameS
 function withFlow(t: Parameters<typeof Datapath.open>[0], proto: number): Datapath {
   const dp = Datapath.open(t);
   dp.maps.dsrRevnat.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40000, proto, flags: 0 }, { address: Addr.vip, port: 80 });
+  dp.addLocalBackend({ address: Addr.pod, port: 8080, proto: proto, serviceId: 1 });
   return dp;
 }
 
@@ -45,7 +46,7 @@ for (const type of [IcmpType.DEST_UNREACH, IcmpType.TIME_EXCEEDED, IcmpType.PARA
     for (const code of IcmpErrorCodes[type] ?? []) {
       const { sent, expected } = podError(type, code, Proto.UDP, 8);
       const r = dp.runTc(sent);
-      t.is(r.retval, TcAction.OK);
+      t.is(r.retval, TcAction.UNSPEC);
       t.deepEqual(r.out, expected, `code ${code}`);
     }
     t.deepEqual(dp.nonZeroStats(), { ICMP_TO_CLIENT: IcmpErrorCodes[type]?.length });
@@ -105,8 +106,21 @@ test('errors quoting no flow, ICMP that is no error and cut-short quotes leave u
   const short = buildIcmpError({ eth, ip: { src: Addr.pod, dst: Addr.client }, type: 3, code: 3, about: requestTo(Addr.pod, 8080, Proto.UDP), l4Bytes: 4 });
   for (const frame of [other, echo, short]) {
     const r = dp.runTc(frame);
-    t.is(r.retval, TcAction.OK);
+    t.is(r.retval, TcAction.UNSPEC);
     t.deepEqual(r.out, frame);
   }
   t.deepEqual(dp.nonZeroStats(), {});
+});
+
+test('an error quoting a flow whose source is no local backend leaves untouched, from the pod or a router, counted', (t) => {
+  const dp = Datapath.open(t);
+  // A host socket's tuple that happens to match an unstamped entry: not ours to rewrite.
+  dp.maps.dsrRevnat.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40000, proto: Proto.UDP, flags: 0 }, { address: Addr.vip, port: 80 });
+  for (const from of [Addr.pod, ROUTER]) {
+    const { sent } = podError(IcmpType.DEST_UNREACH, IcmpUnreachCode.PORT, Proto.UDP, 8, from);
+    const r = dp.runTc(sent);
+    t.is(r.retval, TcAction.UNSPEC);
+    t.deepEqual(r.out, sent);
+  }
+  t.deepEqual(dp.nonZeroStats(), { PASS_REVNAT_NOT_LOCAL: 2 });
 });

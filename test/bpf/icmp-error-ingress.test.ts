@@ -10,7 +10,7 @@
 import test from 'ava';
 import {
   buildFrame, buildGeneveFrame, buildIcmpError, decodeFrame, decodeIcmpQuote, dsrOption, flowHash, geneveSourcePort,
-  IcmpErrorCodes, IcmpType, IcmpUnreachCode, macToBytes,
+  IcmpErrorCodes, IcmpType, IcmpUnreachCode, macToBytes, snatOption,
 } from '../../src/packet/index.js';
 import { Addr, clientTcp, clientUdp, Datapath, Mac, NodeId, Proto, SvcFlag, XdpAction } from '../helpers/datapath.js';
 
@@ -34,11 +34,13 @@ function errorAbout(about: Buffer, e: ErrorSpec, eth: { src: string; dst: string
   return buildIcmpError({ eth, ip: { src: e.from ?? ROUTER, dst: e.to ?? Addr.vip, id: 3, ttl: 250 }, type: e.type, code: e.code, mtu, about, l4Bytes: e.l4Bytes ?? 28 });
 }
 
-function toNode(inner: Buffer, proto: number, dport = 80): Buffer {
+/** The translated error in Geneve to the pod's node, with dsrlb's option as the flow's packets carry it. */
+function toNode(inner: Buffer, proto: number, dport = 80, snat = false): Buffer {
   return buildGeneveFrame({
     eth: { src: Mac.nic, dst: Mac.backendNode },
     outer: { src: Addr.lbNode, dst: Addr.backendNode, ttl: 64, id: 0, df: true },
     sport: geneveSourcePort({ src: Addr.client, dst: Addr.vip, sport: 40000, dport, proto }),
+    geneve: { options: [(snat ? snatOption : dsrOption)(Addr.vip, dport)] },
     inner,
   });
 }
@@ -119,7 +121,7 @@ test('SNAT mode: an error about a reply reaches the pod quoting pod -> node:port
       const e = { type: Number(type), code };
       const r = dp.runXdp(errorAbout(reply(Addr.vip, 80, Proto.UDP), e));
       t.is(r.retval, XdpAction.TX);
-      t.deepEqual(r.out, toNode(errorAbout(reply(Addr.pod, 8080, Proto.UDP, Addr.lbNode, port), { ...e, from: Addr.lbNode, to: Addr.pod }), Proto.UDP),
+      t.deepEqual(r.out, toNode(errorAbout(reply(Addr.pod, 8080, Proto.UDP, Addr.lbNode, port), { ...e, from: Addr.lbNode, to: Addr.pod }), Proto.UDP, 80, true),
         `type ${type} code ${code}`);
     }
   }
@@ -165,21 +167,93 @@ test('errors quoting no flow pass to the stack untouched; a frontend without end
   t.deepEqual(dp.nonZeroStats(), { PASS_OTHER_PROTO: notOurs.length, DROP_ICMP_NO_BACKEND: 1 });
 });
 
-test('the backend node decapsulates an ICMP error from a node and passes it to the stack, recording nothing', (t) => {
+/** The backend node: the frontend VIP:80 (service 1) with the pod as its local backend. */
+function backendNode(t: Parameters<typeof Datapath.open>[0], proto: number = Proto.TCP): Datapath {
   const dp = Datapath.open(t);
+  dp.addBackend({ id: 11, address: Addr.pod, port: 8080, nodeId: NodeId.lb, proto });
+  dp.setService({ serviceId: 1, backends: [11], proto });
+  return dp;
+}
+
+/** An LB node's translated error in Geneve to this node (dsrlb's option naming `vip`:`port`, or none). */
+function errorInGeneve(inner: Buffer, option: 'dsr' | 'snat' | 'none' = 'dsr', vip: string = Addr.vip, port = 80): Buffer {
+  const options = option === 'none' ? [] : [(option === 'dsr' ? dsrOption : snatOption)(vip, port)];
+  return buildGeneveFrame({ eth: { src: Mac.backendNode, dst: Mac.nic }, outer: { src: Addr.backendNode, dst: Addr.lbNode }, sport: 50000, geneve: { options }, inner });
+}
+
+/** The stack takes the inner frame only addressed to this NIC: it gets the outer MACs. */
+function delivered(inner: Buffer): Buffer {
+  const out = Buffer.from(inner);
+  macToBytes(Mac.nic).copy(out, 0);
+  macToBytes(Mac.backendNode).copy(out, 6);
+  return out;
+}
+
+test('the backend node decapsulates an ICMP error quoting its local backend\'s reply (DSR option or SNAT marker), recording nothing', (t) => {
+  const dp = backendNode(t);
   const inner = errorAbout(reply(Addr.pod, 8080, Proto.TCP), { type: 3, code: 4, to: Addr.pod });
-  const withOption = { options: [dsrOption(Addr.vip, 80)] };
-  // The stack takes the inner frame only addressed to this NIC: it gets the outer MACs.
-  const expected = Buffer.from(inner);
-  macToBytes(Mac.nic).copy(expected, 0);
-  macToBytes(Mac.backendNode).copy(expected, 6);
-  for (const geneve of [{}, withOption]) {
-    const r = dp.runXdp(buildGeneveFrame({ eth: { src: Mac.backendNode, dst: Mac.nic }, outer: { src: Addr.backendNode, dst: Addr.lbNode }, sport: 50000, geneve, inner }));
+  const snatInner = errorAbout(reply(Addr.pod, 8080, Proto.TCP, Addr.backendNode, 61234), { type: 3, code: 4, from: Addr.backendNode, to: Addr.pod });
+  for (const [frame, expected] of [[errorInGeneve(inner, 'dsr'), inner], [errorInGeneve(snatInner, 'snat'), snatInner]] as const) {
+    const r = dp.runXdp(frame);
     t.is(r.retval, XdpAction.PASS);
-    t.deepEqual(r.out, expected);
+    t.deepEqual(r.out, delivered(expected));
   }
   const echo = buildFrame({ ip: { src: Addr.client, dst: Addr.pod }, icmp: { type: IcmpType.ECHO_REQUEST, code: 0 } });
-  t.is(dp.runXdp(buildGeneveFrame({ eth: { src: Mac.backendNode, dst: Mac.nic }, outer: { src: Addr.backendNode, dst: Addr.lbNode }, sport: 50000, inner: echo })).retval, XdpAction.DROP);
+  t.is(dp.runXdp(errorInGeneve(echo)).retval, XdpAction.DROP);
   t.deepEqual(dp.maps.dsrRevnat.entries(), []);
   t.deepEqual(dp.nonZeroStats(), { PASS_DECAP: 2, DROP_GENEVE_BAD_INNER: 1 });
+});
+
+test('an ICMP error in Geneve without dsrlb\'s option is foreign: passed to the stack byte for byte, not decapsulated', (t) => {
+  const dp = backendNode(t);
+  const frame = errorInGeneve(errorAbout(reply(Addr.pod, 8080, Proto.TCP), { type: 3, code: 4, to: Addr.pod }), 'none');
+  const r = dp.runXdp(frame);
+  t.is(r.retval, XdpAction.PASS);
+  t.deepEqual(r.out, frame);
+  t.deepEqual(dp.nonZeroStats(), { PASS_GENEVE_FOREIGN: 1 });
+});
+
+test('forged ICMP errors in dsrlb\'s Geneve are judged by their quote: dropped, counted, nothing written', (t) => {
+  const dp = backendNode(t);
+  dp.addBackend({ id: 12, address: Addr.pod2, port: 8080, nodeId: NodeId.lb });
+  dp.setService({ serviceId: 2, port: 81, backends: [12] }); // pod2 is a local backend, of another frontend
+  const forged: readonly (readonly [string, Buffer, string])[] = [
+    ['naming no frontend of this node', errorInGeneve(errorAbout(reply(Addr.pod, 8080, Proto.TCP), { type: 3, code: 4, to: Addr.pod }), 'dsr', Addr.vip, 8443), 'DROP_GENEVE_NOT_FRONTEND'],
+    ['quoting a port no backend has', errorInGeneve(errorAbout(reply(Addr.pod, 22, Proto.TCP), { type: 3, code: 4, to: Addr.pod })), 'DROP_GENEVE_NOT_LOCAL_BACKEND'],
+    ['quoting another frontend\'s backend', errorInGeneve(errorAbout(reply(Addr.pod2, 8080, Proto.TCP), { type: 3, code: 4, to: Addr.pod2 })), 'DROP_GENEVE_NOT_LOCAL_BACKEND'],
+    ['quoting the wrong protocol', errorInGeneve(errorAbout(reply(Addr.pod, 8080, Proto.UDP), { type: 3, code: 4, to: Addr.pod })), 'DROP_GENEVE_NOT_FRONTEND'],
+    ['quoting the backend, addressed elsewhere (a relay)', errorInGeneve(errorAbout(reply(Addr.pod, 8080, Proto.TCP), { type: 3, code: 4, to: Addr.client })), 'DROP_GENEVE_NOT_LOCAL_BACKEND'],
+    ['quoting an address off the node', errorInGeneve(errorAbout(reply(Addr.client, 8080, Proto.TCP), { type: 3, code: 4, to: Addr.client })), 'DROP_GENEVE_NOT_LOCAL_BACKEND'],
+    ['quoting the backend with the SNAT marker of no frontend', errorInGeneve(errorAbout(reply(Addr.pod, 8080, Proto.TCP, Addr.backendNode, 61234), { type: 3, code: 4, from: Addr.backendNode, to: Addr.pod }), 'snat', Addr.vip, 9999), 'DROP_GENEVE_NOT_FRONTEND'],
+  ];
+  const counts: Record<string, number> = {};
+  for (const [name, frame, stat] of forged) {
+    const r = dp.runXdp(frame);
+    t.is(r.retval, XdpAction.DROP, name);
+    counts[stat] = (counts[stat] ?? 0) + 1;
+  }
+  t.deepEqual(dp.nonZeroStats(), counts);
+  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual(dp.maps.flows.entries(), []);
+});
+
+test('an LB node\'s forwarded error is accepted by the backend node it was built for (the two programs agree)', (t) => {
+  const lb = Datapath.open(t);
+  remoteService(lb, Proto.UDP);
+  const out = lb.runXdp(errorAbout(reply(Addr.vip, 80, Proto.UDP), { type: 3, code: 3, from: Addr.client }));
+  t.is(out.retval, XdpAction.TX);
+  const be = backendNode(t, Proto.UDP);
+  // The same bytes arriving at a node where the pod is a local backend of the frontend: both
+  // Datapaths are node lbNode, so the sender becomes backendNode (MACs and addresses swapped; the
+  // outer IPv4 checksum is unchanged by a swap).
+  const arriving = Buffer.from(out.out);
+  out.out.copy(arriving, 0, 6, 12);
+  out.out.copy(arriving, 6, 0, 6);
+  out.out.copy(arriving, 14 + 12, 14 + 16, 14 + 20);
+  out.out.copy(arriving, 14 + 16, 14 + 12, 14 + 16);
+  const r = be.runXdp(arriving);
+  t.is(r.retval, XdpAction.PASS);
+  t.like(decodeFrame(r.out).ip, { src: Addr.client, dst: Addr.pod });
+  t.deepEqual(be.nonZeroStats(), { PASS_DECAP: 1 });
+  t.deepEqual(be.maps.dsrRevnat.entries(), []);
 });
