@@ -9,7 +9,8 @@ import { MapSpecs, mapFill, type MapSpec } from '../bpf/map-specs.js';
 import { readStats } from '../bpf/stats.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { nodeIdForAddress } from '../reconcile/node-ids.js';
-import { PortFilterWriter } from '../reconcile/port-filter-writer.js';
+import { changesByMap } from '../reconcile/result.js';
+import { FullSync } from '../model/full-sync.js';
 import { createSource } from '../k8s/create-source.js';
 import type { Source, StateChange } from '../k8s/source.js';
 import type { ClusterState } from '../k8s/types.js';
@@ -27,12 +28,12 @@ export class Agent {
   private datapath: LoadedDatapath | undefined;
   private reconciler: Reconciler | undefined;
   private pipeline: SyncPipeline | undefined;
-  private portFilter: PortFilterWriter | undefined;
   private source: Source | undefined;
   private readonly servers: Server[] = [];
   private readonly status: SyncStatus = {};
   private hcPorts: HealthCheckNodePorts | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
   private metrics: AgentMetrics | undefined;
   private readonly neighbours = new NodeNeighbours();
   private neighbourSignature = '';
@@ -57,9 +58,9 @@ export class Agent {
       this.log.warn({ bpffsRoot: c.bpffsRoot }, 'no bpffs was mounted at /sys/fs/bpf in this mount namespace, so the agent mounted one: '
         + 'its pins vanish with the namespace. Mount bpffs on the host (and use `nsenter --net=`, not `ip netns exec`, which hides /sys/fs/bpf)');
     }
-    this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize });
-    this.portFilter = new PortFilterWriter(c.bpffsRoot);
-    this.pipeline = new SyncPipeline(local, this.reconciler, this.portFilter);
+    const fullSync = new FullSync();
+    this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize, fullSync });
+    this.pipeline = new SyncPipeline(local, this.reconciler, fullSync);
 
     this.metrics = new AgentMetrics(() => this.readDatapath());
     this.hcPorts = new HealthCheckNodePorts('0.0.0.0', () => healthy(this.status));
@@ -74,6 +75,26 @@ export class Agent {
     });
     this.log.info({ source: description }, 'following');
     source.start((state, change) => this.onChange(state, change, local));
+    this.resyncTimer = setInterval(() => this.resync(), c.syncPeriodMs);
+    this.resyncTimer.unref();
+  }
+
+  /** --sync-period: reads the maps back and repairs what differs from the plan (an entry changed or deleted by hand). */
+  private resync(): void {
+    try {
+      const r = this.pipeline?.resync();
+      if (!r) return;
+      this.metrics?.resyncs.inc({ outcome: 'ok' });
+      const repaired = Object.fromEntries(Object.entries(changesByMap(r)).filter(([, n]) => n > 0));
+      for (const [map, n] of Object.entries(repaired)) this.metrics?.resyncRepairs.inc({ map }, n);
+      const total = Object.values(repaired).reduce((a, b) => a + b, 0);
+      if (total > 0) this.log.warn({ repaired, tables: r.tables, durationMs: Number(r.durationMs.toFixed(3)) }, 'resync repaired map entries that differed from the plan');
+      else this.log.info({ durationMs: Number(r.durationMs.toFixed(3)) }, 'resync: the maps match the plan');
+      this.scheduleSweep(r.nextSweepAt);
+    } catch (e) {
+      this.metrics?.resyncs.inc({ outcome: 'failed' });
+      this.log.error({ err: e }, 'resync failed; the next sync compares the maps with the plan again');
+    }
   }
 
   private async onChange(state: ClusterState, change: StateChange, local: LocalNode): Promise<void> {
@@ -167,11 +188,11 @@ export class Agent {
   /** Stops following; programs stay attached and maps pinned. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     await this.source?.stop();
     await this.hcPorts?.stop();
     await Promise.all(this.servers.map((s) => closeServer(s)));
     this.reconciler?.close();
-    this.portFilter?.close();
     this.datapath?.close();
     this.log.info('stopped; programs stay attached and maps pinned');
   }

@@ -40,6 +40,7 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('metrics-addr', 'metricsAddr', 'Prometheus metrics address (default 0.0.0.0:9963)'))
     .addOption(flag('health-addr', 'healthAddr', '/healthz address (default 127.0.0.1:9964)'))
     .addOption(flag('log-level', 'logLevel', 'trace | debug | info | warn | error (default info)'))
+    .addOption(flag('sync-period', 'syncPeriod', 'how often the maps are read back and repaired to the plan, e.g. 30s, 1h (default 1h)'))
     .action(async (opts: RawAgentOptions) => {
       const config = parseAgentConfig(mergeEnv(opts, process.env));
       requireRoot();
