@@ -71,6 +71,8 @@ export class Reconciler {
   private ctx: DesiredContext | undefined;
   private wantNodes = new Map<number, string>();
   private synced = false;
+  /** Services to write again after the maps were read back, until a sync gets them all in. */
+  private unapplied: Map<string, ServiceDesired> | null = null;
 
   /** Adopts what `maps` hold; closes them when it fails or on close(). */
   constructor(private readonly maps: LbMaps, opts: ReconcilerOptions = {}) {
@@ -171,10 +173,13 @@ export class Reconciler {
   private run(started: number, changes: Map<string, ServiceDesired | null>, nodes: Map<number, string> | null): SyncResult {
     if (this.fullSync.rereadMaps) {
       // Only the maps know what they hold: read them back, then compare every service.
-      const all = new Map<string, ServiceDesired | null>(this.c.applied.services);
-      for (const [s, d] of changes) all.set(s, d);
-      for (const [s, d] of [...all]) if (d === null) all.delete(s);
-      changes = all;
+      const all = new Map<string, ServiceDesired>(this.unapplied ?? this.c.applied.services);
+      for (const [s, d] of changes) {
+        if (d) all.set(s, d);
+        else all.delete(s);
+      }
+      this.unapplied = all;
+      changes = new Map(all);
       nodes ??= this.wantNodes;
       const { held, ids, adopted } = adoptMaps(this.maps, this.now(), this.c.held.terminatingSince);
       Object.assign(this.c, { held, ids, adopted, applied: new AppliedServices() });
@@ -183,6 +188,7 @@ export class Reconciler {
       const counts = emptyCounts();
       const news = applyChanges(this.c, changes, nodes, this.wantNodes, this.now(), counts);
       if (nodes) this.wantNodes = nodes;
+      this.unapplied = null;
       this.synced = true;
       if (this.ownsFullSync) this.fullSync.done();
       return {
@@ -191,6 +197,8 @@ export class Reconciler {
       };
     } catch (e) {
       this.fullSync.request('write-failure');
+      // Not applied: the next sync must not take these services' frontends for ones it has seen through.
+      for (const s of changes.keys()) this.c.applied.forget(s);
       throw e;
     }
   }

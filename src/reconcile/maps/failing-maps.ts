@@ -30,6 +30,8 @@ export class FailingMaps implements LbMaps {
   failures = 0;
   /** What failed last ("map.operation #n"). */
   lastFailure: string | undefined;
+  /** The call to fail next (1-based, as `calls` counts); a test may re-arm it. */
+  failAt: number | undefined;
   readonly services: LbMaps['services'];
   readonly frontends: LbMaps['frontends'];
   readonly backends: LbMaps['backends'];
@@ -41,6 +43,7 @@ export class FailingMaps implements LbMaps {
   readonly maglev: MaglevMaps;
 
   constructor(readonly inner: LbMaps, private readonly opts: FailingOptions = {}) {
+    this.failAt = opts.failAt;
     this.services = this.wrap(inner.services);
     this.frontends = this.wrapSlots(inner.frontends);
     this.backends = this.wrapSlots(inner.backends);
@@ -58,7 +61,7 @@ export class FailingMaps implements LbMaps {
   private due(write: boolean): boolean {
     if (!write && this.opts.only !== 'all') return false;
     this.calls++;
-    if (this.opts.failAt !== undefined && this.calls === this.opts.failAt) return true;
+    if (this.calls === this.failAt) return true;
     return this.opts.probability !== undefined && (this.opts.random ?? Math.random)() < this.opts.probability;
   }
 

@@ -126,11 +126,10 @@ export class MemoryMaglev implements MaglevMaps {
   private nextId = 1;
   private nextHandle = 1000;
 
-  /** @param maxOpen handles that may be open at once (past it: EMFILE, like a process out of fds) */
-  constructor(readonly maxEntries = DSRLB_MAX_SERVICES, private readonly maxOpen = Infinity) {}
+  /** @param maxCreated new tables that may be open at once (past it: EMFILE, like a process out of fds) */
+  constructor(readonly maxEntries = DSRLB_MAX_SERVICES, private readonly maxCreated = Infinity) {}
 
-  private newHandle(serviceId: number, inner: Inner): InnerTable {
-    if (this.handles.size >= this.maxOpen) throw mapError('EMFILE', 'bpf_map_create', `lb4_maglev[${serviceId}]`, 'too many open files');
+  private newHandle(inner: Inner): InnerTable {
     const h = this.nextHandle++;
     this.handles.set(h, inner.id);
     inner.refs++;
@@ -153,8 +152,10 @@ export class MemoryMaglev implements MaglevMaps {
   lookup(serviceId: number): number | undefined { return this.outer.get(serviceId); }
 
   create(serviceId: number, table: TableBuffer, capacity: number): InnerTable {
+    const created = [...this.handles.values()].filter((id) => (this.inners.get(id)?.refs ?? 0) === 1 && !this.inOuter(id)).length;
+    if (created >= this.maxCreated) throw mapError('EMFILE', 'bpf_map_create', `lb4_maglev[${serviceId}]`, 'too many open files');
     const inner = this.newInner(Math.max(capacity, table.elements), true);
-    const h = this.newHandle(serviceId, inner);
+    const h = this.newHandle(inner);
     inner.refs--; // the handle is the only reference
     for (let e = 0; e < table.elements; e++) inner.slots.set(table.element(e), e * DSRLB_MAGLEV_SLOTS_PER_ENTRY);
     return h;
@@ -169,7 +170,12 @@ export class MemoryMaglev implements MaglevMaps {
   open(serviceId: number, innerId: number): InnerTable {
     const inner = this.inners.get(innerId);
     if (!inner) throw mapError('ENOENT', 'bpf_map_get_fd_by_id', `lb4_maglev[${serviceId}]`, `no map with id ${innerId}`);
-    return this.newHandle(serviceId, inner);
+    return this.newHandle(inner);
+  }
+
+  private inOuter(innerId: number): boolean {
+    for (const id of this.outer.values()) if (id === innerId) return true;
+    return false;
   }
 
   capacity(serviceId: number, t: InnerTable): number {
@@ -268,7 +274,7 @@ export interface MemoryMapsOptions {
   /** lb4_backends' size (default the datapath's). */
   readonly maxBackends?: number;
   readonly maxServices?: number;
-  /** Inner table handles open at once (EMFILE past it). */
+  /** New inner tables open at once, not yet in lb4_maglev (EMFILE past it). */
   readonly maxOpenTables?: number;
 }
 
