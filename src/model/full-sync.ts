@@ -32,6 +32,8 @@ export class FullSync {
 
   reasons(): FullSyncReason[] { return [...this.pending]; }
 
+  has(reason: FullSyncReason): boolean { return this.pending.has(reason); }
+
   request(reason: FullSyncReason): void { this.pending.add(reason); }
 
   /** A whole pass went through: the next sync may be incremental. */

@@ -64,9 +64,18 @@ export class MapsHeld {
  * Reads every map the reconciler writes. Ids found are adopted by the
  * identity they hold, or reserved when two entries claim one (the duplicate
  * goes at the next sync). `since` keeps the TERMINATING clocks of a re-read.
+ * `trusted` ids (a resync of maps this process wrote) are bound first: an
+ * entry changed by hand then no longer matches its id's identity, and is
+ * rewritten rather than taken for something else.
  */
-export function adoptMaps(maps: LbMaps, now: number, since: ReadonlyMap<number, number>): { held: MapsHeld; ids: ReconcileIds; adopted: Adopted } {
+export function adoptMaps(maps: LbMaps, now: number, since: ReadonlyMap<number, number>, trusted?: ReconcileIds)
+  : { held: MapsHeld; ids: ReconcileIds; adopted: Adopted } {
   const ids = new ReconcileIds(maps.backends.maxEntries);
+  if (trusted) {
+    for (const [key, id] of trusted.service.entries()) ids.service.adopt(key, id);
+    for (const [key, id] of trusted.revnat.entries()) ids.revnat.adopt(key, id);
+    for (const [key, id] of trusted.backend.entries()) ids.backend.adopt(key, id);
+  }
   const held = new MapsHeld(new FrontendSlots(maps.frontends), new PortFilter(maps.portFilter));
   const sizeOf = new Map<number, number>();
   for (const [key, value] of maps.services.entries()) {

@@ -181,7 +181,9 @@ export class Reconciler {
       this.unapplied = all;
       changes = new Map(all);
       nodes ??= this.wantNodes;
-      const { held, ids, adopted } = adoptMaps(this.maps, this.now(), this.c.held.terminatingSince);
+      // After a failed write the ids in memory may name entries never written: only the maps count then.
+      const trusted = this.fullSync.has('write-failure') ? undefined : this.c.ids;
+      const { held, ids, adopted } = adoptMaps(this.maps, this.now(), this.c.held.terminatingSince, trusted);
       Object.assign(this.c, { held, ids, adopted, applied: new AppliedServices() });
     }
     try {
