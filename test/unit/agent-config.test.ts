@@ -15,6 +15,15 @@ test('defaults follow DESIGN.md §4', (t) => {
   t.deepEqual(c.metricsAddr, { host: '0.0.0.0', port: 9963 });
   t.deepEqual(c.healthAddr, { host: '127.0.0.1', port: 9964 });
   t.is(c.mtu, undefined);
+  t.is(c.syncPeriodMs, 60 * 60 * 1000, "kube-proxy's --sync-period default");
+});
+
+test('--sync-period takes durations, from the flag or DSRLB_SYNC_PERIOD', (t) => {
+  t.is(parseAgentConfig({ ...minimal, syncPeriod: '30s' }).syncPeriodMs, 30_000);
+  t.is(parseAgentConfig({ ...minimal, syncPeriod: '1h' }).syncPeriodMs, 3_600_000);
+  t.is(parseAgentConfig({ ...minimal, syncPeriod: '1m30s' }).syncPeriodMs, 90_000);
+  t.is(parseAgentConfig({ ...minimal, syncPeriod: '1500ms' }).syncPeriodMs, 1500);
+  t.is(parseAgentConfig(mergeEnv(minimal, { DSRLB_SYNC_PERIOD: '2m' })).syncPeriodMs, 120_000);
 });
 
 test('the environment fills what the flags leave out, flags win', (t) => {
@@ -42,6 +51,8 @@ const bad: [string, RawAgentOptions, RegExp][] = [
   ['bad device name', { ...minimal, devices: 'eth0,bad name!' }, /--devices: 'bad name!'/],
   ['bad API server', { nodeName: 'n', devices: 'eth0', apiServer: '10.0.0.1:6443' }, /--api-server.*https:\/\//],
   ['bad node address', { ...minimal, nodeAddress: '300.1.1.1' }, /--node-address/],
+  ['a sync period without a unit', { ...minimal, syncPeriod: '60' }, /--sync-period: '60' is not a duration.*30s/],
+  ['a sync period under a second', { ...minimal, syncPeriod: '10ms' }, /--sync-period: 10ms is shorter than 1s/],
 ];
 for (const [name, raw, message] of bad) {
   test(`rejects ${name} with one line naming the flag and the fix`, (t) => {
