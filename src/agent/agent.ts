@@ -13,7 +13,7 @@ import { changesByMap } from '../reconcile/result.js';
 import { FullSync } from '../model/full-sync.js';
 import { createSource } from '../k8s/create-source.js';
 import type { Source, StateChange } from '../k8s/source.js';
-import type { ClusterState } from '../k8s/types.js';
+import type { ClusterState } from '../api/types.js';
 import type { AgentConfig } from './config.js';
 import { loadDatapath, deviceIpv4, deviceMtu, type LoadedDatapath } from './datapath-loader.js';
 import { HealthCheckNodePorts } from './health-check-node-ports.js';

@@ -1,10 +1,10 @@
 /**
- * dsrlb-agent configuration (DESIGN.md §4): every flag can also come from the
+ * dsrlb-agent configuration (docs/design.md §4): every flag can also come from the
  * environment; all of it is validated before anything touches the kernel.
  */
-import { isIPv4 } from 'node:net';
 import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
+import { ipv4Value } from '../net/ip.js';
 import { isPrime } from '../reconcile/primes.js';
 import { DsrlbError } from '../errors.js';
 
@@ -88,7 +88,7 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 export function mergeEnv(flags: RawAgentOptions, env: NodeJS.ProcessEnv): RawAgentOptions {
   const out: RawAgentOptions = { ...flags };
   for (const [key, envName] of Object.entries(ENV_VARS) as [keyof RawAgentOptions, string][]) {
-    // KUBECONFIG comes last in DESIGN's order (flag, in-cluster, KUBECONFIG): loadKubeConfig reads it itself.
+    // KUBECONFIG comes last (flag, in-cluster, then KUBECONFIG: docs/design.md §4): loadKubeConfig reads it itself.
     if (key === 'kubeconfig') continue;
     if (out[key] === undefined && env[envName] !== undefined && env[envName] !== '') out[key] = env[envName];
   }
@@ -112,7 +112,7 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     : parseInteger('maglev-table-size', raw.maglevTableSize, DSRLB_MAGLEV_MIN_SIZE, 1_000_003);
   if (!isPrime(maglevTableSize)) throw usage('maglev-table-size', `${maglevTableSize} is not prime`, 'Maglev needs a prime table size, e.g. 16381 or 65521');
 
-  if (raw.nodeAddress !== undefined && !isIPv4(raw.nodeAddress)) {
+  if (raw.nodeAddress !== undefined && ipv4Value(raw.nodeAddress) < 0) {
     throw usage('node-address', `'${raw.nodeAddress}' is not an IPv4 address`, 'pass the node address the other nodes reach');
   }
 

@@ -1,4 +1,4 @@
-/** dsrlb-agent: flags (DESIGN.md §4), `cleanup`, signals, exit codes. */
+/** dsrlb-agent: flags (docs/design.md §4), `cleanup`, signals, exit codes. */
 import { Command, CommanderError, Option } from 'commander';
 import { DsrlbError } from '../errors.js';
 import { Agent } from './agent.js';

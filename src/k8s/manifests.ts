@@ -9,7 +9,7 @@ import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { DsrlbError } from '../errors.js';
 import { validateObject, type ValidObject } from './manifest-validate.js';
-import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from './types.js';
+import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../api/types.js';
 
 export { validateEndpointSlice, validateNode, validateObject, validateService } from './manifest-validate.js';
 export type { ObjectKind, ValidationResult, ValidObject } from './manifest-validate.js';

@@ -5,7 +5,7 @@ import { DsrlbError } from '../../src/errors.js';
 
 const minimal: RawAgentOptions = { nodeName: 'node-a', devices: 'eth0', manifests: '/etc/dsrlb/manifests' };
 
-test('defaults follow DESIGN.md §4', (t) => {
+test('defaults follow docs/design.md §4', (t) => {
   const c = parseAgentConfig(minimal);
   t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests' });
   t.is(c.mode, 'dsr');
