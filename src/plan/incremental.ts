@@ -36,7 +36,7 @@
  * tell unchanged frontends by identity.
  */
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import type { ClusterState } from '../k8s/types.js';
+import type { ClusterState } from '../api/types.js';
 import { sliceServiceKey } from './endpoints.js';
 import { FullSync } from '../model/full-sync.js';
 import { frontendKey } from './keys.js';
