@@ -23,13 +23,13 @@
  * without an IPv4 address) cannot be reached through Geneve and is left out
  * of its table, with a warning.
  */
-import { isIPv4 } from 'node:net';
 import {
   DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_NOEP_DROP, DSRLB_SVC_F_NOEP_REJECT,
   DSRLB_SVC_F_SOURCE_RANGES,
 } from '../bpf/consts.generated.js';
 import { backendSetKey } from '../plan/keys.js';
 import { backendKey, backendName, frontendKey, PROTOCOL_NUMBERS } from '../model/keys.js';
+import { ipv4Value } from '../net/ip.js';
 import type { Frontend, Plan, Protocol } from '../plan/types.js';
 import type {
   DesiredBackend, DesiredFrontend, DesiredGroup, DesiredState, DesiredWarning, ServiceDesired, SourceRange,
@@ -71,7 +71,7 @@ export function desiredNodes(localNode: DesiredInput['localNode'], nodeAddresses
   const byId = new Map<number, string>();
   const idByName = new Map<string, number>();
   for (const [name, address] of nodeAddresses) {
-    if (!isIPv4(address)) continue;
+    if (ipv4Value(address) < 0) continue;
     const id = nodeIdForAddress(address);
     byId.set(id, address);
     idByName.set(name, id);
@@ -97,7 +97,7 @@ function parseCidr(cidr: string): SourceRange | null {
   const slash = cidr.indexOf('/');
   const address = slash < 0 ? cidr : cidr.slice(0, slash);
   const prefixLength = slash < 0 ? 32 : Number(cidr.slice(slash + 1));
-  if (!isIPv4(address) || !Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) return null;
+  if (ipv4Value(address) < 0 || !Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) return null;
   return { address, prefixLength };
 }
 
