@@ -2,7 +2,7 @@
  * A Maglev table as the inner maps of lb4_maglev hold it: one ARRAY per
  * service, ceil(M / DSRLB_MAGLEV_SLOTS_PER_ENTRY) elements of
  * DSRLB_MAGLEV_SLOTS_PER_ENTRY backend ids each (bpf/lib/maps.h). Pure: the
- * real maps (maglev-maps.ts) and the in-memory ones (maps/memory-maps.ts)
+ * real maps (maps/maglev-maps.ts) and the in-memory ones (maps/memory-maps.ts)
  * both take and give these.
  */
 import { DSRLB_MAGLEV_SLOTS_PER_ENTRY } from '../bpf/consts.generated.js';

@@ -9,10 +9,10 @@ import { scanBackends } from '../../bpf/backend-slots.js';
 import type { Lb4Backend, Lb4Frontend } from '../../bpf/codecs/services.js';
 import type { BpfMap } from '../../bpf/map.js';
 import { MapSpecs, openPinned, type MapSpec } from '../../bpf/map-specs.js';
-import { writeBackendBatch, writeRevnatBatch, writeServiceBatch } from '../batch-writes.js';
+import { writeBackendBatch, writeRevnatBatch, writeServiceBatch } from './batch-writes.js';
 import {
   closeFd, createInnerTable, deleteOuterBatch, innerTableElements, openInnerTable, readInnerTable, updateOuterBatch, writeInnerElements,
-} from '../maglev-maps.js';
+} from './maglev-maps.js';
 import type { TableBuffer } from '../table-buffer.js';
 import type { InnerTable, LbMap, LbMaps, MaglevMaps, SlotMap, SlotScan } from './lb-maps.js';
 

@@ -3,7 +3,7 @@
  * way Cilium's LBMaps is one), so the reconcile logic runs against the real
  * pinned maps (bpf-maps.ts), an in-memory model of them (memory-maps.ts) or
  * either one failing on purpose (failing-maps.ts). Nothing in src/reconcile
- * outside maps/ and maglev-maps.ts talks to src/bpf's maps directly.
+ * outside maps/ talks to src/bpf's maps directly.
  *
  * Semantics are the kernel's: an array has every index up to max_entries
  * (reading a free one gives a zero value; deleting is refused), a hash refuses

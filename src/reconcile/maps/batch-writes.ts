@@ -7,13 +7,13 @@
  * test/unit/reconcile-batch-writes.test.ts); if a struct ever changes without
  * this file, writes fall back to the codecs instead of writing wrong bytes.
  */
-import type { StructCodec } from '../bpf/codec.js';
-import { lb4Backend, lb4Key, lb4Revnat, lb4Service, type Lb4Backend, type Lb4Key, type Lb4Revnat, type Lb4Service } from '../bpf/codecs/services.js';
-import { call } from '../bpf/errors.js';
-import type { BpfMap } from '../bpf/map.js';
-import { UpdateFlags } from '../bpf/map-types.js';
-import { native } from '../bpf/native.js';
-import { ipv4Value } from '../net/ip.js';
+import type { StructCodec } from '../../bpf/codec.js';
+import { lb4Backend, lb4Key, lb4Revnat, lb4Service, type Lb4Backend, type Lb4Key, type Lb4Revnat, type Lb4Service } from '../../bpf/codecs/services.js';
+import { call } from '../../bpf/errors.js';
+import type { BpfMap } from '../../bpf/map.js';
+import { UpdateFlags } from '../../bpf/map-types.js';
+import { native } from '../../bpf/native.js';
+import { ipv4Value } from '../../net/ip.js';
 
 type Layout = readonly (readonly [name: string, offset: number, size: number])[];
 
