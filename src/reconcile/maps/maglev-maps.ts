@@ -4,8 +4,6 @@
  * are many (one per backend set) and written whole, so this talks to the
  * addon directly with prebuilt buffers instead of a codec per element.
  */
-import { DSRLB_MAGLEV_SLOTS_PER_ENTRY } from '../../bpf/consts.generated.js';
-import { maglevElements } from '../../bpf/codecs/maglev.js';
 import { call } from '../../bpf/errors.js';
 import { MapFlags, MapType, UpdateFlags } from '../../bpf/map-types.js';
 import { native, type NativeBatch } from '../../bpf/native.js';
