@@ -23,7 +23,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   model: [],
   packet: [],
   api: ['net'],
-  bpf: ['net', 'errors.ts'],
+  bpf: ['model', 'net', 'errors.ts'],
   k8s: ['api', 'net', 'errors.ts'],
   plan: ['model', 'api', 'net', 'errors.ts'],
   reconcile: ['model', 'plan', 'bpf', 'api', 'net', 'errors.ts'],
