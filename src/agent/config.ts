@@ -7,6 +7,7 @@ import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { ipv4Value } from '../net/ip.js';
 import { isPrime } from '../reconcile/primes.js';
 import { DsrlbError } from '../errors.js';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../k8s/manifest-limits.js';
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';
 export type XdpModeFlag = 'native' | 'generic';
@@ -15,7 +16,7 @@ export interface HostPort { readonly host: string; readonly port: number }
 
 export interface AgentConfig {
   readonly source: { readonly kind: 'kubernetes'; readonly kubeconfig?: string; readonly apiServer?: string }
-    | { readonly kind: 'manifests'; readonly dir: string };
+    | { readonly kind: 'manifests'; readonly dir: string; readonly limits: ManifestLimits };
   readonly nodeName: string;
   readonly devices: readonly string[];
   readonly mode: Mode;
@@ -38,6 +39,7 @@ export interface RawAgentOptions {
   kubeconfig?: string; apiServer?: string; manifests?: string; nodeName?: string; devices?: string;
   mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
   nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string; syncPeriod?: string;
+  manifestsMaxFileBytes?: string; manifestsMaxObjects?: string;
 }
 
 /** Flag name -> environment variable that may supply it. */
@@ -46,6 +48,7 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   devices: 'DSRLB_DEVICES', mode: 'DSRLB_MODE', xdpMode: 'DSRLB_XDP_MODE', maglevTableSize: 'DSRLB_MAGLEV_TABLE_SIZE',
   bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
   healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL', syncPeriod: 'DSRLB_SYNC_PERIOD',
+  manifestsMaxFileBytes: 'DSRLB_MANIFESTS_MAX_FILE_BYTES', manifestsMaxObjects: 'DSRLB_MANIFESTS_MAX_OBJECTS',
 };
 
 const MIN_MTU = 576;
@@ -101,8 +104,14 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
   const devices = raw.devices.split(',').map((d) => d.trim()).filter(Boolean);
   for (const d of devices) if (!/^[\w.@-]{1,15}$/.test(d)) throw usage('devices', `'${d}' is not a device name`, 'check `ip link`');
 
+  const limits: ManifestLimits = {
+    maxFileBytes: raw.manifestsMaxFileBytes === undefined ? DEFAULT_MANIFEST_LIMITS.maxFileBytes
+      : parseInteger('manifests-max-file-bytes', raw.manifestsMaxFileBytes, 1024, 2 ** 31),
+    maxObjects: raw.manifestsMaxObjects === undefined ? DEFAULT_MANIFEST_LIMITS.maxObjects
+      : parseInteger('manifests-max-objects', raw.manifestsMaxObjects, 1, 10_000_000),
+  };
   const source: AgentConfig['source'] = raw.manifests
-    ? { kind: 'manifests', dir: raw.manifests }
+    ? { kind: 'manifests', dir: raw.manifests, limits }
     : { kind: 'kubernetes', ...(raw.kubeconfig ? { kubeconfig: raw.kubeconfig } : {}), ...(raw.apiServer ? { apiServer: raw.apiServer } : {}) };
   if (raw.apiServer && !/^https?:\/\/[^/]+/.test(raw.apiServer)) {
     throw usage('api-server', `'${raw.apiServer}' is not a URL`, 'e.g. https://10.0.0.1:6443');

@@ -3,6 +3,7 @@
  * datapath are read at scrape time, so a scrape never sees stale numbers.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Rejection } from '../reconcile/capacity.js';
 
 export interface DatapathReadings {
   frontends: number;
@@ -21,6 +22,7 @@ export class AgentMetrics {
   readonly syncErrors: Counter;
   readonly resyncRepairs: Counter<'map'>;
   readonly resyncs: Counter<'outcome'>;
+  private readonly rejected: Gauge<'service'>;
 
   constructor(read: () => DatapathReadings | undefined) {
     const registers = [this.registry];
@@ -38,6 +40,9 @@ export class AgentMetrics {
       labelNames: ['map'], registers,
     });
     this.resyncs = new Counter({ name: 'dsrlb_resyncs_total', help: 'Periodic resyncs, by outcome (ok, failed)', labelNames: ['outcome'], registers });
+    this.rejected = new Gauge({
+      name: 'dsrlb_capacity_rejected_frontends', help: 'Frontends of a Service left out of the maps for want of room', labelNames: ['service'], registers,
+    });
 
     // One read per scrape feeds all datapath gauges.
     let cached: DatapathReadings | undefined;
@@ -61,5 +66,10 @@ export class AgentMetrics {
         }
       },
     });
+  }
+
+  setRejected(rejected: readonly Rejection[]): void {
+    this.rejected.reset();
+    for (const r of rejected) this.rejected.set({ service: r.service }, r.frontends);
   }
 }

@@ -13,6 +13,7 @@ import type { FullSync } from '../model/full-sync.js';
 import { PlanCache, type PlanUpdate } from '../plan/incremental.js';
 import { nodeAddressForFamily, resolvePlanNode } from '../plan/index.js';
 import type { Frontend } from '../plan/types.js';
+import type { CapacityGate, Rejection } from '../reconcile/capacity.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { SyncResult } from '../reconcile/result.js';
 
@@ -26,6 +27,8 @@ export interface SyncOutcome {
   readonly full: boolean;
   /** IPv4 of every node by name, this one included. */
   readonly nodeAddresses: ReadonlyMap<string, string>;
+  /** Services (partly) left out of the maps for want of room, by name. */
+  readonly rejected: readonly Rejection[];
   /** performance.now() marks: plan computed, maps written. */
   readonly plannedAt: number;
   readonly syncedAt: number;
@@ -40,9 +43,12 @@ export class SyncPipeline {
   /**
    * @param fullSync the one the reconciler was opened with
    * @param alwaysFull hand the whole plan over on every change (the benchmark's comparison)
+   * @param capacity admits Services up to what the maps hold; `inMaps` (frontendKey-like match) keeps
+   *   the Services the maps already serve admitted first at the first sync
    */
   constructor(private readonly local: LocalNode, private readonly reconciler: Reconciler, private readonly fullSync: FullSync,
-    private readonly alwaysFull = false) {
+    private readonly alwaysFull = false,
+    private readonly capacity?: { readonly gate: CapacityGate; readonly inMaps: (f: Frontend) => boolean }) {
     // The maps are IPv4: plan IPv4 only, as a single-stack kube-proxy would.
     this.cache = new PlanCache((state) => resolvePlanNode(state, { name: local.name, addresses: [local.address] }), { ipFamilies: ['IPv4'] },
       { fullSync });
@@ -75,11 +81,20 @@ export class SyncPipeline {
     let result: SyncResult | null = null;
     try {
       if (full) {
-        result = this.reconciler.sync({ plan: update.report.plan, localNode: this.local, nodeAddresses: this.addresses });
+        const plan = update.report.plan;
+        const admission = this.capacity?.gate.full(plan.frontends, this.capacity.inMaps);
+        const admitted = admission ? { ...plan, frontends: admission.admitted } : plan;
+        result = this.reconciler.sync({ plan: admitted, localNode: this.local, nodeAddresses: this.addresses });
       } else if (update.services.size > 0) {
         const changes = new Map<string, readonly Frontend[]>();
         for (const service of update.services) changes.set(service, this.cache.frontendsOf(service));
-        result = this.reconciler.updateServices(changes);
+        const admission = this.capacity?.gate.update(changes);
+        result = this.reconciler.updateServices(admission?.admitted ?? changes);
+      }
+      // Room freed by this sync is free now that it is written: admit what waited for it.
+      if (this.capacity?.gate.roomFreed) {
+        const again = this.capacity.gate.update(new Map());
+        if (again.admitted.size > 0) result = this.reconciler.updateServices(again.admitted);
       }
     } catch (e) {
       // The plan cache moved on: the next hand-over goes through the whole plan, comparing with the maps themselves.
@@ -87,7 +102,8 @@ export class SyncPipeline {
       throw e;
     }
     this.fullSync.done();
-    return { update, result, full, nodeAddresses: this.addresses, plannedAt, syncedAt: performance.now() };
+    const rejected = this.capacity?.gate.rejections() ?? [];
+    return { update, result, full, nodeAddresses: this.addresses, rejected, plannedAt, syncedAt: performance.now() };
   }
 
   /**

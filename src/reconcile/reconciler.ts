@@ -61,6 +61,8 @@ export interface ReconcilerOptions {
   readonly now?: () => number;
   /** The pipeline's "next sync is full"; without one the reconciler keeps (and clears) its own. */
   readonly fullSync?: FullSync;
+  /** Backend id -> when it became TERMINATING (`now`'s clock), as a previous run recorded: its grace goes on, not over. */
+  readonly terminatingSince?: ReadonlyMap<number, number>;
 }
 
 export class Reconciler {
@@ -80,7 +82,7 @@ export class Reconciler {
     this.fullSync = opts.fullSync ?? new FullSync();
     this.ownsFullSync = opts.fullSync === undefined;
     try {
-      const { held, ids, adopted } = adoptMaps(maps, this.now(), new Map());
+      const { held, ids, adopted } = adoptMaps(maps, this.now(), new Map(opts.terminatingSince));
       this.c = {
         maps, held, ids, adopted, applied: new AppliedServices(), tableBuilder: new MaglevTableBuilder(),
         maxSize: opts.maglevMaxSize ?? DSRLB_MAGLEV_DEFAULT_SIZE, graceMs: opts.terminatingGraceMs ?? DEFAULT_TERMINATING_GRACE_MS,
@@ -116,6 +118,11 @@ export class Reconciler {
   backendIdOf(address: string, port: number, proto: number): number | undefined { return this.c.ids.backend.get(backendKey(address, port, proto)); }
   /** The revnat id of a frontend. */
   revnatIdOf(key: Lb4Key): number | undefined { return this.c.ids.revnat.get(frontendKeyOf(key)); }
+
+  /** Backend id -> when it became TERMINATING: what a caller persists so the grace survives a restart. */
+  terminating(): ReadonlyMap<number, number> {
+    return this.c.held.terminatingSince;
+  }
 
   /** Warnings of every service as last applied. */
   warnings(): DesiredWarning[] {

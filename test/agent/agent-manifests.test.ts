@@ -10,11 +10,19 @@ import { join } from 'node:path';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import { DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
-import { agentBin, startAgent, webManifests } from '../helpers/agent.js';
+import { agentBin, agentNode, programIds, serviceYaml, spawnAgent } from '../helpers/agent.js';
 import { sh } from '../helpers/netns.js';
 import type { Status } from '../../src/cli/status-command.js';
-import { requireRoot } from '../helpers/root.js';
 import { waitFor } from '../helpers/wait.js';
+
+function manifests(port: number, backends: string[]): string {
+  return `${serviceYaml({ name: 'web', clusterIP: '203.0.113.1', port, lb: '203.0.113.10', nodePort: 30080, backends })}---
+apiVersion: v1
+kind: Node
+metadata: { name: node-a }
+status: { addresses: [{ type: InternalIP, address: 198.51.100.1 }] }
+`;
+}
 
 function frontends(root: string): string[] {
   const m = openPinned(root, MapSpecs.services);
@@ -34,35 +42,33 @@ function backends(root: string): string[] {
   }
 }
 
-function xdpProgId(ns: string): number | undefined {
-  const [link] = JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'])) as { xdp?: { prog?: { id: number } } }[];
-  return link?.xdp?.prog?.id;
-}
-
 test('the agent follows its manifests directory into the maps, and SIGTERM leaves the datapath serving', async (t) => {
-  requireRoot(t);
-  const a = startAgent(t, webManifests(80, ['198.18.1.10', '198.18.1.11']));
-  const { ns, root, file } = a;
-  const agent = a.process;
-  await waitFor(() => a.log().includes('"msg":"synced"'), 20_000, () => `agent did not sync:\n${a.log()}`);
+  const { ns, root, dir } = agentNode(t);
+  const file = join(dir, 'web.yaml');
+  writeFileSync(file, manifests(80, ['198.18.1.10', '198.18.1.11']));
+  const agent = spawnAgent(t, ns, ['--manifests', dir, '--node-name', 'node-a', '--devices', 'eth0', '--bpffs-root', root,
+    '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964']);
+  const log = agent.log;
+
+  await waitFor(() => log().includes('"msg":"synced"'), 20_000, () => `agent did not sync:\n${log()}`);
   t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:80', '203.0.113.1:80']);
   t.deepEqual(backends(root), ['198.18.1.10:8080', '198.18.1.11:8080']);
-  const progId = xdpProgId(ns);
+  const progId = programIds(ns).xdp;
   t.truthy(progId, 'xdp_lb attached to eth0');
 
   // An edit: new service port, one backend replaced.
-  writeFileSync(file, webManifests(8080, ['198.18.1.10', '198.18.1.12']));
-  await waitFor(() => frontends(root).includes('203.0.113.10:8080'), 10_000, () => `maps did not follow the edit:\n${a.log()}`);
+  writeFileSync(file, manifests(8080, ['198.18.1.10', '198.18.1.12']));
+  await waitFor(() => frontends(root).includes('203.0.113.10:8080'), 10_000, () => `maps did not follow the edit:\n${log()}`);
   t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
   await waitFor(() => backends(root).join() === '198.18.1.10:8080,198.18.1.12:8080', 10_000, () => backends(root).join());
 
   // A document that does not parse is reported; the last good version stays.
   writeFileSync(file, 'apiVersion: v1\nkind: Service\nmetadata: {name: web\n');
-  await waitFor(() => /not valid YAML|parse/i.test(a.log()), 10_000, () => `no parse error reported:\n${a.log()}`);
+  await waitFor(() => /not valid YAML|parse/i.test(log()), 10_000, () => `no parse error reported:\n${log()}`);
   t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
 
   // lbctl status, from inside the node's network namespace: devices, config, the agent's health.
-  const status = JSON.parse(a.inNode('node', [join(projectRoot, 'bin', 'lbctl.js'),
+  const status = JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', join(projectRoot, 'bin', 'lbctl.js'),
     'status', '--bpffs-root', root, '--health-addr', '127.0.0.1:9964', '-o', 'json'])) as Status;
   t.deepEqual(status.attachments.map((a) => [a.device, a.xdp, a.tcEgress]), [['eth0', 'native', true]]);
   t.deepEqual(status.config, { nodeAddress: '198.51.100.1', mode: 'dsr', mtu: 1500 });
@@ -70,14 +76,12 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 3);
   t.true(status.totalMapMemoryBytes > 0);
 
-  const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
-  agent.kill('SIGTERM');
-  t.is(await exited, 0);
-  t.is(xdpProgId(ns), progId, 'the program stays attached after SIGTERM');
+  t.is(await agent.stop(), 0);
+  t.is(programIds(ns).xdp, progId, 'the program stays attached after SIGTERM');
   t.is(frontends(root).length, 3, 'the maps stay pinned after SIGTERM');
 
-  a.inNode('node', [agentBin, 'cleanup', '--bpffs-root', root]);
-  t.is(xdpProgId(ns), undefined, 'cleanup detached the program');
+  sh('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin, 'cleanup', '--bpffs-root', root]);
+  t.is(programIds(ns).xdp, null, 'cleanup detached the program');
   t.false(existsSync(join(root, 'lb4_services')), 'cleanup removed the pins');
 });
 

@@ -7,7 +7,7 @@ const minimal: RawAgentOptions = { nodeName: 'node-a', devices: 'eth0', manifest
 
 test('defaults follow docs/design.md §4', (t) => {
   const c = parseAgentConfig(minimal);
-  t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests' });
+  t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests', limits: { maxFileBytes: 8 * 1024 * 1024, maxObjects: 20_000 } });
   t.is(c.mode, 'dsr');
   t.is(c.xdpMode, 'native');
   t.is(c.maglevTableSize, 16381);
@@ -61,3 +61,11 @@ for (const [name, raw, message] of bad) {
     t.regex(err?.toLine() ?? '', message);
   });
 }
+
+test('manifest limits come from their flags and refuse nonsense', (t) => {
+  const c = parseAgentConfig({ ...minimal, manifestsMaxFileBytes: '65536', manifestsMaxObjects: '50' });
+  t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests', limits: { maxFileBytes: 65536, maxObjects: 50 } });
+  const e = t.throws(() => parseAgentConfig({ ...minimal, manifestsMaxObjects: '0' }), { instanceOf: DsrlbError });
+  t.regex(e?.toLine() ?? '', /--manifests-max-objects: '0' is not a whole number/);
+  t.throws(() => parseAgentConfig({ ...minimal, manifestsMaxFileBytes: '12k' }), { message: /'12k' is not a whole number/ });
+});

@@ -14,6 +14,7 @@ import { isLiveBackend } from '../../bpf/backend-slots.js';
 import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../../bpf/codecs/source-ranges.js';
 import { DsrlbError } from '../../errors.js';
+import { frontendKeyOf, sourceRangeKey } from '../../model/keys.js';
 import { TableBuffer } from '../table-buffer.js';
 import { mapError } from './errno.js';
 import type { InnerTable, LbMap, LbMaps, MaglevMaps, SlotMap, SlotScan } from './lb-maps.js';
@@ -267,8 +268,8 @@ export class MemoryMaglev implements MaglevMaps {
   get tables(): number { return this.inners.size; }
 }
 
-const lbKeyId = (k: Lb4Key): string => `${k.address}|${k.port}|${k.proto}`;
-const rangeId = (k: Lb4SourceRangeKey): string => `${k.serviceId}|${k.address}/${k.prefixlen}`;
+const lbKeyId = (k: Lb4Key): string => frontendKeyOf(k);
+const rangeId = (k: Lb4SourceRangeKey): string => sourceRangeKey(k.serviceId, k.address, k.prefixlen);
 
 export interface MemoryMapsOptions {
   /** lb4_backends' size (default the datapath's). */
