@@ -2,7 +2,10 @@
  * dsrlb-agent configuration (docs/design.md §4): every flag can also come from the
  * environment; all of it is validated before anything touches the kernel.
  */
-import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
+import {
+  DSRLB_GENEVE_PORT, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_BURST_MAX,
+  DSRLB_REPLY_RATE_DEFAULT, DSRLB_REPLY_RATE_MAX,
+} from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { ipv4Value } from '../net/ip.js';
 import { isPrime } from '../reconcile/primes.js';
@@ -21,6 +24,12 @@ export interface AgentConfig {
   readonly devices: readonly string[];
   readonly mode: Mode;
   readonly xdpMode: XdpModeFlag;
+  /** --xdp-replace-foreign: attach over an XDP program dsrlb did not attach (else refuse). */
+  readonly xdpReplaceForeign: boolean;
+  /** UDP port of dsrlb's Geneve (both directions; every node must agree). */
+  readonly genevePort: number;
+  /** Generated replies (RST, ICMP) a second and their burst, per CPU; rate 0 = none. */
+  readonly generatedReplies: { readonly rate: number; readonly burst: number };
   readonly maglevTableSize: number;
   readonly bpffsRoot: string;
   /** Inter-node MTU; undefined = the first device's MTU. */
@@ -40,6 +49,9 @@ export interface RawAgentOptions {
   mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
   nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string; syncPeriod?: string;
   manifestsMaxFileBytes?: string; manifestsMaxObjects?: string;
+  genevePort?: string; generatedRepliesRate?: string; generatedRepliesBurst?: string;
+  /** A switch: true when given, or a string from the environment. */
+  xdpReplaceForeign?: string | boolean;
 }
 
 /** Flag name -> environment variable that may supply it. */
@@ -49,6 +61,8 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
   healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL', syncPeriod: 'DSRLB_SYNC_PERIOD',
   manifestsMaxFileBytes: 'DSRLB_MANIFESTS_MAX_FILE_BYTES', manifestsMaxObjects: 'DSRLB_MANIFESTS_MAX_OBJECTS',
+  genevePort: 'DSRLB_GENEVE_PORT', generatedRepliesRate: 'DSRLB_GENERATED_REPLIES_RATE',
+  generatedRepliesBurst: 'DSRLB_GENERATED_REPLIES_BURST', xdpReplaceForeign: 'DSRLB_XDP_REPLACE_FOREIGN',
 };
 
 const MIN_MTU = 576;
@@ -80,6 +94,13 @@ export function parseDuration(flag: string, value: string): number {
   const parts = /^(?:\d+(?:ms|s|m|h))+$/.test(value) ? [...value.matchAll(/(\d+)(ms|s|m|h)/g)] : [];
   if (parts.length === 0) throw usage(flag, `'${value}' is not a duration`, 'e.g. 30s, 15m, 1h (units ms, s, m, h)');
   return parts.reduce((ms, [, n, unit]) => ms + Number(n) * (DURATION_UNITS[unit as string] as number), 0);
+}
+
+function parseSwitch(flag: string, value: string | boolean | undefined): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? false;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw usage(flag, `'${value}' is not a switch value`, 'use true or false');
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -132,6 +153,14 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     mode: oneOf('mode', raw.mode ?? 'dsr', ['dsr', 'snat', 'hybrid'] as const),
     xdpMode: oneOf('xdp-mode', raw.xdpMode ?? 'native', ['native', 'generic'] as const),
     maglevTableSize,
+    xdpReplaceForeign: parseSwitch('xdp-replace-foreign', raw.xdpReplaceForeign),
+    genevePort: raw.genevePort === undefined ? DSRLB_GENEVE_PORT : parseInteger('geneve-port', raw.genevePort, 1, 65535),
+    generatedReplies: {
+      rate: raw.generatedRepliesRate === undefined ? DSRLB_REPLY_RATE_DEFAULT
+        : parseInteger('generated-replies-rate', raw.generatedRepliesRate, 0, DSRLB_REPLY_RATE_MAX),
+      burst: raw.generatedRepliesBurst === undefined ? DSRLB_REPLY_BURST_DEFAULT
+        : parseInteger('generated-replies-burst', raw.generatedRepliesBurst, 1, DSRLB_REPLY_BURST_MAX),
+    },
     bpffsRoot: raw.bpffsRoot ?? DEFAULT_BPFFS_ROOT,
     ...(raw.mtu !== undefined ? { mtu: parseInteger('mtu', raw.mtu, MIN_MTU, MAX_MTU) } : {}),
     ...(raw.nodeAddress !== undefined ? { nodeAddress: raw.nodeAddress } : {}),

@@ -4,7 +4,8 @@
  *   0. lb4_port_filter: ports gaining their first frontend stop being
  *      filtered (a set bit would let their packets pass without a lookup);
  *   1. nodes and node_addrs gain new nodes;
- *   2. lb4_backends gains new backends (a returning one loses TERMINATING);
+ *   2. lb4_backends gains new backends (a returning one loses TERMINATING),
+ *      lb4_local_backends the local ones (local-backends.ts);
  *   3. lb4_source_ranges gains new ranges;
  *   4. Maglev tables: rewritten in place when the inner map has room for the
  *      new size (only the elements that differ when the size is the same),
@@ -15,7 +16,9 @@
  *   8. only then: stale frontends, revnat entries, tables and ranges are
  *      deleted; backends no longer used are marked TERMINATING (existing flows
  *      keep them, new flows never pick them) and deleted after
- *      `terminatingGraceMs`; nodes go when nothing references them;
+ *      `terminatingGraceMs`; nodes go when nothing references them, and
+ *      lb4_local_backends entries when their backend or service id does
+ *      (then config.local_epoch moves on: local-epoch.ts);
  *   9. lb4_port_filter: ports that lost their last frontend are filtered
  *      again (after an adoption: exactly the ports the frontends use).
  * A frontend reads {service id, maglev_size} atomically from its lb4_services
@@ -34,6 +37,7 @@ import type { ReconcileContext } from './context.js';
 import { deleteFrontends, deleteRanges, deleteUnusedNodes, releaseGoneGroups } from './deletes.js';
 import type { ServiceDesired } from './desired-types.js';
 import { expireBackends, retireBackends } from './lifecycle.js';
+import { bumpLocalEpoch } from './local-epoch.js';
 import type { Counts } from './result.js';
 import { deleteTables, TableWrites } from './tables.js';
 import { wanted } from './wanted.js';
@@ -59,6 +63,7 @@ export function applyChanges(c: ReconcileContext, changes: ReadonlyMap<string, S
   res.portFilter.written += c.held.portFilter.open(frontends.added);
   if (nodes) writeNodes(c, nodes, res);
   writeBackends(c, want.backends, res);
+  res.localBackends.written = c.held.localBackends.update([...changes.keys()], want.local);
   writeRanges(c, want.ranges, res);
   const tables = new TableWrites(c);
   try {
@@ -76,6 +81,9 @@ export function applyChanges(c: ReconcileContext, changes: ReadonlyMap<string, S
   deleteRanges(c, want, goneGroups, res);
   retireBackends(c, olds, now, res);
   const expired = expireBackends(c, now, res);
+  res.localBackends.deleted = c.held.localBackends.prune(c.held.backends, c.localNodeId);
+  if (res.services.deleted > 0 || res.localBackends.deleted > 0 || c.frontendMoved) bumpLocalEpoch(c.maps.config);
+  c.frontendMoved = false;
   if (nodes || expired > 0) deleteUnusedNodes(c, nodes ?? lastNodes, res);
   res.portFilter.written += c.adopted ? c.held.portFilter.match() : c.held.portFilter.close(frontends.removed);
 

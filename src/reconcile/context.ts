@@ -19,4 +19,8 @@ export interface ReconcileContext {
   applied: AppliedServices;
   /** Set by an adoption: the next sync also removes what no service wants. */
   adopted: Adopted | null;
+  /** This node's id, from the last sync() (backends with it are local). */
+  localNodeId: number;
+  /** A frontend now leads to another service id: flows verified before must be verified again. */
+  frontendMoved: boolean;
 }

@@ -10,6 +10,8 @@ import type { Lb4Backend, Lb4Key, Lb4Revnat, Lb4Service } from '../bpf/codecs/se
 import type { Lb4SourceRangeKey } from '../bpf/codecs/source-ranges.js';
 import { backendKeyOf, frontendKeyOf, sourceRangeKey, type FrontendKey, type SourceRangeKey } from '../model/keys.js';
 import { FrontendSlots } from './frontend-slots.js';
+import { LocalBackends } from './local-backends.js';
+import { bumpLocalEpoch } from './local-epoch.js';
 import { ReconcileIds } from './ids.js';
 import type { LbMaps } from './maps/lb-maps.js';
 import { PortFilter } from './port-filter-writer.js';
@@ -56,8 +58,8 @@ export class MapsHeld {
   /** Newest lb4_backend.generation written or found: each new backend in a slot gets the next. */
   generation = 0;
 
-  /** lb4_frontends, kept in step with lb4_services. */
-  constructor(readonly frontendSlots: FrontendSlots, readonly portFilter: PortFilter) {}
+  /** lb4_frontends kept in step with lb4_services; lb4_local_backends; lb4_port_filter. */
+  constructor(readonly frontendSlots: FrontendSlots, readonly localBackends: LocalBackends, readonly portFilter: PortFilter) {}
 }
 
 /**
@@ -76,7 +78,9 @@ export function adoptMaps(maps: LbMaps, now: number, since: ReadonlyMap<number, 
     for (const [key, id] of trusted.revnat.entries()) ids.revnat.adopt(key, id);
     for (const [key, id] of trusted.backend.entries()) ids.backend.adopt(key, id);
   }
-  const held = new MapsHeld(new FrontendSlots(maps.frontends), new PortFilter(maps.portFilter));
+  const held = new MapsHeld(new FrontendSlots(maps.frontends), new LocalBackends(maps.localBackends), new PortFilter(maps.portFilter));
+  // Whatever backend nodes verified before this (re)read may be stale.
+  bumpLocalEpoch(maps.config);
   const sizeOf = new Map<number, number>();
   for (const [key, value] of maps.services.entries()) {
     const k = frontendKeyOf(key);

@@ -41,6 +41,7 @@ import type { DesiredWarning, ServiceDesired } from './desired-types.js';
 import { sameMap } from './equality.js';
 import { adoptMaps } from './held.js';
 import { nextSweepAt } from './lifecycle.js';
+import { nodeIdForAddress } from './node-ids.js';
 import { MaglevTableBuilder } from './maglev-builder.js';
 import { openBpfMaps } from './maps/bpf-maps.js';
 import type { LbMaps } from './maps/lb-maps.js';
@@ -84,7 +85,7 @@ export class Reconciler {
     try {
       const { held, ids, adopted } = adoptMaps(maps, this.now(), new Map(opts.terminatingSince));
       this.c = {
-        maps, held, ids, adopted, applied: new AppliedServices(), tableBuilder: new MaglevTableBuilder(),
+        maps, held, ids, adopted, applied: new AppliedServices(), tableBuilder: new MaglevTableBuilder(), localNodeId: 0, frontendMoved: false,
         maxSize: opts.maglevMaxSize ?? DSRLB_MAGLEV_DEFAULT_SIZE, graceMs: opts.terminatingGraceMs ?? DEFAULT_TERMINATING_GRACE_MS,
       };
     } catch (e) {
@@ -133,6 +134,7 @@ export class Reconciler {
   sync(input: DesiredInput): SyncResult {
     const started = performance.now();
     const nodes = desiredNodes(input.localNode, input.nodeAddresses);
+    this.c.localNodeId = nodeIdForAddress(input.localNode.address);
     const nodesChanged = !this.ctx || !sameMap(nodes.byId, this.wantNodes) || !sameMap(nodes.idByName, this.ctx.nodeIdByName);
     const ctx = nodesChanged ? desiredContext(nodes.idByName, { maglevMaxSize: this.c.maxSize }) : this.ctx as DesiredContext;
     const changes = this.c.applied.changedServices(input.plan.frontends, ctx, nodesChanged);

@@ -9,9 +9,12 @@ import type { FrontendKey, SourceRangeKey } from '../model/keys.js';
 import type { ReconcileContext } from './context.js';
 import type { ServiceDesired } from './desired-types.js';
 import { rangeKeyOf, type Members, type ServiceEntry } from './held.js';
+import type { LocalBackend } from './local-backends.js';
 
 export interface Wanted {
   readonly backends: Map<number, Lb4Backend>;
+  /** Service -> its backends on this node, per backend set (lb4_local_backends). */
+  readonly local: Map<string, LocalBackend[]>;
   readonly tables: Map<number, { size: number; members: Members }>;
   readonly ranges: Map<SourceRangeKey, Lb4SourceRangeKey>;
   readonly services: Map<FrontendKey, ServiceEntry>;
@@ -57,10 +60,12 @@ export function wanted(c: ReconcileContext, news: readonly ServiceDesired[]): Wa
   assignGroupIds(c, news);
   const { ids, applied } = c;
   const want: Wanted = {
-    backends: new Map(), tables: new Map(), ranges: new Map(), services: new Map(), revnat: new Map(), groupIds: new Set(),
+    backends: new Map(), local: new Map(), tables: new Map(), ranges: new Map(), services: new Map(), revnat: new Map(), groupIds: new Set(),
   };
   for (const s of news) {
     const sizeOf = new Map<string, number>();
+    const local: LocalBackend[] = [];
+    want.local.set(s.service, local);
     for (const g of s.groups) {
       const sid = ids.service.get(g.key) as number;
       want.groupIds.add(sid);
@@ -72,6 +77,7 @@ export function wanted(c: ReconcileContext, news: readonly ServiceDesired[]): Wa
         if (!want.backends.has(id)) {
           want.backends.set(id, { address: b.address, port: b.port, proto: b.proto, flags: DSRLB_BE_F_LIVE, nodeId: b.nodeId, generation: 0 });
         }
+        if (b.nodeId === c.localNodeId) local.push({ address: b.address, port: b.port, proto: b.proto, serviceId: sid, backendId: id });
       });
       if (g.maglevSize > 0) want.tables.set(sid, { size: g.maglevSize, members: { names: g.backends, ids: backendIds } });
       for (const r of g.sourceRanges) {

@@ -71,6 +71,7 @@ export function writeServices(c: ReconcileContext, want: Wanted, res: Counts): v
   for (const [k, s] of want.services) {
     const cur = c.held.services.get(k);
     if (!cur || !sameService(cur.value, s.value)) writes.push([s.key, s.value]);
+    if (cur && cur.value.serviceId !== s.value.serviceId) c.frontendMoved = true;
   }
   c.held.frontendSlots.write(writes, res.frontendSlots);
   c.maps.services.updateBatch(writes);

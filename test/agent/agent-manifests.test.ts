@@ -74,6 +74,9 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   t.deepEqual(status.config, { nodeAddress: '198.51.100.1', mode: 'dsr', mtu: 1500 });
   t.true(status.agent.healthy);
   t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 3);
+  // Every backend runs on node-a, this node: one entry under its service and one for any service each,
+  // the two current ones and the replaced one, which drains (TERMINATING) with its entries.
+  t.is(status.maps.find((m) => m.name === 'lb4_local_backends')?.entries, 6);
   t.true(status.totalMapMemoryBytes > 0);
 
   t.is(await agent.stop(), 0);

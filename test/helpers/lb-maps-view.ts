@@ -3,7 +3,7 @@
  * see, for the reconciler's tests: the make-before-break check, and a view
  * without ids so two runs that assigned ids differently compare equal.
  */
-import { DSRLB_BE_F_TERMINATING } from '../../src/bpf/consts.generated.js';
+import { DSRLB_BE_F_TERMINATING, DSRLB_LOCAL_ANY } from '../../src/bpf/consts.generated.js';
 import { portFilterBit } from '../../src/bpf/port-filter.js';
 import type { LbMaps } from '../../src/reconcile/maps/lb-maps.js';
 
@@ -90,6 +90,10 @@ export function programmed(maps: LbMaps): unknown {
     groups: [...frontendsBySid.values()].map((l) => l.join('+')).sort(),
     backends: [...backends.values()].map((b) => `${b.address}|${b.port}|${b.proto}@${b.nodeId}/${b.flags}`).sort(),
     ranges: maps.sourceRanges.keys().map((k) => `${groupOf(k.serviceId)} ${k.address}/${k.prefixlen}`).sort(),
+    localBackends: maps.localBackends.entries().map(([k, id]) => {
+      const b = backends.get(id);
+      return `${k.address}:${k.port}/${k.proto} ${k.serviceId === DSRLB_LOCAL_ANY ? 'any' : groupOf(k.serviceId)} -> ${b ? `${b.address}:${b.port}` : `missing ${id}`}`;
+    }).sort(),
     nodes: maps.nodes.entries().map(([id, n]) => `${id}=${n.address}`).sort(),
     nodeAddrs: maps.nodeAddrs.entries().map(([a, id]) => `${a}=${id}`).sort(),
     portFilter: maps.portFilter.entries().filter(([, w]) => w !== 0n).map(([i, w]) => `${i}:${w.toString(16)}`),

@@ -16,6 +16,20 @@ test('defaults follow docs/design.md §4', (t) => {
   t.deepEqual(c.healthAddr, { host: '127.0.0.1', port: 9964 });
   t.is(c.mtu, undefined);
   t.is(c.syncPeriodMs, 60 * 60 * 1000, "kube-proxy's --sync-period default");
+  t.is(c.genevePort, 6081);
+  t.deepEqual(c.generatedReplies, { rate: 1000, burst: 50 });
+  t.false(c.xdpReplaceForeign);
+});
+
+test('Geneve port, generated-reply budget and --xdp-replace-foreign, from flags or the environment', (t) => {
+  const c = parseAgentConfig({ ...minimal, genevePort: '7081', generatedRepliesRate: '0', generatedRepliesBurst: '10', xdpReplaceForeign: true });
+  t.is(c.genevePort, 7081);
+  t.deepEqual(c.generatedReplies, { rate: 0, burst: 10 });
+  t.true(c.xdpReplaceForeign);
+  const e = parseAgentConfig(mergeEnv(minimal, { DSRLB_GENEVE_PORT: '6082', DSRLB_XDP_REPLACE_FOREIGN: 'true', DSRLB_GENERATED_REPLIES_RATE: '20' }));
+  t.is(e.genevePort, 6082);
+  t.true(e.xdpReplaceForeign);
+  t.is(e.generatedReplies.rate, 20);
 });
 
 test('--sync-period takes durations, from the flag or DSRLB_SYNC_PERIOD', (t) => {
@@ -53,6 +67,10 @@ const bad: [string, RawAgentOptions, RegExp][] = [
   ['bad node address', { ...minimal, nodeAddress: '300.1.1.1' }, /--node-address/],
   ['a sync period without a unit', { ...minimal, syncPeriod: '60' }, /--sync-period: '60' is not a duration.*30s/],
   ['a sync period under a second', { ...minimal, syncPeriod: '10ms' }, /--sync-period: 10ms is shorter than 1s/],
+  ['Geneve port 0', { ...minimal, genevePort: '0' }, /--geneve-port: '0' is not a whole number in \[1, 65535\]/],
+  ['generated-reply rate too high', { ...minimal, generatedRepliesRate: '5000000' }, /--generated-replies-rate/],
+  ['generated-reply burst of 0', { ...minimal, generatedRepliesBurst: '0' }, /--generated-replies-burst/],
+  ['--xdp-replace-foreign not a switch', { ...minimal, xdpReplaceForeign: 'maybe' }, /--xdp-replace-foreign: 'maybe' is not a switch value/],
 ];
 for (const [name, raw, message] of bad) {
   test(`rejects ${name} with one line naming the flag and the fix`, (t) => {

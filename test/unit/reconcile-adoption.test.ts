@@ -89,9 +89,8 @@ test('an earlier run\'s state, or any part of one, is adopted without breaking a
   new Reconciler(counting).sync(input(earlier));
   for (let n = 1; n <= counting.calls + 1; n++) {
     const mem = new MemoryMaps();
-    const killed = new Reconciler(new FailingMaps(mem, { failAt: n }));
     try {
-      killed.sync(input(earlier));
+      new Reconciler(new FailingMaps(mem, { failAt: n })).sync(input(earlier));
     } catch {
       // killed part way
     }

@@ -85,12 +85,14 @@ export function openBpfMaps(root: string): LbMaps {
       services: new KernelMap(open(MapSpecs.services), writeServiceBatch),
       frontends: new KernelSlots(open(MapSpecs.frontends), scanFrontends),
       backends: new KernelSlots<Lb4Backend>(open(MapSpecs.backends), scanBackends, writeBackendBatch),
+      localBackends: new KernelMap(open(MapSpecs.localBackends)),
       revnat: new KernelMap(open(MapSpecs.revnat), writeRevnatBatch),
       sourceRanges: new KernelMap(open(MapSpecs.sourceRanges)),
       nodes: new KernelMap(open(MapSpecs.nodes)),
       nodeAddrs: new KernelMap(open(MapSpecs.nodeAddrs)),
       portFilter: new KernelMap(open(MapSpecs.portFilter)),
       maglev: new KernelMaglev(open(MapSpecs.maglev)),
+      config: new KernelMap(open(MapSpecs.config)),
       close() {
         for (const m of opened) m.close();
       },

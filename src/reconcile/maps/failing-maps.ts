@@ -35,6 +35,8 @@ export class FailingMaps implements LbMaps {
   readonly services: LbMaps['services'];
   readonly frontends: LbMaps['frontends'];
   readonly backends: LbMaps['backends'];
+  readonly localBackends: LbMaps['localBackends'];
+  readonly config: LbMaps['config'];
   readonly revnat: LbMaps['revnat'];
   readonly sourceRanges: LbMaps['sourceRanges'];
   readonly nodes: LbMaps['nodes'];
@@ -47,6 +49,8 @@ export class FailingMaps implements LbMaps {
     this.services = this.wrap(inner.services);
     this.frontends = this.wrapSlots(inner.frontends);
     this.backends = this.wrapSlots(inner.backends);
+    this.localBackends = this.wrap(inner.localBackends);
+    this.config = this.wrap(inner.config);
     this.revnat = this.wrap(inner.revnat);
     this.sourceRanges = this.wrap(inner.sourceRanges);
     this.nodes = this.wrap(inner.nodes);

@@ -10,7 +10,8 @@
  * a new key once full, a batch write that fails leaves the entries before the
  * failing one written. Failures throw BpfError (code ERR_BPF_<errno>).
  */
-import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
+import type { DsrlbConfig } from '../../bpf/codecs/node.js';
+import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../../bpf/codecs/source-ranges.js';
 import type { TableBuffer } from '../table-buffer.js';
 
@@ -73,11 +74,14 @@ export interface LbMaps {
   readonly services: LbMap<Lb4Key, Lb4Service>;
   readonly frontends: SlotMap<Lb4Frontend>;
   readonly backends: SlotMap<Lb4Backend>;
+  readonly localBackends: LbMap<Lb4LocalBackendKey, number>;
   readonly revnat: LbMap<number, Lb4Revnat>;
   readonly sourceRanges: LbMap<Lb4SourceRangeKey, number>;
   readonly nodes: LbMap<number, { address: string }>;
   readonly nodeAddrs: LbMap<string, number>;
   readonly portFilter: LbMap<number, bigint>;
   readonly maglev: MaglevMaps;
+  /** Only for config.local_epoch (local-epoch.ts). */
+  readonly config: LbMap<number, DsrlbConfig>;
   close(): void;
 }

@@ -8,10 +8,11 @@
  * For tests of the reconcile logic without root.
  */
 import {
-  DSRLB_MAGLEV_SLOTS_PER_ENTRY, DSRLB_MAX_BACKENDS, DSRLB_MAX_NODES, DSRLB_MAX_REVNAT, DSRLB_MAX_SERVICES, DSRLB_MAX_SOURCE_RANGES, DSRLB_PORT_FILTER_WORDS,
+  DSRLB_MAGLEV_SLOTS_PER_ENTRY, DSRLB_MAX_BACKENDS, DSRLB_MAX_LOCAL_BACKENDS, DSRLB_MAX_NODES, DSRLB_MAX_REVNAT, DSRLB_MAX_SERVICES, DSRLB_MAX_SOURCE_RANGES, DSRLB_PORT_FILTER_WORDS,
 } from '../../bpf/consts.generated.js';
 import { isLiveBackend } from '../../bpf/backend-slots.js';
-import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
+import { dsrlbConfig, type DsrlbConfig } from '../../bpf/codecs/node.js';
+import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../../bpf/codecs/source-ranges.js';
 import { DsrlbError } from '../../errors.js';
 import { frontendKeyOf, sourceRangeKey } from '../../model/keys.js';
@@ -284,12 +285,15 @@ export class MemoryMaps implements LbMaps {
   readonly services: MemoryHash<Lb4Key, Lb4Service>;
   readonly frontends = new MemorySlots<Lb4Frontend>('lb4_frontends', DSRLB_MAX_REVNAT, { serviceId: 0, generation: 0, flags: 0 }, (f) => f.serviceId !== 0);
   readonly backends: MemorySlots<Lb4Backend>;
+  readonly localBackends = new MemoryHash<Lb4LocalBackendKey, number>('lb4_local_backends', DSRLB_MAX_LOCAL_BACKENDS,
+    (k) => `${frontendKeyOf(k)}|${k.serviceId}`);
   readonly revnat = new MemoryHash<number, Lb4Revnat>('lb4_revnat', DSRLB_MAX_REVNAT, String);
   readonly sourceRanges = new MemoryHash<Lb4SourceRangeKey, number>('lb4_source_ranges', DSRLB_MAX_SOURCE_RANGES, rangeId);
   readonly nodes = new MemoryHash<number, { address: string }>('nodes', DSRLB_MAX_NODES, String);
   readonly nodeAddrs = new MemoryHash<string, number>('node_addrs', DSRLB_MAX_NODES, String);
   readonly portFilter = new MemoryArray<bigint>('lb4_port_filter', DSRLB_PORT_FILTER_WORDS, 0n);
   readonly maglev: MemoryMaglev;
+  readonly config = new MemoryArray<DsrlbConfig>('config', 1, dsrlbConfig.decode(Buffer.alloc(dsrlbConfig.size)));
   closed = false;
 
   constructor(opts: MemoryMapsOptions = {}) {
