@@ -5,7 +5,7 @@
  * counted in dsrlb_resync_repairs_total and logged.
  */
 import test from 'ava';
-import { BpfMap, native } from '../../src/bpf/index.js';
+import { BpfMap, currentLayoutDir, native } from '../../src/bpf/index.js';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import type { Lb4Backend, Lb4Service } from '../../src/bpf/codecs/services.js';
 import { maglevInnerSpec, MapSpecs, withPinned } from '../../src/bpf/map-specs.js';
@@ -64,27 +64,28 @@ status: { addresses: [{ type: InternalIP, address: 198.51.100.1 }] }
     '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964', '--sync-period', `${PERIOD_S}s`]);
   await waitFor(() => a.log().includes('"msg":"synced"'), 20_000, () => `agent did not sync:\n${a.log()}`);
   await waitFor(() => a.log().includes('the maps match the plan'), (PERIOD_S + 5) * 1000, () => `no resync ran:\n${a.log()}`);
-  const good = snapshot(root);
+  const maps = currentLayoutDir(root); // the agent's layout directory
+  const good = snapshot(maps);
 
   // By hand: one frontend's value changed, another deleted, a backend's port changed, a table slot pointed elsewhere.
-  withPinned(root, MapSpecs.services, (m) => {
+  withPinned(maps, MapSpecs.services, (m) => {
     m.update(CLUSTER_IP, { ...(m.lookup(CLUSTER_IP) as Lb4Service), backendCount: 1 });
     t.true(m.delete(LB_IP));
   });
   const [backendId, backend] = [...good.backends][0] as [number, Lb4Backend];
-  withPinned(root, MapSpecs.backends, (m) => m.update(backendId, { ...backend, port: 9999 }));
+  withPinned(maps, MapSpecs.backends, (m) => m.update(backendId, { ...backend, port: 9999 }));
   const sid = (good.services.get('203.0.113.1:80') as Lb4Service).serviceId;
   const otherId = [...good.backends.keys()].find((id) => id !== good.table[0]) as number;
-  inner(root, sid, (m) => {
+  inner(maps, sid, (m) => {
     const first = [...(m.lookup(0) as readonly number[])];
     first[0] = otherId;
     m.update(0, first);
   });
-  t.notDeepEqual(snapshot(root), good);
+  t.notDeepEqual(snapshot(maps), good);
 
   const changedAt = Date.now();
   await waitFor(() => {
-    const now = snapshot(root);
+    const now = snapshot(maps);
     return now.services.size === good.services.size && JSON.stringify([...now.services]) === JSON.stringify([...good.services])
       && JSON.stringify([...now.backends]) === JSON.stringify([...good.backends]) && now.table.join() === good.table.join();
   }, (PERIOD_S + 3) * 1000, () => `not repaired:\n${a.log()}`);
