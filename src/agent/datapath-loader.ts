@@ -26,6 +26,8 @@ export interface DatapathOptions {
   readonly nodeId: number;
   readonly nodeAddress: string;
   readonly mtu: number;
+  /** --socket-lb-host-namespace-only: the network namespace the socket hooks translate for (0n or unset: all). */
+  readonly sockNetnsCookie?: bigint;
 }
 
 export interface LoadedDatapath {
@@ -75,6 +77,7 @@ export function loadDatapath(opts: DatapathOptions): LoadedDatapath {
       optClass: DSRLB_GENEVE_OPT_CLASS,
       snatPortMin: DSRLB_SNAT_PORT_MIN,
       snatPortMax: DSRLB_SNAT_PORT_MAX,
+      sockNetnsCookie: opts.sockNetnsCookie ?? 0n,
     });
     const attached = new Map<string, XdpMode>();
     const xdpProg = xdp.program('xdp_lb');

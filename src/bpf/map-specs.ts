@@ -3,7 +3,7 @@
  * their keys and values: one table used by the reconciler, lbctl and tests.
  */
 import type { Codec } from './codec.js';
-import { lb4Affinity, lb4AffinityKey, lb4Flow, lb4SnatEntry, lb4Tuple } from './codecs/connections.js';
+import { lb4Affinity, lb4AffinityKey, lb4Flow, lb4SnatEntry, lb4SockRevnat, lb4SockRevnatKey, lb4Tuple } from './codecs/connections.js';
 import { maglevEntry } from './codecs/maglev.js';
 import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
@@ -32,6 +32,8 @@ export const MapSpecs = {
   dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4Revnat),
   snat: spec('lb4_snat', lb4Tuple, lb4SnatEntry),
   affinity: spec('lb4_affinity', lb4AffinityKey, lb4Affinity),
+  /** Socket LB, UDP: {socket cookie, backend} -> the frontend the socket addressed. */
+  sockRevnat: spec('lb4_sock_revnat', lb4SockRevnatKey, lb4SockRevnat),
   sourceRanges: spec('lb4_source_ranges', lb4SourceRangeKey, u32Value),
   nodes: spec('nodes', u32Key, dsrlbNode),
   nodeAddrs: spec('node_addrs', nodeAddress, u32Value),

@@ -51,7 +51,7 @@ import { MapSpecs, openPinned } from '../bpf/map-specs.js';
 import { DsrlbError } from '../errors.js';
 import type { Frontend } from '../plan/types.js';
 import {
-  backendKey, buildServiceDesired, desiredContext, desiredNodes, lbKeyString, sameServiceDesired,
+  FRONTEND_KIND_CODES, backendKey, buildServiceDesired, desiredContext, desiredNodes, lbKeyString, sameServiceDesired,
   type DesiredContext, type DesiredInput, type DesiredWarning, type ServiceDesired,
 } from './desired.js';
 import { writeBackendBatch, writeRevnatBatch, writeServiceBatch } from './batch-writes.js';
@@ -164,7 +164,8 @@ function rangeKeyString(k: Lb4SourceRangeKey): string {
 
 function sameService(a: Lb4Service, b: Lb4Service): boolean {
   return a.serviceId === b.serviceId && a.affinityTimeout === b.affinityTimeout && a.backendCount === b.backendCount
-    && a.revnatId === b.revnatId && a.flags === b.flags && a.maglevSize === b.maglevSize;
+    && a.revnatId === b.revnatId && a.flags === b.flags && a.kind === b.kind && a.internalRevnat === b.internalRevnat
+    && a.maglevSize === b.maglevSize;
 }
 
 /** Same backend, same state (the generation is the slot's, not part of what is wanted). */
@@ -649,6 +650,10 @@ export class Reconciler {
             backendCount: f.backendCount,
             revnatId,
             flags: f.flags,
+            kind: FRONTEND_KIND_CODES[f.kind],
+            // The ClusterIP is this service's own frontend: its revnat id is acquired here or in its own turn.
+            internalRevnat: f.internalFrontend !== null && this.frontendOwner.get(f.internalFrontend) === s.service
+              ? this.revnatIds.acquire(f.internalFrontend) : 0,
             maglevSize: sizeOf.get(f.groupKey) ?? 0,
           },
         });

@@ -206,6 +206,7 @@ export class Datapath {
       optClass: DSRLB_GENEVE_OPT_CLASS,
       snatPortMin: c.snatPortMin ?? DSRLB_SNAT_PORT_MIN,
       snatPortMax: c.snatPortMax ?? DSRLB_SNAT_PORT_MAX,
+      sockNetnsCookie: 0n,
     });
   }
 
@@ -299,7 +300,7 @@ export class Datapath {
       { address: s.vip ?? Addr.vip, port: s.port ?? 80, proto: s.proto ?? Proto.TCP },
       {
         serviceId: s.serviceId, affinityTimeout: s.affinityTimeout ?? 0, backendCount: s.backendCount ?? s.backends.length,
-        revnatId: s.serviceId, flags: s.flags ?? 0, maglevSize: s.backends.length > 0 ? size : 0,
+        revnatId: s.serviceId, flags: s.flags ?? 0, kind: 0, internalRevnat: 0, maglevSize: s.backends.length > 0 ? size : 0,
       },
     );
   }

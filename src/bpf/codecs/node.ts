@@ -1,5 +1,5 @@
 /** Codecs for `nodes` and `config`. */
-import { be16, ipv4, pad, scalar, struct, u16, u32 } from '../codec.js';
+import { be16, ipv4, pad, scalar, struct, u16, u32, u64 } from '../codec.js';
 
 export const dsrlbNode = struct('dsrlb_node', { address: ipv4, pad: pad(4) });
 export type DsrlbNode = ReturnType<typeof dsrlbNode.decode>;
@@ -13,6 +13,7 @@ export const dsrlbConfig = struct('dsrlb_config', {
   optClass: u16,
   snatPortMin: u16,
   snatPortMax: u16,
+  sockNetnsCookie: u64,
 });
 export type DsrlbConfig = ReturnType<typeof dsrlbConfig.decode>;
 
