@@ -15,6 +15,7 @@ import type { Source, StateChange } from '../k8s/source.js';
 import type { ClusterState } from '../k8s/types.js';
 import type { AgentConfig } from './config.js';
 import { loadDatapath, deviceIpv4, deviceMtu, type LoadedDatapath } from './datapath-loader.js';
+import { socketLbTarget, startSocketLb } from './socket-lb.js';
 import { HealthCheckNodePorts } from './health-check-node-ports.js';
 import { NodeNeighbours } from './neighbours.js';
 import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
@@ -46,10 +47,11 @@ export class Agent {
     const device = c.devices[0] ?? '';
     const local: LocalNode = { name: c.nodeName, address: c.nodeAddress ?? deviceIpv4(device) };
     const mtu = c.mtu ?? deviceMtu(device);
+    const socketLb = socketLbTarget(c);
 
     this.datapath = loadDatapath({
       bpffsRoot: c.bpffsRoot, devices: c.devices, xdpMode: c.xdpMode, mode: c.mode,
-      nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
+      nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu, sockNetnsCookie: socketLb.netnsCookie,
     });
     this.log.info({ devices: Object.fromEntries(this.datapath.attached), mode: c.mode, mtu, nodeAddress: local.address, bpffsRoot: c.bpffsRoot },
       'datapath attached');
@@ -57,6 +59,7 @@ export class Agent {
       this.log.warn({ bpffsRoot: c.bpffsRoot }, 'no bpffs was mounted at /sys/fs/bpf in this mount namespace, so the agent mounted one: '
         + 'its pins vanish with the namespace. Mount bpffs on the host (and use `nsenter --net=`, not `ip netns exec`, which hides /sys/fs/bpf)');
     }
+    startSocketLb(c.bpffsRoot, socketLb, this.log);
     this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize });
     this.portFilter = new PortFilterWriter(c.bpffsRoot);
     this.pipeline = new SyncPipeline(local, this.reconciler, this.portFilter);

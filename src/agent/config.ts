@@ -29,6 +29,12 @@ export interface AgentConfig {
   readonly metricsAddr: HostPort;
   readonly healthAddr: HostPort;
   readonly logLevel: string;
+  /** Socket LB (cgroup hooks) on --cgroup-root; off: detached if a previous run attached it. */
+  readonly socketLb: boolean;
+  /** undefined = the cgroup2 mount found in /proc/mounts when the agent starts. */
+  readonly cgroupRoot?: string;
+  /** Translate only for sockets in the agent's (the host's) network namespace. */
+  readonly socketLbHostNamespaceOnly: boolean;
 }
 
 /** Raw values as commander hands them over (strings, or undefined when not given). */
@@ -36,6 +42,8 @@ export interface RawAgentOptions {
   kubeconfig?: string; apiServer?: string; manifests?: string; nodeName?: string; devices?: string;
   mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
   nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string;
+  /** Boolean flags: true when given without a value. */
+  socketLb?: string | boolean; cgroupRoot?: string; socketLbHostNamespaceOnly?: string | boolean;
 }
 
 /** Flag name -> environment variable that may supply it. */
@@ -44,6 +52,7 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   devices: 'DSRLB_DEVICES', mode: 'DSRLB_MODE', xdpMode: 'DSRLB_XDP_MODE', maglevTableSize: 'DSRLB_MAGLEV_TABLE_SIZE',
   bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
   healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL',
+  socketLb: 'DSRLB_SOCKET_LB', cgroupRoot: 'DSRLB_CGROUP_ROOT', socketLbHostNamespaceOnly: 'DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY',
 };
 
 const MIN_MTU = 576;
@@ -64,6 +73,13 @@ function parseInteger(flag: string, value: string, min: number, max: number): nu
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw usage(flag, `'${value}' is not a whole number in [${min}, ${max}]`, `pass --${flag} N`);
   return n;
+}
+
+function parseBoolean(flag: string, value: string | boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw usage(flag, `'${String(value)}' is not true or false`, `pass --${flag}=true or --${flag}=false`);
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -116,5 +132,8 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     metricsAddr: parseHostPort('metrics-addr', raw.metricsAddr ?? '0.0.0.0:9963'),
     healthAddr: parseHostPort('health-addr', raw.healthAddr ?? '127.0.0.1:9964'),
     logLevel: oneOf('log-level', raw.logLevel ?? 'info', ['trace', 'debug', 'info', 'warn', 'error'] as const),
+    socketLb: parseBoolean('socket-lb', raw.socketLb, true),
+    ...(raw.cgroupRoot !== undefined ? { cgroupRoot: raw.cgroupRoot } : {}),
+    socketLbHostNamespaceOnly: parseBoolean('socket-lb-host-namespace-only', raw.socketLbHostNamespaceOnly, false),
   };
 }

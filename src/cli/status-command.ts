@@ -1,6 +1,6 @@
 /**
  * `lbctl status`: is dsrlb serving here? Programs attached in this network
- * namespace, the node's datapath config, map fill and memory, and the agent's
+ * namespace, the socket LB's cgroup, the node's datapath config, map fill and memory, and the agent's
  * /healthz when it can be reached.
  */
 import type { Command } from 'commander';
@@ -8,6 +8,7 @@ import { dsrlb_mode } from '../bpf/consts.generated.js';
 import { MapSpecs, mapFill, openPinned, type MapSpec } from '../bpf/map-specs.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { dsrlbAttachments, type DeviceAttachment } from '../agent/attachments.js';
+import { socketLbStatus, type SocketLbStatus } from '../agent/socket-lb.js';
 import { parseFormat, printJson, printTable } from './output.js';
 
 interface MapStatus { name: string; entries: number; maxEntries: number; memoryBytes: number }
@@ -15,6 +16,7 @@ interface MapStatus { name: string; entries: number; maxEntries: number; memoryB
 export interface Status {
   bpffsRoot: string;
   attachments: DeviceAttachment[];
+  socketLb: SocketLbStatus;
   config: { nodeAddress: string; mode: string; mtu: number } | null;
   maps: MapStatus[];
   totalMapMemoryBytes: number;
@@ -41,13 +43,14 @@ async function agentHealth(addr: string): Promise<Status['agent']> {
 
 export async function readStatus(root: string, healthAddr: string): Promise<Status> {
   const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows, MapSpecs.dsrRevnat,
-    MapSpecs.snat, MapSpecs.affinity, MapSpecs.nodes];
+    MapSpecs.snat, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.nodes];
   const maps = specs.map((s) => mapStatus(root, s as MapSpec<unknown, unknown>));
   const cfgMap = openPinned(root, MapSpecs.config);
   const cfg = (() => { try { return cfgMap.lookup(0); } finally { cfgMap.close(); } })();
   return {
     bpffsRoot: root,
     attachments: dsrlbAttachments(),
+    socketLb: socketLbStatus(root),
     config: cfg && cfg.nodeId !== 0 ? { nodeAddress: cfg.nodeAddress, mode: MODE_NAMES[cfg.mode] ?? String(cfg.mode), mtu: cfg.mtu } : null,
     maps,
     totalMapMemoryBytes: maps.reduce((a, m) => a + m.memoryBytes, 0),
@@ -70,6 +73,7 @@ export function registerStatusCommand(program: Command): void {
       const devices = s.attachments.map((a) => `${a.device} (xdp ${a.xdp ?? 'none'}, tc egress ${a.tcEgress ? 'yes' : 'no'})`).join(', ');
       printTable(['', ''], [
         ['Devices', devices || 'none in this network namespace'],
+        ['Socket LB', s.socketLb.attached ? `attached to ${s.socketLb.cgroup ?? 'a cgroup not under the cgroup2 mount'} (${s.socketLb.programs.join(', ')})` : 'not attached'],
         ['Node', s.config ? `${s.config.nodeAddress}, mode ${s.config.mode}, MTU ${s.config.mtu}` : 'not configured'],
         ['Agent', s.agent.healthy === null ? s.agent.detail : `${s.agent.healthy ? 'healthy' : 'unhealthy'}: ${s.agent.detail}`],
         ['Map memory', `${(s.totalMapMemoryBytes / 2 ** 20).toFixed(1)} MiB`],
