@@ -20,14 +20,19 @@ export function nsRun(ns: string, cmd: string, args: readonly string[]): string 
 }
 
 export async function nsRunAsync(ns: string, cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {
+  return runAsync('ip', ['netns', 'exec', ns, cmd, ...args], timeoutMs, `in ${ns}: ${cmd} ${args.join(' ')}`);
+}
+
+/** Runs `cmd` (`what` names it in the error), bounded by `timeoutMs`. */
+export async function runAsync(cmd: string, args: readonly string[], timeoutMs = 60_000, what = `${cmd} ${args.join(' ')}`): Promise<string> {
   try {
-    const { stdout } = await execFileAsync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+    const { stdout } = await execFileAsync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; killed?: boolean; signal?: string };
     const stderr = err.stderr?.trim() ?? '';
     const why = err.killed ? ` (killed by ${err.signal ?? 'a signal'} after ${timeoutMs} ms)` : '';
-    throw new DsrlbError('ERR_LAB_COMMAND', `in ${ns}: ${cmd} ${args.join(' ')} failed${why}${stderr ? `: ${stderr}` : ''}`, { cause: e });
+    throw new DsrlbError('ERR_LAB_COMMAND', `${what} failed${why}${stderr ? `: ${stderr}` : ''}`, { cause: e });
   }
 }
 
@@ -48,3 +53,14 @@ export function inNamespace(ns: string, argv: readonly string[], hostBpffs?: { s
   const script = 'mount --bind /sys/fs/bpf "$0" && mount -t sysfs sysfs /sys && mount --bind "$0" /sys/fs/bpf && umount "$0" && exec "$@"';
   return ['nsenter', [`--net=/run/netns/${ns}`, '--', 'unshare', '--mount', '--propagation', 'slave', '--', 'sh', '-c', script, hostBpffs.stash, ...argv]];
 }
+
+/**
+ * `argv` as a member of cgroup v2 directory `dir`: the shell moves itself in,
+ * then execs, so the program runs in that cgroup from its first instruction.
+ * Wrap `ip netns exec` rather than the other way round: it mounts a fresh
+ * /sys, which hides the cgroup2 mount.
+ */
+export function inCgroup(dir: string, argv: readonly string[]): [string, string[]] {
+  return ['sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir, ...argv]];
+}
+
