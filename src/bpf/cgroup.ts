@@ -10,12 +10,18 @@ import { call } from './errors.js';
 import { native } from './native.js';
 import type { BpfProgram } from './program.js';
 
-/** The first cgroup2 mount point in a /proc/mounts text, or null (never assumed: some hosts mount it at /sys/fs/cgroup, others at .../unified). */
+/**
+ * The first cgroup2 mount point in a /proc/mounts text that can be reached,
+ * or null. Never assumed: some hosts mount it at /sys/fs/cgroup, others at
+ * /sys/fs/cgroup/unified, and a mount namespace that remounted /sys still
+ * lists mounts it can no longer reach.
+ */
 export function cgroup2Mount(mounts = readFileSync('/proc/mounts', 'utf8')): string | null {
   for (const line of mounts.split('\n')) {
     const [, mnt, type] = line.split(' ');
     // /proc/mounts escapes spaces in paths as \040.
-    if (type === 'cgroup2' && mnt) return mnt.replace(/\\040/g, ' ');
+    const path = mnt?.replace(/\\040/g, ' ');
+    if (type === 'cgroup2' && path && isCgroup2Dir(path)) return path;
   }
   return null;
 }

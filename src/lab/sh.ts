@@ -5,6 +5,9 @@ import { DsrlbError } from '../errors.js';
 
 const execFileAsync = promisify(execFile);
 
+/** Where processes started with `hostBpffs` (agents) see the cgroup2 hierarchy. */
+export const AGENT_CGROUP_MOUNT = '/sys/fs/cgroup';
+
 export function run(cmd: string, args: readonly string[]): string {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
@@ -46,11 +49,15 @@ export async function runAsync(cmd: string, args: readonly string[], timeoutMs =
  * hand but the host's bpffs is carried over (bind-mounted aside through
  * `stash`, an empty directory, then back onto /sys/fs/bpf), so an agent's
  * pins outlive it and `lbctl bpf ... --bpffs-root` on the host reads them.
+ * The fresh /sys hides the cgroup2 hierarchy too: it is mounted again at
+ * AGENT_CGROUP_MOUNT (the same hierarchy, wherever the host has it), where
+ * the agent's socket LB finds its --cgroup-root.
  * Nothing is mounted in the host's mount namespace (propagation is slave).
  */
 export function inNamespace(ns: string, argv: readonly string[], hostBpffs?: { stash: string }): [string, string[]] {
   if (!hostBpffs) return ['ip', ['netns', 'exec', ns, ...argv]];
-  const script = 'mount --bind /sys/fs/bpf "$0" && mount -t sysfs sysfs /sys && mount --bind "$0" /sys/fs/bpf && umount "$0" && exec "$@"';
+  const script = 'mount --bind /sys/fs/bpf "$0" && mount -t sysfs sysfs /sys && mount --bind "$0" /sys/fs/bpf && umount "$0"'
+    + ` && mount -t cgroup2 cgroup2 ${AGENT_CGROUP_MOUNT} && exec "$@"`;
   return ['nsenter', [`--net=/run/netns/${ns}`, '--', 'unshare', '--mount', '--propagation', 'slave', '--', 'sh', '-c', script, hostBpffs.stash, ...argv]];
 }
 

@@ -5,12 +5,14 @@
  */
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
-import { DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
+import { cgroup2Mount, DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
+import type { CleanupReport } from '../../src/agent/cleanup.js';
+import { socketLbStatus } from '../../src/agent/socket-lb.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { sh } from '../helpers/netns.js';
@@ -83,18 +85,24 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   const file = join(dir, 'web.yaml');
   writeFileSync(file, manifests(80, ['198.18.1.10', '198.18.1.11']));
   const root = tempPinRoot(t);
+  // Never the machine's cgroup2 root: the socket LB would translate every process's connects.
+  const mount = cgroup2Mount();
+  if (mount === null) throw new Error('no cgroup2 hierarchy is mounted');
+  const cgroup = join(mount, `dsrlb-test-${randomBytes(3).toString('hex')}`);
+  mkdirSync(cgroup);
+  t.teardown(() => rmdirSync(cgroup));
 
   let log = '';
   // nsenter switches only the network namespace, so the host's bpffs stays visible.
   const agent: ChildProcess = spawn('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin,
-    '--manifests', dir, '--node-name', 'node-a', '--devices', 'eth0', '--bpffs-root', root,
+    '--manifests', dir, '--node-name', 'node-a', '--devices', 'eth0', '--bpffs-root', root, '--cgroup-root', cgroup,
     '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964'], { stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
   agent.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
   t.teardown(() => { agent.kill('SIGKILL'); });
 
   await waitFor(() => log.includes('"msg":"synced"'), 20_000, () => `agent did not sync:\n${log}`);
-  t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:80', '203.0.113.1:80']);
+  t.deepEqual(frontends(root), ['0.0.0.0:30080', '198.51.100.1:30080', '203.0.113.10:80', '203.0.113.1:80']);
   t.deepEqual(backends(root), ['198.18.1.10:8080', '198.18.1.11:8080']);
   const progId = xdpProgId(ns);
   t.truthy(progId, 'xdp_lb attached to eth0');
@@ -102,13 +110,13 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   // An edit: new service port, one backend replaced.
   writeFileSync(file, manifests(8080, ['198.18.1.10', '198.18.1.12']));
   await waitFor(() => frontends(root).includes('203.0.113.10:8080'), 10_000, () => `maps did not follow the edit:\n${log}`);
-  t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
+  t.deepEqual(frontends(root), ['0.0.0.0:30080', '198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
   await waitFor(() => backends(root).join() === '198.18.1.10:8080,198.18.1.12:8080', 10_000, () => backends(root).join());
 
   // A document that does not parse is reported; the last good version stays.
   writeFileSync(file, 'apiVersion: v1\nkind: Service\nmetadata: {name: web\n');
   await waitFor(() => /not valid YAML|parse/i.test(log), 10_000, () => `no parse error reported:\n${log}`);
-  t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
+  t.deepEqual(frontends(root), ['0.0.0.0:30080', '198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
 
   // lbctl status, from inside the node's network namespace: devices, config, the agent's health.
   const status = JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', join(projectRoot, 'bin', 'lbctl.js'),
@@ -116,16 +124,19 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   t.deepEqual(status.attachments.map((a) => [a.device, a.xdp, a.tcEgress]), [['eth0', 'native', true]]);
   t.deepEqual(status.config, { nodeAddress: '198.51.100.1', mode: 'dsr', mtu: 1500 });
   t.true(status.agent.healthy);
-  t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 3);
+  t.deepEqual(status.socketLb, { attached: true, cgroup, programs: ['sock_connect4', 'sock_sendmsg4', 'sock_recvmsg4', 'sock_getpeername4'] });
+  t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 4, 'with the socket LB NodePort on any node address');
   t.true(status.totalMapMemoryBytes > 0);
 
   const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
   agent.kill('SIGTERM');
   t.is(await exited, 0);
   t.is(xdpProgId(ns), progId, 'the program stays attached after SIGTERM');
-  t.is(frontends(root).length, 3, 'the maps stay pinned after SIGTERM');
+  t.is(frontends(root).length, 4, 'the maps stay pinned after SIGTERM');
 
-  sh('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin, 'cleanup', '--bpffs-root', root]);
+  t.true(socketLbStatus(root).attached, 'the socket LB stays attached after SIGTERM');
+  const report = JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin, 'cleanup', '--bpffs-root', root])) as CleanupReport;
+  t.deepEqual(report.socketLbDetached, ['sock_connect4', 'sock_sendmsg4', 'sock_recvmsg4', 'sock_getpeername4']);
   t.is(xdpProgId(ns), undefined, 'cleanup detached the program');
   t.false(existsSync(join(root, 'lb4_services')), 'cleanup removed the pins');
 });
