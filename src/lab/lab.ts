@@ -11,8 +11,9 @@ import type { Mode } from '../agent/config.js';
 import { DsrlbError } from '../errors.js';
 import { LabAgent, writeManifests, type AgentOptions } from './agents.js';
 import { createLab, destroyLab, labNamespaces, type Progress } from './build.js';
-import { createLabCgroups, removeLabCgroups } from './cgroups.js';
-import { holdConnections, runClient, type ClientOpResult, type HeldConnections } from './client.js';
+import { createLabCgroups, nodeCgroup, removeLabCgroups } from './cgroups.js';
+import { holdConnections, runClient, runSocketClient, type ClientOpResult, type HeldConnections } from './client.js';
+import type { SocketOp } from './socket-client.js';
 import type { ClientOp } from './client-tool.js';
 import { LabEntries, NODE, requireBuilt } from './entries.js';
 import { labManifests, type LabServiceOptions } from './manifests.js';
@@ -185,6 +186,15 @@ export class Lab {
   /** Runs one of the client's tools in the client namespace. */
   client<T extends ClientOp['op']>(op: Extract<ClientOp, { op: T }>, timeoutMs?: number): Promise<ClientOpResult<T>> {
     return runClient(this.topo, op, timeoutMs);
+  }
+
+  /**
+   * Runs the socket client on a node: in namespace `ns` (the node's own, or
+   * one of its pods') as a process of the node's cgroup, so the node's socket
+   * LB balances its connects and sends.
+   */
+  onNode<T>(nodeName: string, ns: string, op: SocketOp, timeoutMs?: number): Promise<T> {
+    return runSocketClient<T>(ns, op, nodeCgroup(this.topo, this.node(nodeName)), timeoutMs);
   }
 
   /** Keep-alive connections from the client, held open across changes. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { cgroup2Mount } from '../../src/bpf/cgroup.js';
 import { LabEntries, NODE, requireBuilt } from '../../src/lab/entries.js';
 import { startProcess, stopProcess, waitForLog, type LabProcess } from '../../src/lab/processes.js';
-import { inCgroup, runAsync } from '../../src/lab/sh.js';
+import { runSocketClient } from '../../src/lab/client.js';
 import type { SocketOp } from '../../src/lab/socket-client.js';
 import type { Cleanup } from './datapath.js';
 import { inNetns, sh } from './netns.js';
@@ -97,10 +97,8 @@ export function podNetwork(t: Cleanup, pods: Readonly<Record<string, string>>, e
       await waitForLog(proc, `ready ${name}`, 10_000);
       return proc;
     },
-    async run<T>(podName: string, op: SocketOp, opts: { inCgroup?: boolean; timeoutMs?: number } = {}): Promise<T> {
-      const argv = ['ip', 'netns', 'exec', pod(podName).ns, NODE, LabEntries.socketClient, JSON.stringify(op)];
-      const [cmd, args] = opts.inCgroup === false ? [argv[0] as string, argv.slice(1)] : inCgroup(cgroup, argv);
-      return JSON.parse(await runAsync(cmd, args, opts.timeoutMs ?? 30_000)) as T;
+    run<T>(podName: string, op: SocketOp, opts: { inCgroup?: boolean; timeoutMs?: number } = {}): Promise<T> {
+      return runSocketClient<T>(pod(podName).ns, op, opts.inCgroup === false ? null : cgroup, opts.timeoutMs ?? 30_000);
     },
   };
 }
