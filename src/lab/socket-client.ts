@@ -10,7 +10,9 @@
  *   talking to), or the connect's error code (ECONNREFUSED).
  * - `udp`: one unconnected socket sends a datagram to each target in turn,
  *   `rounds` times, and reports each reply's source as recvmsg gives it.
- * - `tcp-rate`, `udp-rate`: setup rate for `seconds` (benchmark).
+ * - `tcp-rate`, `udp-rate`: connections (connect, first byte, close) or
+ *   request/response exchanges per second, for `seconds` (benchmark, against
+ *   the byte server).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
@@ -22,8 +24,9 @@ export interface Target { readonly host: string; readonly port: number }
 export type SocketOp =
   | { op: 'tcp'; host: string; port: number; count: number; timeoutMs?: number }
   | { op: 'udp'; targets: Target[]; rounds: number; timeoutMs?: number }
-  | { op: 'tcp-rate'; host: string; port: number; seconds: number }
-  | { op: 'udp-rate'; host: string; port: number; seconds: number };
+  /** Connections go to `hosts` in turn (several pods, or one frontend). */
+  | { op: 'tcp-rate'; hosts: string[]; port: number; seconds: number }
+  | { op: 'udp-rate'; hosts: string[]; port: number; seconds: number };
 
 export interface TcpResult { answer?: PodAnswer; peer?: string; error?: string }
 export interface UdpReply { to: string; from?: string; answer?: PodAnswer; error?: string }
@@ -96,16 +99,16 @@ async function udp(targets: readonly Target[], rounds: number, timeoutMs: number
   return out;
 }
 
-/** Connect, first byte of the answer, close; one at a time for `seconds`. */
-async function tcpRate(host: string, port: number, seconds: number): Promise<RateResult> {
+/** Connect, the first byte the server sends (the byte server's), close; one at a time for `seconds`. */
+async function tcpRate(hosts: readonly string[], port: number, seconds: number): Promise<RateResult> {
   let operations = 0;
   let errors = 0;
   const t0 = process.hrtime.bigint();
   const end = t0 + BigInt(Math.round(seconds * 1e9));
-  while (process.hrtime.bigint() < end) {
+  for (let i = 0; process.hrtime.bigint() < end; i++) {
+    const host = hosts[i % hosts.length] as string;
     const ok = await new Promise<boolean>((resolve) => {
       const sock = connect({ host, port, noDelay: true });
-      sock.once('connect', () => sock.write('GET / HTTP/1.0\r\n\r\n'));
       sock.once('data', () => { sock.destroy(); resolve(true); });
       sock.once('error', () => { sock.destroy(); resolve(false); });
     });
@@ -117,7 +120,7 @@ async function tcpRate(host: string, port: number, seconds: number): Promise<Rat
 }
 
 /** Request/response over one unconnected socket (sendto every time) for `seconds`. */
-async function udpRate(host: string, port: number, seconds: number): Promise<RateResult> {
+async function udpRate(hosts: readonly string[], port: number, seconds: number): Promise<RateResult> {
   const sock = createSocket('udp4');
   let next: (() => void) | undefined;
   sock.on('message', () => next?.());
@@ -126,7 +129,8 @@ async function udpRate(host: string, port: number, seconds: number): Promise<Rat
   const payload = Buffer.from('q');
   const t0 = process.hrtime.bigint();
   const end = t0 + BigInt(Math.round(seconds * 1e9));
-  while (process.hrtime.bigint() < end) {
+  for (let i = 0; process.hrtime.bigint() < end; i++) {
+    const host = hosts[i % hosts.length] as string;
     const ok = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 1_000);
       next = () => { clearTimeout(timer); resolve(true); };
@@ -148,8 +152,8 @@ export async function runSocketOp(op: SocketOp): Promise<unknown> {
       return out;
     }
     case 'udp': return udp(op.targets, op.rounds, op.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    case 'tcp-rate': return tcpRate(op.host, op.port, op.seconds);
-    case 'udp-rate': return udpRate(op.host, op.port, op.seconds);
+    case 'tcp-rate': return tcpRate(op.hosts, op.port, op.seconds);
+    case 'udp-rate': return udpRate(op.hosts, op.port, op.seconds);
   }
 }
 

@@ -27,6 +27,8 @@ export interface PodNetwork {
   pod(name: string): Pod;
   /** Starts a pod server (HTTP 8080, UDP 9000 unless told) in a pod; over HTTP it answers with the address it was reached on. */
   serve(name: string, ports?: { http: number; udp: number }): Promise<LabProcess>;
+  /** Starts the byte server (src/lab/byte-server.ts, TCP and UDP on `port`) in a pod: the benchmark's. */
+  serveBytes(name: string, port: number): Promise<LabProcess>;
   /** Runs the socket client in a pod, in the cgroup unless `inCgroup` is false; its parsed JSON. */
   run<T>(pod: string, op: SocketOp, opts?: { inCgroup?: boolean; timeoutMs?: number }): Promise<T>;
 }
@@ -40,7 +42,7 @@ function tryQuietly(fn: () => void): void {
  * pod's loopback, routed to it from every other pod).
  */
 export function podNetwork(t: Cleanup, pods: Readonly<Record<string, string>>, extra: Readonly<Record<string, readonly string[]>> = {}): PodNetwork {
-  requireBuilt('podServer', 'socketClient');
+  requireBuilt('podServer', 'socketClient', 'byteServer');
   const id = randomBytes(3).toString('hex');
   const hub = `dsrlbs-${id}-hub`;
   const workDir = mkdtempSync(join(tmpdir(), 'dsrlb-sock-'));
@@ -85,17 +87,22 @@ export function podNetwork(t: Cleanup, pods: Readonly<Record<string, string>>, e
     if (!p) throw new Error(`no pod ${name}`);
     return p;
   };
+  const start = async (what: string, podName: string, argv: string[], log: string, ready: string): Promise<LabProcess> => {
+    const proc = startProcess({ name: what, ns: pod(podName).ns, argv, log: join(workDir, log) });
+    t.teardown(() => { void stopProcess(proc, 'SIGKILL'); });
+    await waitForLog(proc, ready, 10_000);
+    return proc;
+  };
   return {
     pods: made,
     cgroup,
     pod,
-    async serve(name, ports) {
-      const p = pod(name);
+    serve(name, ports) {
       const argv = [NODE, LabEntries.podServer, name, ...(ports ? [String(ports.http), String(ports.udp)] : [])];
-      const proc = startProcess({ name: `pod-server ${name}`, ns: p.ns, argv, log: join(workDir, `${name}-${ports?.http ?? 8080}.log`) });
-      t.teardown(() => { void stopProcess(proc, 'SIGKILL'); });
-      await waitForLog(proc, `ready ${name}`, 10_000);
-      return proc;
+      return start(`pod-server ${name}`, name, argv, `${name}-${ports?.http ?? 8080}.log`, `ready ${name}`);
+    },
+    serveBytes(name, port) {
+      return start(`byte-server ${name}`, name, [NODE, LabEntries.byteServer, String(port)], `${name}-bytes-${port}.log`, 'ready');
     },
     run<T>(podName: string, op: SocketOp, opts: { inCgroup?: boolean; timeoutMs?: number } = {}): Promise<T> {
       return runSocketClient<T>(pod(podName).ns, op, opts.inCgroup === false ? null : cgroup, opts.timeoutMs ?? 30_000);
