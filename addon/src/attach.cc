@@ -132,10 +132,7 @@ Napi::Value LinkDetach(const Napi::CallbackInfo& info) {
 // bigint; 0 once detached).
 Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int link = ArgInt(info, 0, "linkFd");
-  bpf_link_info li{};
-  __u32 len = sizeof(li);
-  if (bpf_obj_get_info_by_fd(link, &li, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", "link fd " + std::to_string(link));
+  bpf_link_info li = ObjInfo<bpf_link_info>(env, ArgInt(info, 0, "linkFd"), "link");
   Napi::Object out = Napi::Object::New(env);
   out.Set("id", li.id);
   out.Set("progId", li.prog_id);
