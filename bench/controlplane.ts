@@ -59,7 +59,7 @@ import { Reconciler, type SyncResult } from '../src/reconcile/index.js';
 import { cloneState } from '../src/k8s/cluster-store.js';
 import { validateEndpointSlice } from '../src/k8s/manifest-validate.js';
 import { LIST_PAGE_SIZE } from '../src/k8s/list.js';
-import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../src/k8s/types.js';
+import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../src/api/types.js';
 import type { StateChange } from '../src/k8s/source.js';
 import { PlanCache } from '../src/plan/incremental.js';
 import { SyncPipeline } from '../src/agent/sync.js';

@@ -3,12 +3,13 @@
  * EndpointSlice each (up to 100 endpoints per slice, as the EndpointSlice
  * controller cuts them), spread over nodes. Deterministic.
  *
- * Addresses: nodes 198.51.100.0/24 (DESIGN.md §7); pods in the benchmark range
+ * Addresses: nodes 198.51.100.0/24 (docs/design.md §7); pods in the benchmark range
  * 198.18.0.0/15, numbered in order; cluster IPs in 10.96.0.0/16 (Kubernetes'
  * default service range; the benchmark never puts them on a wire, and 10,000
  * of them do not fit in a documentation range).
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { formatIpv4 } from '../../src/net/ip.js';
 
 export interface ClusterShape {
   readonly services: number;
@@ -26,10 +27,6 @@ export const LISTS = [['nodes', 'NodeList'], ['services', 'ServiceList'], ['endp
 export type ListedKind = (typeof LISTS)[number][0];
 
 const NAMESPACES = 100;
-
-export function ipv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
 
 const POD_BASE = (198 << 24) | (18 << 16); // 198.18.0.0
 const SVC_BASE = (10 << 24) | (96 << 16); // 10.96.0.0
@@ -49,7 +46,7 @@ export function serviceName(i: number): { namespace: string; name: string } {
 /** Pod address number `n` (0-based), skipping .0 and .255 so every address looks like a host. */
 export function podAddress(n: number): string {
   const perBlock = 254;
-  return ipv4((POD_BASE + Math.floor(n / perBlock) * 256 + (n % perBlock) + 1) >>> 0);
+  return formatIpv4((POD_BASE + Math.floor(n / perBlock) * 256 + (n % perBlock) + 1) >>> 0);
 }
 
 export function makeNode(i: number): V1Node {
@@ -63,7 +60,7 @@ export function makeNode(i: number): V1Node {
 export function makeService(i: number, shape: ClusterShape): V1Service {
   const { namespace, name } = serviceName(i);
   const nodePort = shape.nodePortEvery > 0 && i % shape.nodePortEvery === 0;
-  const clusterIP = ipv4((SVC_BASE + 1 + i) >>> 0);
+  const clusterIP = formatIpv4((SVC_BASE + 1 + i) >>> 0);
   return {
     apiVersion: 'v1', kind: 'Service',
     metadata: { name, namespace, resourceVersion: '1' },

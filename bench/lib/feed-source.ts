@@ -8,7 +8,7 @@ import type { ResourceKind } from '../../src/k8s/cluster-store.js';
 import { validateEndpointSlice, validateNode, validateService, type ValidationResult } from '../../src/k8s/manifest-validate.js';
 import type { SourceOptions } from '../../src/k8s/source.js';
 import { StoreSource } from '../../src/k8s/store-source.js';
-import type { V1EndpointSlice, V1Node, V1Service } from '../../src/k8s/types.js';
+import type { V1EndpointSlice, V1Node, V1Service } from '../../src/api/types.js';
 
 const VALIDATE: Readonly<Record<ResourceKind, (raw: unknown) => ValidationResult>> = {
   services: validateService, endpointSlices: validateEndpointSlice, nodes: validateNode,

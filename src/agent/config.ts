@@ -1,12 +1,13 @@
 /**
- * dsrlb-agent configuration (DESIGN.md §4): every flag can also come from the
+ * dsrlb-agent configuration (docs/design.md §4): every flag can also come from the
  * environment; all of it is validated before anything touches the kernel.
  */
-import { isIPv4 } from 'node:net';
 import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
+import { ipv4Value } from '../net/ip.js';
 import { isPrime } from '../reconcile/primes.js';
 import { DsrlbError } from '../errors.js';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../k8s/manifest-limits.js';
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';
 export type XdpModeFlag = 'native' | 'generic';
@@ -15,7 +16,7 @@ export interface HostPort { readonly host: string; readonly port: number }
 
 export interface AgentConfig {
   readonly source: { readonly kind: 'kubernetes'; readonly kubeconfig?: string; readonly apiServer?: string }
-    | { readonly kind: 'manifests'; readonly dir: string };
+    | { readonly kind: 'manifests'; readonly dir: string; readonly limits: ManifestLimits };
   readonly nodeName: string;
   readonly devices: readonly string[];
   readonly mode: Mode;
@@ -42,6 +43,7 @@ export interface RawAgentOptions {
   kubeconfig?: string; apiServer?: string; manifests?: string; nodeName?: string; devices?: string;
   mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
   nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string;
+  manifestsMaxFileBytes?: string; manifestsMaxObjects?: string;
   /** Boolean flags: true when given without a value. */
   socketLb?: string | boolean; cgroupRoot?: string; socketLbHostNamespaceOnly?: string | boolean;
 }
@@ -52,6 +54,7 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   devices: 'DSRLB_DEVICES', mode: 'DSRLB_MODE', xdpMode: 'DSRLB_XDP_MODE', maglevTableSize: 'DSRLB_MAGLEV_TABLE_SIZE',
   bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
   healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL',
+  manifestsMaxFileBytes: 'DSRLB_MANIFESTS_MAX_FILE_BYTES', manifestsMaxObjects: 'DSRLB_MANIFESTS_MAX_OBJECTS',
   socketLb: 'DSRLB_SOCKET_LB', cgroupRoot: 'DSRLB_CGROUP_ROOT', socketLbHostNamespaceOnly: 'DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY',
 };
 
@@ -91,7 +94,7 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 export function mergeEnv(flags: RawAgentOptions, env: NodeJS.ProcessEnv): RawAgentOptions {
   const out: RawAgentOptions = { ...flags };
   for (const [key, envName] of Object.entries(ENV_VARS) as [keyof RawAgentOptions, string][]) {
-    // KUBECONFIG comes last in DESIGN's order (flag, in-cluster, KUBECONFIG): loadKubeConfig reads it itself.
+    // KUBECONFIG comes last (flag, in-cluster, then KUBECONFIG: docs/design.md §4): loadKubeConfig reads it itself.
     if (key === 'kubeconfig') continue;
     if (out[key] === undefined && env[envName] !== undefined && env[envName] !== '') out[key] = env[envName];
   }
@@ -104,8 +107,14 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
   const devices = raw.devices.split(',').map((d) => d.trim()).filter(Boolean);
   for (const d of devices) if (!/^[\w.@-]{1,15}$/.test(d)) throw usage('devices', `'${d}' is not a device name`, 'check `ip link`');
 
+  const limits: ManifestLimits = {
+    maxFileBytes: raw.manifestsMaxFileBytes === undefined ? DEFAULT_MANIFEST_LIMITS.maxFileBytes
+      : parseInteger('manifests-max-file-bytes', raw.manifestsMaxFileBytes, 1024, 2 ** 31),
+    maxObjects: raw.manifestsMaxObjects === undefined ? DEFAULT_MANIFEST_LIMITS.maxObjects
+      : parseInteger('manifests-max-objects', raw.manifestsMaxObjects, 1, 10_000_000),
+  };
   const source: AgentConfig['source'] = raw.manifests
-    ? { kind: 'manifests', dir: raw.manifests }
+    ? { kind: 'manifests', dir: raw.manifests, limits }
     : { kind: 'kubernetes', ...(raw.kubeconfig ? { kubeconfig: raw.kubeconfig } : {}), ...(raw.apiServer ? { apiServer: raw.apiServer } : {}) };
   if (raw.apiServer && !/^https?:\/\/[^/]+/.test(raw.apiServer)) {
     throw usage('api-server', `'${raw.apiServer}' is not a URL`, 'e.g. https://10.0.0.1:6443');
@@ -115,7 +124,7 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     : parseInteger('maglev-table-size', raw.maglevTableSize, DSRLB_MAGLEV_MIN_SIZE, 1_000_003);
   if (!isPrime(maglevTableSize)) throw usage('maglev-table-size', `${maglevTableSize} is not prime`, 'Maglev needs a prime table size, e.g. 16381 or 65521');
 
-  if (raw.nodeAddress !== undefined && !isIPv4(raw.nodeAddress)) {
+  if (raw.nodeAddress !== undefined && ipv4Value(raw.nodeAddress) < 0) {
     throw usage('node-address', `'${raw.nodeAddress}' is not an IPv4 address`, 'pass the node address the other nodes reach');
   }
 

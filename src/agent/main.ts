@@ -1,4 +1,4 @@
-/** dsrlb-agent: flags (DESIGN.md §4), `cleanup`, signals, exit codes. */
+/** dsrlb-agent: flags (docs/design.md §4), `cleanup`, signals, exit codes. */
 import { Command, CommanderError, Option } from 'commander';
 import { DsrlbError } from '../errors.js';
 import { Agent } from './agent.js';
@@ -44,6 +44,8 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('mtu', 'mtu', 'inter-node MTU (default: the first device\'s)'))
     .addOption(flag('metrics-addr', 'metricsAddr', 'Prometheus metrics address (default 0.0.0.0:9963)'))
     .addOption(flag('health-addr', 'healthAddr', '/healthz address (default 127.0.0.1:9964)'))
+    .addOption(flag('manifests-max-file-bytes', 'manifestsMaxFileBytes', 'a manifest file larger than this is refused (default 8388608)'))
+    .addOption(flag('manifests-max-objects', 'manifestsMaxObjects', 'a manifest file with more objects than this is refused (default 20000)'))
     .addOption(flag('log-level', 'logLevel', 'trace | debug | info | warn | error (default info)'))
     .addOption(boolFlag('socket-lb', 'socketLb', 'socket-level LB for pods and node processes on cgroup hooks (default true)'))
     .addOption(flag('cgroup-root', 'cgroupRoot', 'cgroup2 directory the socket LB attaches to (default: the cgroup2 mount)'))
@@ -52,7 +54,12 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .action(async (opts: RawAgentOptions) => {
       const config = parseAgentConfig(mergeEnv(opts, process.env));
       requireRoot();
-      const agent = new Agent(config);
+      const agent = new Agent(config, undefined, {
+        onFatal: (e) => {
+          process.stderr.write(`dsrlb-agent: ${oneLine(e)}\n`);
+          void agent.stop().finally(() => process.exit(EXIT_FAILURE));
+        },
+      });
       onAgent(agent);
       await agent.start();
     });
@@ -67,6 +74,11 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
       process.stdout.write(`${JSON.stringify(report)}\n`);
     });
   return program;
+}
+
+function oneLine(e: unknown): string {
+  const line = e instanceof DsrlbError ? e.toLine() : e instanceof Error ? e.message : String(e);
+  return line.split('\n')[0] ?? '';
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -87,8 +99,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }
-    const line = e instanceof DsrlbError ? e.toLine() : e instanceof Error ? e.message : String(e);
-    process.stderr.write(`dsrlb-agent: ${line.split('\n')[0]}\n`);
+    process.stderr.write(`dsrlb-agent: ${oneLine(e)}\n`);
     process.exitCode = e instanceof DsrlbError && e.code === 'ERR_USAGE' ? EXIT_USAGE : EXIT_FAILURE;
     await agent?.stop().catch(() => undefined);
   }

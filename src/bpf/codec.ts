@@ -3,6 +3,7 @@
  * order with explicit padding, so its layout can be compared field by field
  * with the compiled object's BTF (test/bpf/codecs-btf.test.ts).
  */
+import { ipv4Value } from '../net/ip.js';
 
 export interface Codec<T> {
   readonly size: number;
@@ -31,13 +32,9 @@ export const ipv4: FieldKind<string> = {
   size: 4,
   read: (b, o) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`,
   write: (b, o, v) => {
-    const parts = v.split('.');
-    if (parts.length !== 4) throw new RangeError(`not an IPv4 address: ${v}`);
-    parts.forEach((p, i) => {
-      const n = Number(p);
-      if (!/^\d{1,3}$/.test(p) || n > 255) throw new RangeError(`not an IPv4 address: ${v}`);
-      b[o + i] = n;
-    });
+    const value = ipv4Value(v);
+    if (value < 0) throw new RangeError(`not an IPv4 address: ${v}`);
+    b.writeUInt32BE(value, o);
   },
 };
 

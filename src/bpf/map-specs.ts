@@ -1,5 +1,5 @@
 /**
- * The datapath maps by their pinned names (DESIGN.md §2) with the codecs of
+ * The datapath maps by their pinned names (docs/design.md §2) with the codecs of
  * their keys and values: one table used by the reconciler, lbctl and tests.
  */
 import type { Codec } from './codec.js';

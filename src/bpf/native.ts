@@ -70,6 +70,8 @@ export interface Native {
   linkDetach(linkFd: number): void;
   linkInfo(linkFd: number): NativeLinkInfo;
   netnsCookie(): bigint;
+  /** An exclusive non-blocking flock on a directory: the fd holding it, or -1 when held elsewhere. */
+  lockDir(path: string): number;
 }
 
 /**

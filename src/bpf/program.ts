@@ -6,7 +6,7 @@ export interface TestRunOptions {
   readonly data: Buffer;
   /** e.g. struct xdp_md for XDP (ingress ifindex, rx queue). */
   readonly ctx?: Buffer;
-  /** >1 re-feeds the *rewritten* packet (DESIGN.md §5): use 1 for rewriting programs. */
+  /** >1 re-feeds the *rewritten* packet (docs/design.md §5): use 1 for rewriting programs. */
   readonly repeat?: number;
   /** Room for the output frame; encapsulation grows it. */
   readonly dataOutSize?: number;

@@ -7,6 +7,7 @@ import { DSRLB_BE_F_TERMINATING, DSRLB_SVC_F_SOCKET_ONLY, dsrlb_frontend_kind } 
 import type { Lb4Backend } from '../bpf/codecs/services.js';
 import { liveBackends } from '../bpf/backend-slots.js';
 import { MapSpecs, withPinned } from '../bpf/map-specs.js';
+import { ipv4Value } from '../net/ip.js';
 import { closeFd, innerTableElements, openInnerTable, readInnerTable } from '../reconcile/maglev-maps.js';
 import { DsrlbError } from '../errors.js';
 
@@ -101,7 +102,8 @@ export function listRevnat(root: string): { id: number; address: string; port: n
 /** `--maglev SVC`: SVC is a service id or a frontend "address:port[/proto]". */
 export function maglevFor(root: string, svc: string): { serviceId: number; size: number; table: number[]; share: Record<string, number> } {
   const services = withPinned(root, MapSpecs.services, (m) => m.entries());
-  const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)(?:\/(TCP|UDP|SCTP))?$/i.exec(svc);
+  const parts = /^([^:]+):(\d+)(?:\/(TCP|UDP|SCTP))?$/i.exec(svc);
+  const m = parts?.[1] !== undefined && ipv4Value(parts[1]) >= 0 ? parts : null;
   const hit = services.find(([k, v]) => (m
     ? k.address === m[1] && k.port === Number(m[2]) && (!m[3] || protoName(k.proto) === m[3].toUpperCase())
     : String(v.serviceId) === svc));

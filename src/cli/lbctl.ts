@@ -1,4 +1,4 @@
-/** lbctl: inspect and drive dsrlb (DESIGN.md §4). */
+/** lbctl: inspect and drive dsrlb (docs/design.md §4). */
 import { Command, CommanderError } from 'commander';
 import { DsrlbError } from '../errors.js';
 import { registerBpfCommands } from './bpf-commands.js';

@@ -1,12 +1,12 @@
 /**
  * `lbctl plan --manifests DIR --node-name NAME [--node-address IP]... [--zone Z] [-o json]`
- * (DESIGN.md §4): what dsrlb would program on that node, offline — no root,
+ * (docs/design.md §4): what dsrlb would program on that node, offline — no root,
  * no kernel, no API server.
  */
 import type { Command } from 'commander';
 import { DsrlbError } from '../errors.js';
 import { formatManifestError, formatManifestNotice, loadManifestDir } from '../k8s/manifests.js';
-import { parseIp } from '../plan/ip.js';
+import { parseIp } from '../net/ip.js';
 import { buildPlanReport, resolvePlanNode, type Frontend, type Plan } from '../plan/index.js';
 import { parseFormat, printJson, printTable } from './output.js';
 

@@ -3,7 +3,7 @@
  * rebuilt), with the keys touched since the last hand-over so the consumer can
  * work incrementally.
  */
-import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from './types.js';
+import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../api/types.js';
 
 /** The three collections, named as in ClusterState. */
 export type ResourceKind = keyof ClusterState;

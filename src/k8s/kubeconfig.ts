@@ -1,5 +1,5 @@
 /**
- * Where the API server is and how to authenticate (DESIGN.md §4):
+ * Where the API server is and how to authenticate (docs/design.md §4):
  * `--kubeconfig PATH`, else the in-cluster service account, else `KUBECONFIG`;
  * `--api-server URL` replaces the server of whichever was chosen (or stands
  * alone, unauthenticated). A kube-proxy replacement cannot reach the API

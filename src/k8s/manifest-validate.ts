@@ -6,8 +6,8 @@
  * defaulting. Errors are values: the caller keeps the last good version.
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { ipFamilyOf, parseCidr } from '../plan/ip.js';
-import { DEFAULT_NAMESPACE, defaultEndpointSlice, defaultService } from './defaults.js';
+import { ipFamilyOf, parseCidr } from '../net/ip.js';
+import { DEFAULT_NAMESPACE, defaultEndpointSlice, defaultService } from '../api/defaults.js';
 
 export type ObjectKind = 'Service' | 'EndpointSlice' | 'Node';
 

@@ -1,13 +1,13 @@
 /**
  * What the agent consumes: a Source keeps a ClusterState and hands it over
- * when it changes (DESIGN.md §3: sources -> cache -> plan). Two kinds exist:
+ * when it changes (docs/design.md §3: sources -> cache -> plan). Two kinds exist:
  * the API server's informers (informers.ts) and a manifests directory
  * (manifest-source.ts). Both keep the last good state through failures: a
  * source never hands over an emptier state because something broke.
  */
 import { DsrlbError, type ErrorDetails } from '../errors.js';
 import type { ChangedKeys, ResourceKind } from './cluster-store.js';
-import type { ClusterState } from './types.js';
+import type { ClusterState } from '../api/types.js';
 
 export interface StateChange {
   /** 'initial' once per start, after every collection has been read once. */
@@ -37,6 +37,7 @@ export type SourceErrorKind =
   | 'invalid_object' // an object was malformed or invalid: skipped, last good version kept
   | 'parse' // a manifest file did not parse
   | 'read' // a manifest file or the directory could not be read
+  | 'limit' // a manifest file over --manifests-max-file-bytes or --manifests-max-objects: refused
   | 'handler'; // the change handler threw
 
 export class SourceError extends DsrlbError {

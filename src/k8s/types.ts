@@ -1,13 +1,5 @@
-import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-
 /**
- * What the sources (informers or a manifests directory) hand to the plan:
- * the current set of objects, each map keyed by "namespace/name" (Nodes by name).
+ * Kept only while src/plan/incremental.ts and src/agent/sync.ts still import
+ * ClusterState from here; the types live in src/api/types.ts.
  */
-export interface ClusterState {
-  readonly services: ReadonlyMap<string, V1Service>;
-  readonly endpointSlices: ReadonlyMap<string, V1EndpointSlice>;
-  readonly nodes: ReadonlyMap<string, V1Node>;
-}
-
-export type { V1EndpointSlice, V1Node, V1Service };
+export type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../api/types.js';

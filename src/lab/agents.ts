@@ -36,7 +36,7 @@ export function agentLog(topo: LabTopology, node: LabNode): string {
   return join(topo.workDir, 'logs', `agent-${node.name}.log`);
 }
 
-/** The agent's command line (DESIGN.md §4 flags), pure. */
+/** The agent's command line (docs/design.md §4 flags), pure. */
 export function agentArgv(topo: LabTopology, node: LabNode, opts: AgentOptions): string[] {
   return [
     NODE, LabEntries.agent,

@@ -2,7 +2,7 @@
  * Attaches the `xdp_pass` program to devices of the namespace it runs in:
  *   ip netns exec NS node dist/lab/attach-xdp-pass.js DEV...
  * A veth delivers a frame its peer sent with XDP_TX only when it has an XDP
- * program itself (DESIGN.md §7), so the lab puts this one on the fabric side
+ * program itself (docs/design.md §7), so the lab puts this one on the fabric side
  * of every node uplink. The attachment (netlink) outlives this process and
  * goes with the device.
  */

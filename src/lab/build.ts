@@ -13,7 +13,7 @@ const LINK_QDISC = 'pfifo_fast';
 /**
  * A veth that stands for a physical link is made to behave like a NIC:
  * - TX checksum offload off: the kernel completes checksums before an XDP
- *   program rewrites the frame (DESIGN.md §7);
+ *   program rewrites the frame (docs/design.md §7);
  * - GRO on, which puts the veth's receive side in NAPI mode (a NIC's): its
  *   peer hands frames over through a ring instead of the per-CPU backlog,
  *   which overflows (softnet drops) at a few Gbit/s on two CPUs;

@@ -1,7 +1,7 @@
 /**
  * The lab's shape, as data (pure): namespaces, links and addresses for a
  * client, an L2 fabric and N nodes with pods. Addresses are the documentation
- * ranges of DESIGN.md §7: nodes 198.51.100.N/24, client 198.51.100.100,
+ * ranges of docs/design.md §7: nodes 198.51.100.N/24, client 198.51.100.100,
  * VIPs 203.0.113.0/24, pods 198.18.N.0/24 on node N.
  */
 

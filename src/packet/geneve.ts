@@ -1,4 +1,4 @@
-/** Geneve (RFC 8926) headers and options, and dsrlb's DSR option (DESIGN.md §1.2). */
+/** Geneve (RFC 8926) headers and options, and dsrlb's DSR option (docs/design.md §1.2). */
 import { ipv4ToBytes } from './ipv4-address.js';
 
 export const GENEVE_HEADER_LENGTH = 8;

@@ -1,10 +1,10 @@
 /**
  * EndpointSlices -> endpoints per slice port, as kube-proxy's EndpointSliceCache
  * builds its EndpointsMap (pkg/proxy/endpointslicecache.go). Expects defaulted
- * slices (src/k8s/defaults.ts).
+ * slices (src/api/defaults.ts).
  */
-import type { V1EndpointSlice } from '@kubernetes/client-node';
-import { parseIp } from './ip.js';
+import type { V1EndpointSlice } from '../api/types.js';
+import { parseIp } from '../net/ip.js';
 import { LABEL_HEADLESS, LABEL_SERVICE_PROXY_NAME } from './services.js';
 import type { IPFamily } from './types.js';
 

@@ -1,4 +1,4 @@
-/** The pure plan (DESIGN.md §3): cluster state + this node -> what to program. */
+/** The pure plan (docs/design.md §3): cluster state + this node -> what to program. */
 export { assemblePlan, buildPlan, buildPlanReport, planService, type ServicePlan } from './plan.js';
 export {
   frontendEqual, PlanCache, type FrontendChanges, type PlanChanges, type PlanNodeSource, type PlanUpdate,

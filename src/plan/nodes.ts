@@ -2,9 +2,8 @@
  * Node addresses and labels: this node's, for planning, and a backend's node,
  * for the Geneve outer destination (the reconcile layer uses nodeAddressForFamily).
  */
-import type { V1Node } from '@kubernetes/client-node';
-import type { ClusterState } from '../k8s/types.js';
-import { parseIp } from './ip.js';
+import type { ClusterState, V1Node } from '../api/types.js';
+import { parseIp } from '../net/ip.js';
 import type { IPFamily, PlanNode } from './types.js';
 
 export const LABEL_TOPOLOGY_ZONE = 'topology.kubernetes.io/zone';

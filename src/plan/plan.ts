@@ -5,15 +5,14 @@
  * cut per Service, so a consumer can re-plan only the Service whose objects
  * changed and keep the other Services' parts.
  */
-import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { defaultEndpointSlice, defaultService } from '../k8s/defaults.js';
-import type { ClusterState } from '../k8s/types.js';
+import { defaultEndpointSlice, defaultService } from '../api/defaults.js';
+import type { ClusterState, V1EndpointSlice, V1Service } from '../api/types.js';
 import { DsrlbError } from '../errors.js';
 import { categorizeEndpoints } from './categorize.js';
 import { endpointsByPort, portKey, sliceServiceKey } from './endpoints.js';
 import { buildFrontends } from './frontends.js';
 import { localReadyEndpointCount } from './health-check.js';
-import { parseIp } from './ip.js';
+import { parseIp } from '../net/ip.js';
 import { frontendKey } from './keys.js';
 import { LABEL_TOPOLOGY_ZONE } from './nodes.js';
 import { needsHealthCheck, serviceKey, servicePorts } from './services.js';

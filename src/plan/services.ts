@@ -1,10 +1,10 @@
 /**
  * Service -> per-family service ports, as kube-proxy's ServiceChangeTracker and
  * newBaseServiceInfo see them (pkg/proxy/servicechangetracker.go, serviceport.go).
- * Expects a defaulted Service (src/k8s/defaults.ts).
+ * Expects a defaulted Service (src/api/defaults.ts).
  */
-import type { V1Service } from '@kubernetes/client-node';
-import { compareCidrs, parseCidr, parseIp } from './ip.js';
+import type { V1Service } from '../api/types.js';
+import { compareCidrs, parseCidr, parseIp } from '../net/ip.js';
 import type { IPFamily, Protocol } from './types.js';
 
 export const LABEL_SERVICE_PROXY_NAME = 'service.kubernetes.io/service-proxy-name';

@@ -1,11 +1,13 @@
 /**
  * The plan: what this node must program, as `lbctl plan -o json` prints it
- * (DESIGN.md §4, a contract). Every object here serializes to exactly the
+ * (docs/design.md §4, a contract). Every object here serializes to exactly the
  * contract keys, in contract order; anything the reconcile layer needs beyond
  * that is derived by the helpers in keys.ts and nodes.ts, never stored here.
  */
 
-export type IPFamily = 'IPv4' | 'IPv6';
+import type { IPFamily } from '../net/ip.js';
+
+export type { IPFamily };
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 export type FrontendKind = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP';
 export type TrafficScope = 'Cluster' | 'Local';

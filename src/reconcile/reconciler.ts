@@ -84,6 +84,8 @@ export interface ReconcilerOptions {
   readonly terminatingGraceMs?: number;
   /** Clock in ms (tests). */
   readonly now?: () => number;
+  /** Backend id -> when it became TERMINATING (`now`'s clock), as a previous run recorded: its grace goes on, not over. */
+  readonly terminatingSince?: ReadonlyMap<number, number>;
 }
 
 export interface MapChanges { written: number; deleted: number }
@@ -274,6 +276,12 @@ export class Reconciler {
     this.graceMs = opts.terminatingGraceMs ?? DEFAULT_TERMINATING_GRACE_MS;
     this.now = opts.now ?? Date.now;
     this.backendIds = this.newBackendIds();
+    this.terminatingSince = new Map(opts.terminatingSince);
+  }
+
+  /** Backend id -> when it became TERMINATING: what a caller persists so the grace survives a restart. */
+  terminating(): ReadonlyMap<number, number> {
+    return this.terminatingSince;
   }
 
   /** Backend ids index lb4_backends: 1 to its last slot. */

@@ -1,7 +1,7 @@
 /**
  * The lab's pure parts against the contracts they rely on (no root, no
  * kernel): the manifests the agents read plan to the frontends the tests
- * use; the agent command line uses DESIGN.md §4's flags; the topology keeps
+ * use; the agent command line uses docs/design.md §4's flags; the topology keeps
  * to the documentation ranges; iperf3's JSON is read right.
  */
 import test from 'ava';

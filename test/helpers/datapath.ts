@@ -27,7 +27,7 @@ import { requireRoot } from './root.js';
 export const XdpAction = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 export const TcAction = { OK: 0, SHOT: 2 } as const;
 
-/** Addresses from DESIGN.md §7. */
+/** Addresses from docs/design.md §7. */
 export const Addr = {
   client: '198.51.100.100',
   lbNode: '198.51.100.1',

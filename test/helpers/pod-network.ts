@@ -5,14 +5,14 @@
  * a way to run the socket client in a pod, inside that cgroup or not.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cgroup2Mount } from '../../src/bpf/cgroup.js';
 import { LabEntries, NODE, requireBuilt } from '../../src/lab/entries.js';
 import { startProcess, stopProcess, waitForLog, type LabProcess } from '../../src/lab/processes.js';
 import { runSocketClient } from '../../src/lab/client.js';
 import type { SocketOp } from '../../src/lab/socket-client.js';
+import { testCgroup } from './cgroup.js';
 import type { Cleanup } from './datapath.js';
 import { inNetns, sh } from './netns.js';
 
@@ -75,12 +75,8 @@ export function podNetwork(t: Cleanup, pods: Readonly<Record<string, string>>, e
     }
   }
 
-  const mount = cgroup2Mount();
-  if (mount === null) throw new Error('no cgroup2 hierarchy is mounted');
-  const cgroup = join(mount, `dsrlb-test-${id}`);
-  mkdirSync(cgroup);
-  // Registered after the namespaces: runs before them (last in, first out), once the clients are gone.
-  t.teardown(() => tryQuietly(() => rmdirSync(cgroup)));
+  // Registered after the namespaces: removed before them (last in, first out), once the clients are gone.
+  const cgroup = testCgroup(t);
 
   const pod = (name: string): Pod => {
     const p = made.get(name);

@@ -1,6 +1,6 @@
 /**
  * An in-process Kubernetes API server for the three resources dsrlb watches,
- * speaking the real list/watch wire protocol (DESIGN.md §5), and able to
+ * speaking the real list/watch wire protocol (docs/design.md §5), and able to
  * misbehave on demand: 500s, dropped or silent watches, 410 Gone, a malformed
  * line, going away and coming back on the same port.
  *

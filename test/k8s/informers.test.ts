@@ -1,11 +1,11 @@
 /**
  * The Kubernetes source against an in-process API server speaking the real
- * list/watch protocol (DESIGN.md §5), including its failures.
+ * list/watch protocol (docs/design.md §5), including its failures.
  */
 import test from 'ava';
 import type { V1Service } from '@kubernetes/client-node';
 import { LIST_PAGE_SIZE } from '../../src/k8s/list.js';
-import type { ClusterState } from '../../src/k8s/types.js';
+import type { ClusterState } from '../../src/api/types.js';
 import type { Resource } from './fake-apiserver.js';
 import { node, service, slice, until } from './helpers.js';
 import { harness, seeded } from './source-harness.js';

@@ -2,7 +2,7 @@
 import type { ExecutionContext } from 'ava';
 import { cloneState } from '../../src/k8s/cluster-store.js';
 import type { Source, SourceError, StateChange } from '../../src/k8s/source.js';
-import type { ClusterState } from '../../src/k8s/types.js';
+import type { ClusterState } from '../../src/api/types.js';
 
 export interface Recording {
   /** Every state handed over, copied. */

@@ -5,9 +5,9 @@ import { DsrlbError } from '../../src/errors.js';
 
 const minimal: RawAgentOptions = { nodeName: 'node-a', devices: 'eth0', manifests: '/etc/dsrlb/manifests' };
 
-test('defaults follow DESIGN.md §4', (t) => {
+test('defaults follow docs/design.md §4', (t) => {
   const c = parseAgentConfig(minimal);
-  t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests' });
+  t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests', limits: { maxFileBytes: 8 * 1024 * 1024, maxObjects: 20_000 } });
   t.is(c.mode, 'dsr');
   t.is(c.xdpMode, 'native');
   t.is(c.maglevTableSize, 16381);
@@ -65,4 +65,12 @@ test('socket LB flags: on by default, --socket-lb alone or =true/false, from the
   const err = t.throws(() => parseAgentConfig({ ...minimal, socketLb: 'yes' }), { instanceOf: DsrlbError });
   t.is(err?.subject, '--socket-lb');
   t.regex(err?.remedy ?? '', /--socket-lb=true or --socket-lb=false/);
+});
+
+test('manifest limits come from their flags and refuse nonsense', (t) => {
+  const c = parseAgentConfig({ ...minimal, manifestsMaxFileBytes: '65536', manifestsMaxObjects: '50' });
+  t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests', limits: { maxFileBytes: 65536, maxObjects: 50 } });
+  const e = t.throws(() => parseAgentConfig({ ...minimal, manifestsMaxObjects: '0' }), { instanceOf: DsrlbError });
+  t.regex(e?.toLine() ?? '', /--manifests-max-objects: '0' is not a whole number/);
+  t.throws(() => parseAgentConfig({ ...minimal, manifestsMaxFileBytes: '12k' }), { message: /'12k' is not a whole number/ });
 });

@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import type { V1EndpointSlice, V1Node, V1Service, V1ServicePort } from '@kubernetes/client-node';
-import type { ClusterState } from '../../src/k8s/types.js';
+import type { ClusterState } from '../../src/api/types.js';
 import { PlanCache, type PlanNodeSource } from '../../src/plan/incremental.js';
 import {
   buildPlanReport, frontendKey, resolvePlanNode, type Frontend, type PlanNode, type PlanOptions, type PlanReport,

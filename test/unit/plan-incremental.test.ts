@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { ClusterState } from '../../src/k8s/types.js';
+import type { ClusterState } from '../../src/api/types.js';
 import { DsrlbError } from '../../src/errors.js';
 import { PlanCache, type PlanChanges, type PlanUpdate } from '../../src/plan/incremental.js';
 import { buildPlanReport, resolvePlanNode, type PlanNode, type PlanReport } from '../../src/plan/index.js';

@@ -1,5 +1,5 @@
 /**
- * The Plan is the `lbctl plan -o json` contract (DESIGN.md §4): exact keys in
+ * The Plan is the `lbctl plan -o json` contract (docs/design.md §4): exact keys in
  * contract order, deterministic order, one owner per frontend; plus the
  * helpers the reconcile layer derives its identities from.
  */

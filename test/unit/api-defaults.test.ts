@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { defaultEndpointSlice, defaultService } from '../../src/k8s/defaults.js';
+import { defaultEndpointSlice, defaultService } from '../../src/api/defaults.js';
 
 const bare = (spec: V1Service['spec'], status?: V1Service['status']): V1Service => ({
   metadata: { name: 'web' }, spec, ...(status ? { status } : {}),

@@ -7,7 +7,7 @@
  * objects that come from the API server pass unchanged (the very same object).
  */
 import type { DiscoveryV1EndpointPort as V1EndpointPort, V1EndpointSlice, V1Service, V1ServicePort } from '@kubernetes/client-node';
-import { ipFamilyOf } from '../plan/ip.js';
+import { ipFamilyOf } from '../net/ip.js';
 
 export const DEFAULT_NAMESPACE = 'default';
 /** v1.DefaultClientIPServiceAffinitySeconds: 3 hours. */
