@@ -17,8 +17,9 @@
  * case talks to the same pod: conntrack keeps nftables' whole exchange on
  * one backend while the socket LB picks one per datagram, and which pods
  * answer (how many processes wake) would otherwise weigh more than the path.
- * The rate of each case is the median over rounds; ratios are per round,
- * then the median. Prints one JSON object. Needs root.
+ * After a discarded warm-up, each round runs every case once, starting with
+ * a different case each round. The rate of each case is the median over
+ * rounds; ratios are per round, then the median. Prints one JSON object. Needs root.
  * Usage: npx tsx bench/socket-lb.ts
  * Environment: DSRLB_BENCH_ROUNDS (5), DSRLB_BENCH_SECONDS (2 per case and round).
  */
@@ -108,12 +109,19 @@ function median(xs: readonly number[]): number {
 
 async function measure(net: PodNetwork, cases: readonly Case[], op: 'tcp-rate' | 'udp-rate', servicePort: number, pods: string[]): Promise<Record<string, number[]>> {
   const rates: Record<string, number[]> = Object.fromEntries(cases.map((c) => [c.name, []]));
+  const run = async (c: Case, seconds: number): Promise<number> => {
+    const o: SocketOp = { op, hosts: c.toService ? [CLUSTER_IP] : pods, port: c.toService ? servicePort : POD_PORT, seconds };
+    const res = await net.run<RateResult>(c.pod, o, { inCgroup: c.inCgroup, timeoutMs: (seconds + 30) * 1000 });
+    if (res.errors > 0 || res.operations === 0) throw new Error(`${op} ${c.name}: ${res.errors} errors in ${res.operations + res.errors}`);
+    return res.perSecond;
+  };
+  // Warm-up, discarded: the first runs after setup (110,000 chains just committed) are slower whatever the case.
+  for (const c of cases) await run(c, 1);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const c of cases) {
-      const o: SocketOp = { op, hosts: c.toService ? [CLUSTER_IP] : pods, port: c.toService ? servicePort : POD_PORT, seconds: SECONDS };
-      const res = await net.run<RateResult>(c.pod, o, { inCgroup: c.inCgroup, timeoutMs: (SECONDS + 30) * 1000 });
-      if (res.errors > 0 || res.operations === 0) throw new Error(`${op} ${c.name}: ${res.errors} errors in ${res.operations + res.errors}`);
-      rates[c.name]?.push(res.perSecond);
+    // Each round starts with another case, so no case always follows the same one.
+    for (let k = 0; k < cases.length; k++) {
+      const c = cases[(r + k) % cases.length] as Case;
+      rates[c.name]?.push(await run(c, SECONDS));
     }
   }
   return rates;
