@@ -127,7 +127,7 @@ async function measure(net: PodNetwork, cases: readonly Case[], op: 'tcp-rate' |
   return rates;
 }
 
-function summary(rates: Record<string, number[]>): { perSecond: Record<string, number>; ratios: Record<string, number> } {
+function summary(rates: Record<string, number[]>): { perSecond: Record<string, number>; perRound: Record<string, number[]>; ratios: Record<string, number> } {
   const perRound = (a: string, b: string): number => median((rates[a] ?? []).map((x, i) => x / (rates[b]?.[i] ?? NaN)));
   const ratios: Record<string, number> = {
     socketLbVsDirect: round(perRound('socketLb', 'direct')),
@@ -135,7 +135,12 @@ function summary(rates: Record<string, number[]>): { perSecond: Record<string, n
     socketLbVsNftables: round(perRound('socketLb', 'nftables')),
   };
   if (rates['directInCgroup']) ratios['directInCgroupVsDirect'] = round(perRound('directInCgroup', 'direct'));
-  return { perSecond: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, Math.round(median(v))])), ratios };
+  return {
+    perSecond: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, Math.round(median(v))])),
+    // The spread between rounds (a shared machine) is part of the result.
+    perRound: Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, v.map((x) => Math.round(x))])),
+    ratios,
+  };
 }
 
 async function main(): Promise<void> {
@@ -186,8 +191,10 @@ async function main(): Promise<void> {
         nftChains: nftServices().reduce((n, s) => n + 1 + s.endpoints.length, 0), nftLoadSeconds: round(nftLoadSeconds, 1),
       },
       tcpConnectionsPerSecond: tcp.perSecond,
+      tcpPerRound: tcp.perRound,
       tcpRatios: tcp.ratios,
       udpExchangesPerSecond: udp.perSecond,
+      udpPerRound: udp.perRound,
       udpRatios: udp.ratios,
       targets: { socketLbWithin5PercentOfDirect: tcp.ratios['socketLbVsDirect'] !== undefined && tcp.ratios['socketLbVsDirect'] >= 0.95,
         socketLbAheadOfNftables: (tcp.ratios['socketLbVsNftables'] ?? 0) > 1 },
