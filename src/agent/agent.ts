@@ -24,6 +24,7 @@ import type { ClusterState } from '../api/types.js';
 import type { Frontend } from '../plan/types.js';
 import type { AgentConfig } from './config.js';
 import { attachDatapath, loadDatapath, type AttachOptions, type LoadedDatapath } from './datapath-loader.js';
+import { checkForeignXdp } from './foreign-xdp.js';
 import { socketLbTarget, startSocketLb, type SocketLbTarget } from './socket-lb.js';
 import { HealthCheckNodePorts } from './health-check-node-ports.js';
 import { NodeNeighbours } from './neighbours.js';
@@ -77,6 +78,8 @@ export class Agent {
     const c = this.config;
     // 1. Checks that change nothing: devices, addresses, the source; then the ports.
     const { local, mtu, source: created } = preflight(c);
+    // Somebody else's XDP program stays unless the operator said otherwise.
+    const foreignXdp = checkForeignXdp(c.devices, c.xdpReplaceForeign);
     this.socketLb = socketLbTarget(c);
     this.metrics = new AgentMetrics(() => this.readDatapath());
     this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins()));
@@ -95,8 +98,10 @@ export class Agent {
     this.datapath = loadDatapath(c.bpffsRoot);
     this.attachOptions = {
       devices: c.devices, xdpMode: c.xdpMode, mode: c.mode, nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
+      genevePort: c.genevePort, generatedReplies: c.generatedReplies,
       sockNetnsCookie: this.socketLb.netnsCookie,
     };
+    for (const p of foreignXdp) this.log.warn(p, 'replacing an XDP program dsrlb did not attach (--xdp-replace-foreign)');
     if (holdsPlan) this.attach('the pinned maps hold a plan: programs replaced in place');
     else this.log.info({ bpffsRoot: c.bpffsRoot }, 'new maps: the first sync fills them before any program is attached');
 

@@ -2,7 +2,10 @@
  * dsrlb-agent configuration (docs/design.md §4): every flag can also come from the
  * environment; all of it is validated before anything touches the kernel.
  */
-import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
+import {
+  DSRLB_GENEVE_PORT, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_BURST_MAX,
+  DSRLB_REPLY_RATE_DEFAULT, DSRLB_REPLY_RATE_MAX,
+} from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { ipv4Value } from '../net/ip.js';
 import { isPrime } from '../reconcile/primes.js';
@@ -21,6 +24,12 @@ export interface AgentConfig {
   readonly devices: readonly string[];
   readonly mode: Mode;
   readonly xdpMode: XdpModeFlag;
+  /** --xdp-replace-foreign: attach over an XDP program dsrlb did not attach (else refuse). */
+  readonly xdpReplaceForeign: boolean;
+  /** UDP port of dsrlb's Geneve (both directions; every node must agree). */
+  readonly genevePort: number;
+  /** Generated replies (RST, ICMP) a second and their burst, per CPU; rate 0 = none. */
+  readonly generatedReplies: { readonly rate: number; readonly burst: number };
   readonly maglevTableSize: number;
   readonly bpffsRoot: string;
   /** Inter-node MTU; undefined = the first device's MTU. */
@@ -44,6 +53,9 @@ export interface RawAgentOptions {
   mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
   nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string;
   manifestsMaxFileBytes?: string; manifestsMaxObjects?: string;
+  genevePort?: string; generatedRepliesRate?: string; generatedRepliesBurst?: string;
+  /** A switch: true when given, or a string from the environment. */
+  xdpReplaceForeign?: string | boolean;
   /** Boolean flags: true when given without a value. */
   socketLb?: string | boolean; cgroupRoot?: string; socketLbHostNamespaceOnly?: string | boolean;
 }
@@ -55,6 +67,8 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
   healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL',
   manifestsMaxFileBytes: 'DSRLB_MANIFESTS_MAX_FILE_BYTES', manifestsMaxObjects: 'DSRLB_MANIFESTS_MAX_OBJECTS',
+  genevePort: 'DSRLB_GENEVE_PORT', generatedRepliesRate: 'DSRLB_GENERATED_REPLIES_RATE',
+  generatedRepliesBurst: 'DSRLB_GENERATED_REPLIES_BURST', xdpReplaceForeign: 'DSRLB_XDP_REPLACE_FOREIGN',
   socketLb: 'DSRLB_SOCKET_LB', cgroupRoot: 'DSRLB_CGROUP_ROOT', socketLbHostNamespaceOnly: 'DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY',
 };
 
@@ -78,12 +92,13 @@ function parseInteger(flag: string, value: string, min: number, max: number): nu
   return n;
 }
 
-function parseBoolean(flag: string, value: string | boolean | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
-  throw usage(flag, `'${String(value)}' is not true or false`, `pass --${flag}=true or --${flag}=false`);
+function parseSwitch(flag: string, value: string | boolean | undefined, fallback = false): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? fallback;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw usage(flag, `'${value}' is not a switch value`, 'use true or false');
 }
+
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
@@ -135,14 +150,22 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     mode: oneOf('mode', raw.mode ?? 'dsr', ['dsr', 'snat', 'hybrid'] as const),
     xdpMode: oneOf('xdp-mode', raw.xdpMode ?? 'native', ['native', 'generic'] as const),
     maglevTableSize,
+    xdpReplaceForeign: parseSwitch('xdp-replace-foreign', raw.xdpReplaceForeign),
+    genevePort: raw.genevePort === undefined ? DSRLB_GENEVE_PORT : parseInteger('geneve-port', raw.genevePort, 1, 65535),
+    generatedReplies: {
+      rate: raw.generatedRepliesRate === undefined ? DSRLB_REPLY_RATE_DEFAULT
+        : parseInteger('generated-replies-rate', raw.generatedRepliesRate, 0, DSRLB_REPLY_RATE_MAX),
+      burst: raw.generatedRepliesBurst === undefined ? DSRLB_REPLY_BURST_DEFAULT
+        : parseInteger('generated-replies-burst', raw.generatedRepliesBurst, 1, DSRLB_REPLY_BURST_MAX),
+    },
     bpffsRoot: raw.bpffsRoot ?? DEFAULT_BPFFS_ROOT,
     ...(raw.mtu !== undefined ? { mtu: parseInteger('mtu', raw.mtu, MIN_MTU, MAX_MTU) } : {}),
     ...(raw.nodeAddress !== undefined ? { nodeAddress: raw.nodeAddress } : {}),
     metricsAddr: parseHostPort('metrics-addr', raw.metricsAddr ?? '0.0.0.0:9963'),
     healthAddr: parseHostPort('health-addr', raw.healthAddr ?? '127.0.0.1:9964'),
     logLevel: oneOf('log-level', raw.logLevel ?? 'info', ['trace', 'debug', 'info', 'warn', 'error'] as const),
-    socketLb: parseBoolean('socket-lb', raw.socketLb, true),
+    socketLb: parseSwitch('socket-lb', raw.socketLb, true),
     ...(raw.cgroupRoot !== undefined ? { cgroupRoot: raw.cgroupRoot } : {}),
-    socketLbHostNamespaceOnly: parseBoolean('socket-lb-host-namespace-only', raw.socketLbHostNamespaceOnly, false),
+    socketLbHostNamespaceOnly: parseSwitch('socket-lb-host-namespace-only', raw.socketLbHostNamespaceOnly),
   };
 }

@@ -7,13 +7,16 @@
  * a previous run attached, never detaching first: no window without a program).
  */
 import { BpfObjectFile, BpfObjects, ifindex, type XdpMode } from '../bpf/index.js';
-import {
-  DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, dsrlb_mode,
-} from '../bpf/consts.generated.js';
+import { DSRLB_GENEVE_OPT_CLASS, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, dsrlb_mode } from '../bpf/consts.generated.js';
 import { MapSpecs, mapOf } from '../bpf/map-specs.js';
-import type { Mode } from './config.js';
+import type { AgentConfig, Mode } from './config.js';
 
-/** tc filter slot dsrlb owns on each device's clsact egress hook. */
+/**
+ * tc filter slot dsrlb owns on each device's clsact egress hook: first in
+ * line (pref 1), so every filter after it sees the reply as the client will,
+ * and tc_revnat continues to them (TC_ACT_UNSPEC). Its own handle: a
+ * replace touches only dsrlb's filter, never another one at the same pref.
+ */
 export const TC_HANDLE = 0xd5b;
 export const TC_PRIORITY = 1;
 
@@ -24,6 +27,8 @@ export interface AttachOptions {
   readonly nodeId: number;
   readonly nodeAddress: string;
   readonly mtu: number;
+  readonly genevePort: number;
+  readonly generatedReplies: AgentConfig['generatedReplies'];
   /** --socket-lb-host-namespace-only: the network namespace the socket hooks translate for (0n or unset: all). */
   readonly sockNetnsCookie?: bigint;
 }
@@ -53,15 +58,20 @@ export function loadDatapath(bpffsRoot: string): LoadedDatapath {
 /** Writes `config` (which marks the maps as holding a plan) and attaches; returns device -> the XDP mode that took. */
 export function attachDatapath(dp: LoadedDatapath, opts: AttachOptions): Map<string, XdpMode> {
   const indexes = opts.devices.map((d) => [d, ifindex(d)] as const);
-  mapOf(dp.xdp, MapSpecs.config).update(0, {
+  const config = mapOf(dp.xdp, MapSpecs.config);
+  config.update(0, {
     nodeId: opts.nodeId,
     nodeAddress: opts.nodeAddress,
     mode: MODES[opts.mode],
     mtu: opts.mtu,
-    genevePort: DSRLB_GENEVE_PORT,
+    genevePort: opts.genevePort,
     optClass: DSRLB_GENEVE_OPT_CLASS,
     snatPortMin: DSRLB_SNAT_PORT_MIN,
     snatPortMax: DSRLB_SNAT_PORT_MAX,
+    replyRate: opts.generatedReplies.rate,
+    replyBurst: opts.generatedReplies.burst,
+    // The reconciler's (src/reconcile/local-epoch.ts): kept as it is.
+    localEpoch: config.lookup(0)?.localEpoch ?? 0,
     sockNetnsCookie: opts.sockNetnsCookie ?? 0n,
   });
   const attached = new Map<string, XdpMode>();

@@ -79,6 +79,9 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   t.true(status.agent.healthy);
   t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 4, 'with the socket LB NodePort on any node address');
   t.deepEqual(status.socketLb, { attached: true, cgroup, programs: ['sock_connect4', 'sock_sendmsg4', 'sock_recvmsg4', 'sock_getpeername4'] });
+  // Every backend runs on node-a, this node: one entry under its service and one for any service each,
+  // the two current ones and the replaced one, which drains (TERMINATING) with its entries.
+  t.is(status.maps.find((m) => m.name === 'lb4_local_backends')?.entries, 6);
   t.true(status.totalMapMemoryBytes > 0);
 
   t.is(await agent.stop(), 0);
