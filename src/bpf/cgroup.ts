@@ -107,7 +107,8 @@ export function attachCgroupLink(pin: string, cgroupPath: string, prog: BpfProgr
     createPinned(pin, cgroupPath, prog);
     return 'created';
   }
-  const fresh = `${pin}.new`;
+  // bpffs refuses names with a dot.
+  const fresh = `${pin}_new`;
   createPinned(fresh, cgroupPath, prog);
   detachCgroupLink(pin);
   withLink(fresh, (fd) => call(pin, () => native().objPin(fd, pin)));

@@ -17,6 +17,7 @@ import { Reconciler } from '../../src/reconcile/index.js';
 import { node, slice, state, svc } from '../fixtures/plan-builders.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { podNetwork, type PodNetwork } from '../helpers/pod-network.js';
+import { testCgroup } from '../helpers/cgroup.js';
 import { requireRoot } from '../helpers/root.js';
 
 const B1 = '198.18.0.11';
@@ -192,12 +193,18 @@ test.serial('--socket-lb-host-namespace-only: sockets of other namespaces are le
   t.true(served(await tcp('c1', WEB, 80, 3)).every((a) => a !== WEB));
 });
 
-test.serial('attaching again replaces the programs in place; detaching leaves sockets alone', async (t) => {
+test.serial('attaching again replaces the programs in place, another cgroup moves them, detaching leaves sockets alone', async (t) => {
   const { root, net } = setup();
   const before = socketLbStatus(root);
   t.deepEqual(before, { attached: true, cgroup: net.cgroup, programs: ['sock_connect4', 'sock_sendmsg4', 'sock_recvmsg4', 'sock_getpeername4'] });
   t.deepEqual(Object.values(attachSocketLb(root, net.cgroup)), ['replaced', 'replaced', 'replaced', 'replaced']);
   t.true(served(await tcp('c1', WEB, 80, 3)).every((a) => a !== WEB));
+  // Another --cgroup-root: new links there first, then the old ones go.
+  const other = testCgroup({ teardown: (fn: () => void) => { teardowns.push(fn); } });
+  t.deepEqual(Object.values(attachSocketLb(root, other)), ['moved', 'moved', 'moved', 'moved']);
+  t.is(socketLbStatus(root).cgroup, other);
+  t.deepEqual(served(await tcp('c1', WEB, 80, 3)), [WEB], 'the clients\' cgroup is no longer under the socket LB');
+  t.deepEqual(Object.values(attachSocketLb(root, net.cgroup)), ['moved', 'moved', 'moved', 'moved']);
   t.deepEqual(detachSocketLb(root), ['sock_connect4', 'sock_sendmsg4', 'sock_recvmsg4', 'sock_getpeername4']);
   t.false(socketLbStatus(root).attached);
   t.deepEqual(served(await tcp('c1', WEB, 80, 3)), [WEB]);
