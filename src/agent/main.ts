@@ -51,6 +51,7 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('manifests-max-file-bytes', 'manifestsMaxFileBytes', 'a manifest file larger than this is refused (default 8388608)'))
     .addOption(flag('manifests-max-objects', 'manifestsMaxObjects', 'a manifest file with more objects than this is refused (default 20000)'))
     .addOption(flag('log-level', 'logLevel', 'trace | debug | info | warn | error (default info)'))
+    .addOption(flag('sync-period', 'syncPeriod', 'how often the maps are read back and repaired to the plan, e.g. 30s, 1h (default 1h)'))
     .addOption(boolFlag('socket-lb', 'socketLb', 'socket-level LB for pods and node processes on cgroup hooks (default true)'))
     .addOption(flag('cgroup-root', 'cgroupRoot', 'cgroup2 directory the socket LB attaches to (default: the cgroup2 mount)'))
     .addOption(boolFlag('socket-lb-host-namespace-only', 'socketLbHostNamespaceOnly',

@@ -8,9 +8,11 @@ import {
   DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_NOEP_DROP, DSRLB_SVC_F_NOEP_REJECT, DSRLB_SVC_F_SOCKET_ONLY, DSRLB_SVC_F_SOURCE_RANGES,
 } from '../../src/bpf/consts.generated.js';
 import {
-  allBackends, allFrontends, allGroups, allWarnings, buildDesiredState, sameServiceDesired, type DesiredInput,
-  type DesiredState,
+  allBackends, allFrontends, allGroups, allWarnings, buildDesiredState, type DesiredInput,
 } from '../../src/reconcile/desired.js';
+import { frontendKey } from '../../src/model/keys.js';
+import type { DesiredState } from '../../src/reconcile/desired-types.js';
+import { sameServiceDesired } from '../../src/reconcile/equality.js';
 import { nodeIdForAddress } from '../../src/reconcile/node-ids.js';
 import { DsrlbError } from '../../src/errors.js';
 import { buildPlan } from '../../src/plan/index.js';
@@ -100,7 +102,7 @@ test('externalTrafficPolicy Local: external frontends get their own (local-only)
   t.is(d.backends.size, 2, 'a backend in two tables is one lb4_backends entry');
   // In-cluster clients (the socket hooks) follow internalTrafficPolicy on every address of the service.
   const nodePort = d.frontends.get('198.51.100.1|30080|6');
-  t.is(nodePort?.internalFrontend, '10.96.0.10|80|6');
+  t.is(nodePort?.internalFrontend, frontendKey('10.96.0.10', 80, 6));
   t.is(nodePort?.groupKey, 'default/web|http|TCP|IPv4|Local');
   const anyNode = d.frontends.get('0.0.0.0|30080|6');
   t.like(anyNode, { kind: 'NodePort', groupKey: 'default/web|http|TCP|IPv4|Cluster', flags: DSRLB_SVC_F_SOCKET_ONLY, backendCount: 2, internalFrontend: null });
