@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iperf3 ethtool
-          cmake make g++ pkg-config gcc-multilib linux-libc-dev iputils-ping procps util-linux)
+          cmake make g++ pkg-config gcc-multilib linux-libc-dev iputils-ping procps util-linux nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

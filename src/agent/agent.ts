@@ -28,6 +28,7 @@ import type { Frontend } from '../plan/types.js';
 import type { AgentConfig } from './config.js';
 import { attachDatapath, loadDatapath, type AttachOptions, type LoadedDatapath } from './datapath-loader.js';
 import { checkForeignXdp } from './foreign-xdp.js';
+import { socketLbTarget, startSocketLb, type SocketLbTarget } from './socket-lb.js';
 import { HealthCheckNodePorts } from './health-check-node-ports.js';
 import { NodeNeighbours } from './neighbours.js';
 import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
@@ -54,6 +55,7 @@ export class Agent {
   private readonly log: Logger;
   private datapath: LoadedDatapath | undefined;
   private attachOptions: AttachOptions | undefined;
+  private socketLb: SocketLbTarget | undefined;
   private lock: RootLock | undefined;
   private reconciler: Reconciler | undefined;
   private pipeline: SyncPipeline | undefined;
@@ -86,7 +88,9 @@ export class Agent {
     const { local, mtu, source: created } = preflight(c);
     // Somebody else's XDP program stays unless the operator said otherwise.
     const foreignXdp = checkForeignXdp(c.devices, c.xdpReplaceForeign);
-    // The build's map layout, from its objects' BTF: decides where its maps are pinned.
+    const socketLb = socketLbTarget(c);
+    this.socketLb = socketLb;
+    // The build's map layout, from its objects' BTF (the socket LB's included): decides where its maps are pinned.
     const layout = buildLayout(Object.values(datapathObjects(c.bpfObjectDir)));
     this.metrics = new AgentMetrics(() => this.readDatapath());
     this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins()));
@@ -111,6 +115,7 @@ export class Agent {
     this.attachOptions = {
       devices: c.devices, xdpMode: c.xdpMode, mode: c.mode, nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
       genevePort: c.genevePort, generatedReplies: c.generatedReplies,
+      sockNetnsCookie: socketLb.netnsCookie,
     };
     for (const p of foreignXdp) this.log.warn(p, 'replacing an XDP program dsrlb did not attach (--xdp-replace-foreign)');
     if (holdsPlan) this.attach('the pinned maps hold a plan: programs replaced in place');
@@ -183,6 +188,8 @@ export class Agent {
     this.status.attached = true;
     const { mode, mtu, nodeAddress } = this.attachOptions;
     this.log.info({ devices: Object.fromEntries(attached), mode, mtu, nodeAddress, maps: this.mapsDir }, `datapath attached (${why})`);
+    // Before the old layout's pins go: the cgroup links move to this layout's programs in place (BPF_LINK_UPDATE, no gap).
+    if (this.socketLb) startSocketLb(this.config.bpffsRoot, this.socketLb, this.datapath.sock, this.log);
     this.finishUpgrade();
   }
 

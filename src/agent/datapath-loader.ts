@@ -1,7 +1,7 @@
 /**
  * Puts the datapath on the node's devices in two steps, so the agent can fill
- * new maps before any program uses them: loadDatapath loads the objects with
- * the agent's bpffs root (maps pinned there are adopted, so a restart keeps
+ * new maps before any program uses them: loadDatapath loads the objects
+ * (XDP, tc and the socket LB's cgroup programs) with the agent's layout directory (maps pinned there are adopted, so a restart keeps
  * live flows; missing ones are created and pinned), attachDatapath writes the
  * `config` map and attaches XDP and tc egress to every device (replacing what
  * a previous run attached, never detaching first: no window without a program).
@@ -29,11 +29,15 @@ export interface AttachOptions {
   readonly mtu: number;
   readonly genevePort: number;
   readonly generatedReplies: AgentConfig['generatedReplies'];
+  /** --socket-lb-host-namespace-only: the network namespace the socket hooks translate for (0n or unset: all). */
+  readonly sockNetnsCookie?: bigint;
 }
 
 export interface LoadedDatapath {
   readonly xdp: BpfObjectFile;
   readonly tc: BpfObjectFile;
+  /** The socket LB's cgroup programs: loaded always (its maps are part of the layout), attached with --socket-lb. */
+  readonly sock: BpfObjectFile;
   close(): void;
 }
 
@@ -41,17 +45,18 @@ const MODES: Readonly<Record<Mode, number>> = {
   dsr: dsrlb_mode.DSRLB_MODE_DSR, snat: dsrlb_mode.DSRLB_MODE_SNAT, hybrid: dsrlb_mode.DSRLB_MODE_HYBRID,
 };
 
-/** Loads both objects of the build in `objectDir`, pinning under `mapsDir`; nothing is attached and no map entry is written. */
+/** Loads every object of the build in `objectDir`, pinning under `mapsDir`; nothing is attached and no map entry is written. */
 export function loadDatapath(mapsDir: string, objectDir?: string): LoadedDatapath {
   const objects = datapathObjects(objectDir);
-  const xdp = BpfObjectFile.load(objects.xdpLb, { pinRoot: mapsDir });
+  const loaded: BpfObjectFile[] = [];
   try {
-    const tc = BpfObjectFile.load(objects.tcRevnat, { pinRoot: mapsDir });
-    return { xdp, tc, close: () => { xdp.close(); tc.close(); } };
+    for (const path of [objects.xdpLb, objects.tcRevnat, objects.sockLb]) loaded.push(BpfObjectFile.load(path, { pinRoot: mapsDir }));
   } catch (e) {
-    xdp.close();
+    for (const o of loaded) o.close();
     throw e;
   }
+  const [xdp, tc, sock] = loaded as [BpfObjectFile, BpfObjectFile, BpfObjectFile];
+  return { xdp, tc, sock, close: () => { for (const o of loaded) o.close(); } };
 }
 
 /** Writes `config` (which marks the maps as holding a plan) and attaches; returns device -> the XDP mode that took. */
@@ -71,6 +76,7 @@ export function attachDatapath(dp: LoadedDatapath, opts: AttachOptions, beforeSw
     replyBurst: opts.generatedReplies.burst,
     // The reconciler's (src/reconcile/local-epoch.ts): kept as it is.
     localEpoch: config.lookup(0)?.localEpoch ?? 0,
+    sockNetnsCookie: opts.sockNetnsCookie ?? 0n,
   });
   const attached = new Map<string, XdpMode>();
   const xdpProg = dp.xdp.program('xdp_lb');

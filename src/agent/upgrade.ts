@@ -9,7 +9,9 @@
  * and generations stay and flows recorded against them stay valid. The
  * agent's first sync then corrects the plan maps; right before the programs
  * are replaced the datapath's LRU tables are copied again, right after it what
- * the old programs wrote in between, and only then the old pins go.
+ * the old programs wrote in between (the socket LB's cgroup links are updated
+ * to the new programs in between too), and only then the old pins go: the
+ * links under `<bpffs-root>/links` are no layout's and stay.
  */
 import { existsSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -29,6 +31,12 @@ const NEVER_SHARED = new Set(['config']);
 /** Written by the datapath, per packet: copied again around the swap. */
 const DATAPATH_TABLES = new Set<number>([MapType.LRU_HASH]);
 const BATCH = 4096;
+/**
+ * Per-socket storage (lb4_sock_peer) has no keys userspace can walk: shared
+ * when unchanged, else the new map starts empty and getpeername() on a socket
+ * connected before the upgrade shows the backend instead of the service.
+ */
+const SK_STORAGE_NOT_CARRIED = 'per-socket storage cannot be read from userspace: starts empty (sockets connected before show the backend to getpeername)';
 
 export type Carried = 'shared' | 'copied' | 'translated' | 'not carried';
 
@@ -166,7 +174,9 @@ export class LayoutUpgrade {
         continue;
       }
       const old = pinnedMapLayout(oldPath, m.name);
-      const why = isPerCpu(m.type) ? 'per-CPU (counters, caches): starts empty' : old.type !== m.type ? 'its map type changed' : undefined;
+      const why = isPerCpu(m.type) ? 'per-CPU (counters, caches): starts empty'
+        : old.type !== m.type ? 'its map type changed'
+          : m.type === MapType.SK_STORAGE ? SK_STORAGE_NOT_CARRIED : undefined;
       const key = why ? undefined : translation(old.key, m.key, old.keySize, m.keySize);
       const value = why || !key ? undefined : translation(old.value, m.value, old.valueSize, m.valueSize);
       if (!key || !value) {

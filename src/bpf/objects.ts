@@ -10,13 +10,15 @@ export const BpfObjects = {
   xdpLb: join(DEFAULT_OBJECT_DIR, 'xdp_lb.o'),
   /** tc egress on the node's devices: reply rewrite to the frontend. */
   tcRevnat: join(DEFAULT_OBJECT_DIR, 'tc_revnat.o'),
+  /** cgroup sock_addr hooks on --cgroup-root: socket-level load balancing. */
+  sockLb: join(DEFAULT_OBJECT_DIR, 'sock_lb.o'),
   /** `return XDP_PASS`: peer veths in the lab, the benchmark floor. */
   xdpPass: join(DEFAULT_OBJECT_DIR, 'xdp_pass.o'),
   /** Benchmark probe: a parse and an lb4_flows-shaped LRU insert, nothing else. */
   xdpLruProbe: join(DEFAULT_OBJECT_DIR, 'xdp_lru_probe.o'),
 } as const;
 
-/** The two objects the agent puts on the devices, from a directory holding a build of them. */
-export function datapathObjects(dir: string = DEFAULT_OBJECT_DIR): { readonly xdpLb: string; readonly tcRevnat: string } {
-  return { xdpLb: join(dir, 'xdp_lb.o'), tcRevnat: join(dir, 'tc_revnat.o') };
+/** The objects the agent loads (devices and cgroup hooks), from a directory holding a build of them: their maps make up the layout. */
+export function datapathObjects(dir: string = DEFAULT_OBJECT_DIR): { readonly xdpLb: string; readonly tcRevnat: string; readonly sockLb: string } {
+  return { xdpLb: join(dir, 'xdp_lb.o'), tcRevnat: join(dir, 'tc_revnat.o'), sockLb: join(dir, 'sock_lb.o') };
 }

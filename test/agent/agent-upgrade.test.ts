@@ -2,16 +2,21 @@
  * An agent of another map layout takes over from a running one without
  * `cleanup`: its maps go under their own layout directory, the unchanged
  * ones are the same kernel maps, lb4_flows (whose struct differs) is
- * translated member by member, the programs are replaced in place, and no
- * pin of the old layout is left. Then back again.
+ * translated member by member, the programs are replaced in place (the
+ * socket LB's cgroup links updated to the new build's programs), and no pin
+ * of the old layout is left. Then back again.
  */
 import test, { type ExecutionContext } from 'ava';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { BpfObjectFile, datapathObjects, DEFAULT_OBJECT_DIR, layoutDirs, native, pinnedMapLayout, type BuildLayout } from '../../src/bpf/index.js';
+import {
+  BpfObjectFile, datapathObjects, DEFAULT_OBJECT_DIR, layoutDirs, native, pinnedCgroupLink, pinnedMapLayout, type BuildLayout, type CgroupLink,
+} from '../../src/bpf/index.js';
 import { MapSpecs, openPinned, withPinned } from '../../src/bpf/map-specs.js';
 import type { Lb4Flow, Lb4Tuple } from '../../src/bpf/codecs/connections.js';
+import { SOCKET_LB_PROGRAMS } from '../../src/agent/socket-lb.js';
 import { agentNode, programIds, serviceYaml, spawnAgent, waitHealthy } from '../helpers/agent.js';
+import { testCgroup } from '../helpers/cgroup.js';
 import { buildLayoutVariant, defaultLayout, type Variant } from '../helpers/layout-variant.js';
 
 const HEALTH = '127.0.0.1:9964';
@@ -45,13 +50,33 @@ function flowIn(dir: string): Record<string, number> | undefined {
   }
 }
 
-async function takeOver(t: ExecutionContext, node: ReturnType<typeof agentNode>, objectDir: string, to: BuildLayout, from: BuildLayout): Promise<void> {
+/** The socket LB's links, pinned under `<root>/links` (outside every layout directory). */
+function socketLinks(root: string): (CgroupLink | null)[] {
+  return SOCKET_LB_PROGRAMS.map((p) => pinnedCgroupLink(join(root, 'links', p)));
+}
+
+/** Ids of the maps the program behind `link` reads. */
+function progMapIds(link: CgroupLink): number[] {
+  const fd = native().progFdById(link.progId);
+  try {
+    return native().progInfo(fd).mapIds;
+  } finally {
+    native().closeFd(fd);
+  }
+}
+
+/** `cgroup`: every agent of a test on the same one, so the links are updated in place rather than moved. */
+async function takeOver(
+  t: ExecutionContext, node: ReturnType<typeof agentNode>, cgroup: string, objectDir: string, to: BuildLayout, from: BuildLayout,
+): Promise<void> {
   const { ns, root, dir } = node;
   const oldDir = join(root, `v${from.id}`);
   const before = programIds(ns);
+  const linksBefore = socketLinks(root);
+  const oldConfigId = withPinned(oldDir, MapSpecs.config, (m) => m.info().id);
   const servicesId = withPinned(oldDir, MapSpecs.services, (m) => m.info().id);
   const agent = spawnAgent(t, ns, ['--node-name', 'node-a', '--bpffs-root', root, '--manifests', dir, '--devices', 'eth0',
-    '--health-addr', HEALTH, '--metrics-addr', METRICS, '--bpf-object-dir', objectDir]);
+    '--health-addr', HEALTH, '--metrics-addr', METRICS, '--bpf-object-dir', objectDir, '--cgroup-root', cgroup]);
   await waitHealthy(agent, ns, HEALTH);
   const newDir = join(root, `v${to.id}`);
   t.deepEqual(layoutDirs(root).map((d) => basename(d)), [`v${to.id}`], 'only the new layout is pinned: the old pins are removed');
@@ -62,6 +87,20 @@ async function takeOver(t: ExecutionContext, node: ReturnType<typeof agentNode>,
   t.deepEqual(flowIn(newDir), { ...flow }, 'the flow is carried over, member by member');
   t.regex(agent.log(), /upgrade: lb4_flows translated/);
   t.regex(agent.log(), /upgrade: lb4_services shared/);
+  t.regex(agent.log(), /upgrade: lb4_sock_peer shared/, 'per-socket storage of an unchanged layout is the same map');
+  // The cgroup links stay (the same links, updated in place) and run the new build's programs over the new layout's maps.
+  const linksAfter = socketLinks(root);
+  const configId = withPinned(newDir, MapSpecs.config, (m) => m.info().id);
+  const read = new Set<number>();
+  linksAfter.forEach((l, i) => {
+    const was = linksBefore[i];
+    if (!l || !was) throw new Error(`socket LB link ${SOCKET_LB_PROGRAMS[i] ?? i} is not pinned`);
+    t.is(l.linkId, was.linkId, 'the same link (BPF_LINK_UPDATE, no detach)');
+    t.not(l.progId, was.progId, 'its program replaced');
+    for (const id of progMapIds(l)) read.add(id);
+  });
+  t.true(read.has(configId), 'the socket LB reads the new layout\'s config');
+  t.false(read.has(oldConfigId), 'and not the old one\'s');
   t.is(await agent.stop(), 0);
 }
 
@@ -75,8 +114,9 @@ test('an agent of another map layout takes over without cleanup, carries lb4_flo
   t.not(other.id, base.id, 'a struct change changes the layout id');
   writeFileSync(join(dir, 'web.yaml'), serviceYaml({ name: 'web', clusterIP: '203.0.113.1' }));
 
+  const cgroup = testCgroup(t);
   const first = spawnAgent(t, ns, ['--node-name', 'node-a', '--bpffs-root', root, '--manifests', dir, '--devices', 'eth0',
-    '--health-addr', HEALTH, '--metrics-addr', METRICS]);
+    '--health-addr', HEALTH, '--metrics-addr', METRICS, '--cgroup-root', cgroup]);
   await waitHealthy(first, ns, HEALTH);
   t.deepEqual(layoutDirs(root).map((d) => basename(d)), [`v${base.id}`]);
   const flows = openPinned(join(root, `v${base.id}`), MapSpecs.flows);
@@ -84,8 +124,8 @@ test('an agent of another map layout takes over without cleanup, carries lb4_flo
   flows.close();
   t.is(await first.stop(), 0);
 
-  await takeOver(t, node, variant.dir, other, base);
-  await takeOver(t, node, DEFAULT_OBJECT_DIR, base, other);
+  await takeOver(t, node, cgroup, variant.dir, other, base);
+  await takeOver(t, node, cgroup, DEFAULT_OBJECT_DIR, base, other);
 });
 
 test('maps pinned directly under the root (builds before layouts were versioned) are taken over and their pins removed', async (t) => {

@@ -12,6 +12,7 @@ import { join, relative } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { BpfMap, bytes, layoutDirs, MapType, native, projectRoot, scalar } from '../../src/bpf/index.js';
 import { tempPinRoot } from './bpffs.js';
+import { testCgroup } from './cgroup.js';
 import { sh } from './netns.js';
 import { requireRoot } from './root.js';
 import { waitFor } from './wait.js';
@@ -106,9 +107,18 @@ function agentArgs(ns: string, args: readonly string[]): string[] {
   return [`--net=/run/netns/${ns}`, 'node', agentBin, ...args];
 }
 
+/**
+ * The agent's socket LB on a test cgroup unless the test chose (`--cgroup-root`,
+ * `--socket-lb`): by default it would attach to the machine's cgroup2 root and
+ * translate every process's connects to the test's frontends.
+ */
+function withTestCgroup(t: ExecutionContext, args: readonly string[]): readonly string[] {
+  return args.some((a) => a.startsWith('--cgroup-root') || a.startsWith('--socket-lb')) ? args : [...args, '--cgroup-root', testCgroup(t)];
+}
+
 export function spawnAgent(t: ExecutionContext, ns: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): RunningAgent {
   let log = '';
-  const proc = spawn('nsenter', agentArgs(ns, args), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const proc = spawn('nsenter', agentArgs(ns, withTestCgroup(t, args)), { stdio: ['ignore', 'pipe', 'pipe'], env });
   proc.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
   proc.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
   // 'close', not 'exit': every line the agent wrote has been read by then.
@@ -182,6 +192,11 @@ export function mapsSnapshot(root: string): Record<string, string> {
 function mapDigest(path: string, name: string): string {
   const fd = native().objGet(path);
   const info = native().mapInfo(fd);
+  if (info.type === MapType.SK_STORAGE) {
+    // Keyed by socket: nothing userspace can walk.
+    native().closeFd(fd);
+    return `id ${info.id}: per-socket storage`;
+  }
   const m = new BpfMap(fd, scalar(bytes(info.keySize)), scalar(bytes(info.valueSize)), true, name);
   const raw = PER_CPU_TYPES.has(info.type) ? Math.ceil(info.valueSize / 8) * 8 * native().numPossibleCpus() : info.valueSize;
   try {
