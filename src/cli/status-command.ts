@@ -65,7 +65,8 @@ export async function readStatus(bpffsRoot: string, healthAddr: string): Promise
     bpffsRoot,
     mapsDir: root,
     attachments: dsrlbAttachments(),
-    socketLb: socketLbStatus(root),
+    // The links are no layout's: under the bpffs root itself.
+    socketLb: socketLbStatus(bpffsRoot),
     config: cfg && cfg.nodeId !== 0 ? { nodeAddress: cfg.nodeAddress, mode: MODE_NAMES[cfg.mode] ?? String(cfg.mode), mtu: cfg.mtu } : null,
     maps,
     missingMaps,
