@@ -20,6 +20,7 @@ import { NodeNeighbours } from './neighbours.js';
 import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
 import { AgentMetrics, type DatapathReadings } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
+import { nodeEligible, startProxyHealthServer } from './proxy-health.js';
 import { SyncPipeline, type LocalNode } from './sync.js';
 
 export class Agent {
@@ -36,6 +37,8 @@ export class Agent {
   private metrics: AgentMetrics | undefined;
   private readonly neighbours = new NodeNeighbours();
   private neighbourSignature = '';
+  /** This node is not being deleted (kube-proxy's /healthz nodeEligible). */
+  private nodeEligible = true;
 
   constructor(private readonly config: AgentConfig, logger?: Logger) {
     this.log = logger ?? pino({ level: config.logLevel, base: { node: config.nodeName } });
@@ -65,6 +68,12 @@ export class Agent {
     this.hcPorts = new HealthCheckNodePorts('0.0.0.0', () => healthy(this.status));
     this.servers.push(await startHealthServer(c.healthAddr, this.status));
     this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
+    if (c.healthzBindAddress) {
+      this.servers.push(await startProxyHealthServer(c.healthzBindAddress, () => ({
+        healthy: healthy(this.status), nodeEligible: this.nodeEligible,
+        ...(this.status.lastSyncedAt !== undefined ? { lastSyncedAt: this.status.lastSyncedAt } : {}),
+      })));
+    }
 
     const { source, description } = createSource(c.source);
     this.source = source;
@@ -79,6 +88,7 @@ export class Agent {
   private async onChange(state: ClusterState, change: StateChange, local: LocalNode): Promise<void> {
     const pipeline = this.pipeline;
     if (!pipeline) return;
+    this.nodeEligible = nodeEligible(state.nodes.get(local.name));
     try {
       const outcome = pipeline.handle(state, change);
       const { update, result } = outcome;

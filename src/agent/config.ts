@@ -28,6 +28,8 @@ export interface AgentConfig {
   readonly nodeAddress?: string;
   readonly metricsAddr: HostPort;
   readonly healthAddr: HostPort;
+  /** kube-proxy's node health endpoint (/healthz, /livez); undefined = off. */
+  readonly healthzBindAddress?: HostPort;
   readonly logLevel: string;
 }
 
@@ -36,6 +38,7 @@ export interface RawAgentOptions {
   kubeconfig?: string; apiServer?: string; manifests?: string; nodeName?: string; devices?: string;
   mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
   nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string;
+  healthzBindAddress?: string;
 }
 
 /** Flag name -> environment variable that may supply it. */
@@ -44,6 +47,7 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   devices: 'DSRLB_DEVICES', mode: 'DSRLB_MODE', xdpMode: 'DSRLB_XDP_MODE', maglevTableSize: 'DSRLB_MAGLEV_TABLE_SIZE',
   bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
   healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL',
+  healthzBindAddress: 'DSRLB_HEALTHZ_BIND_ADDRESS',
 };
 
 const MIN_MTU = 576;
@@ -115,6 +119,8 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     ...(raw.nodeAddress !== undefined ? { nodeAddress: raw.nodeAddress } : {}),
     metricsAddr: parseHostPort('metrics-addr', raw.metricsAddr ?? '0.0.0.0:9963'),
     healthAddr: parseHostPort('health-addr', raw.healthAddr ?? '127.0.0.1:9964'),
+    // kube-proxy's default; an empty value turns it off, as kube-proxy's does.
+    ...(raw.healthzBindAddress === '' ? {} : { healthzBindAddress: parseHostPort('healthz-bind-address', raw.healthzBindAddress ?? '0.0.0.0:10256') }),
     logLevel: oneOf('log-level', raw.logLevel ?? 'info', ['trace', 'debug', 'info', 'warn', 'error'] as const),
   };
 }
