@@ -45,7 +45,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- fail "k8sServiceHost is required when kubeProxyReplacement is true: without kube-proxy nothing translates the kubernetes Service's ClusterIP until dsrlb has programmed it, and dsrlb needs the API server to do that. Set k8sServiceHost (and k8sServicePort) to the API server's real address, e.g. --set k8sServiceHost=10.0.0.1 --set k8sServicePort=6443" -}}
 {{- end -}}
 {{- if ne (int .Values.bpf.lbMapMax) 65536 -}}
-{{- fail (printf "bpf.lbMapMax=%v: dsrlb sizes its Service maps when the image is built (DSRLB_MAX_SERVICES = 65536 in bpf/include/dsrlb.h); rebuild the image with another size, or leave bpf.lbMapMax at 65536" .Values.bpf.lbMapMax) -}}
+{{- fail (printf "bpf.lbMapMax=%d: dsrlb sizes its Service maps when the image is built (DSRLB_MAX_SERVICES = 65536 in bpf/include/dsrlb.h); rebuild the image with another size, or leave bpf.lbMapMax at 65536" (int64 .Values.bpf.lbMapMax)) -}}
 {{- end -}}
 {{- $range := splitList "," (replace "-" "," .Values.nodePort.range) -}}
 {{- if or (gt (int (index $range 0)) (int (index $range 1))) (gt (int (index $range 1)) 65535) -}}
