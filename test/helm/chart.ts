@@ -100,7 +100,7 @@ export function schemaErrors(doc: K8sObject): string[] {
     errors.push(`${key} ${doc.metadata.name}: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (kind.clientType) {
-    const back = ObjectSerializer.serialize(ObjectSerializer.deserialize(doc, kind.clientType), kind.clientType) as unknown;
+    const back = ObjectSerializer.serialize(ObjectSerializer.deserialize(doc, kind.clientType, ''), kind.clientType, '') as unknown;
     for (const p of dropped(sortKeys(doc), sortKeys(back))) errors.push(`${key} ${doc.metadata.name}: unknown field ${p}`);
   }
   return errors;
