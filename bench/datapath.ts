@@ -29,8 +29,10 @@
  * - establishedFlow: a data segment of one flow, repeated (warm caches).
  * - establishedManyFlows: data segments of 10,000 existing flows in turn
  *   (each packet's flow and bucket are cold in the cache).
- * - backendDecap: Geneve with the DSR option arriving at a backend node.
- * - replyRewrite: the pod's reply at tc egress, rewritten to the VIP.
+ * - backendDecap: Geneve with the DSR option arriving at a backend node
+ *   (checked: from a node, for a frontend here, to a local backend of it).
+ * - replyRewrite: the pod's reply at tc egress (its source a local
+ *   backend), rewritten to the VIP.
  *
  * Prints one JSON object. Needs root. Usage: npx tsx bench/datapath.ts
  * Environment (quicker runs while working): DSRLB_BENCH_ROUNDS (5),
@@ -43,7 +45,7 @@ import { BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_MAX_FLOWS } from '../
 import type { Lb4Backend } from '../src/bpf/codecs/services.js';
 import { maglevTable, maglevTableSize } from '../src/reconcile/maglev.js';
 import { buildFrame, buildGeneveFrame, dsrOption, mssOption } from '../src/packet/index.js';
-import { Addr, type Cleanup, Datapath, Mac, NodeId, Proto } from '../test/helpers/datapath.js';
+import { Addr, type Cleanup, Datapath, Mac, NodeId, Proto, XdpAction } from '../test/helpers/datapath.js';
 
 const ROUNDS = Number(process.env.DSRLB_BENCH_ROUNDS ?? 5);
 const RUNS = Number(process.env.DSRLB_BENCH_RUNS ?? 20_000);
@@ -69,8 +71,8 @@ const CASES: Record<string, string> = {
   newFlowWorst: `SYN of a new tuple; the first ${WORST_RUNS} into a full table every flow of which was just used (worst case)`,
   establishedFlow: 'data segment of one existing flow, repeated (warm caches)',
   establishedManyFlows: `data segments of ${10_000} existing flows in turn (each packet's flow entry cold)`,
-  backendDecap: 'Geneve + DSR option from a node, at the backend node: validated, reverse-NAT state checked, decapsulated',
-  replyRewrite: 'the pod\'s reply at tc egress: source rewritten to the VIP',
+  backendDecap: 'Geneve + DSR option from a node, at the backend node: validated (a node, a frontend here, a local backend of it), reverse-NAT state checked, decapsulated',
+  replyRewrite: 'the pod\'s reply at tc egress: source (a local backend) rewritten to the VIP',
 };
 
 const TARGETS = { establishedRatio: 3.0, newFlowRatio: 5.0, nonServiceRatio: 1.5, servicesSpread: 0.10, memoryBytes: 64 * MIB };
@@ -159,6 +161,8 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] 
   });
   const reply = buildFrame({ eth: { src: Mac.nic, dst: Mac.router }, ip: { src: Addr.pod, dst: Addr.client }, tcp: { sport: 8080, dport: 40000, flags: { ack: true }, payload: Buffer.alloc(64) } });
   dp.maps.dsrRevnat.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40000, proto: Proto.TCP, flags: 0 }, { address: fe.vip, port: fe.port });
+  // This node as the pod's node: the decapsulated packet and the reply are checked against lb4_local_backends.
+  dp.addLocalBackend({ address: Addr.pod, port: 8080, serviceId: 1 });
 
   const prog = dp.xdp.program('xdp_lb');
   const ctxs = new Map<number, Buffer>();
@@ -176,6 +180,8 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] 
   send(manyFlows.map((c) => toVip(c, true)));
   const manyFlowFrames = manyFlows.map((c) => toVip(c, false));
   xdpRun(established); // the flow now exists
+  const decap = dp.runXdp(geneve);
+  if (decap.retval !== XdpAction.PASS || decap.out.length >= geneve.length) throw new Error('backendDecap: the Geneve frame is not decapsulated');
 
   const passProg = pass.program('xdp_pass');
   const passCtx = dp.xdpCtx(nonService);

@@ -3,11 +3,14 @@
  * tc_revnat - tc egress on the node's devices (DESIGN.md §1.4): a reply
  * whose tuple is in lb4_dsr_revnat leaves with the frontend as its source,
  * and its SYN-ACK advertises an MSS that fits once the client's segments
- * are encapsulated. Works beside any CNI: it only looks at what leaves.
+ * are encapsulated. Works beside any CNI: it only looks at what leaves, and
+ * every packet it lets through, rewritten or not, continues to the filters
+ * after it (TC_ACT_UNSPEC), so another program on the same hook still runs.
  */
 #include <linux/pkt_cls.h>
 #include "maps.h"
 #include "config.h"
+#include "local.h"
 #include "nat.h"
 #include "parse.h"
 #include "stats.h"
@@ -18,26 +21,33 @@ int tc_revnat(struct __sk_buff *skb)
 {
 	__u32 pull = skb->len < DSRLB_TC_PULL_LEN ? skb->len : DSRLB_TC_PULL_LEN;
 	const struct dsrlb_config *cfg;
-	const struct lb4_revnat *entry;
-	struct lb4_revnat frontend;
+	const struct lb4_dsr_frontend *entry;
+	struct lb4_dsr_frontend frontend;
 	__u32 ip_off = sizeof(struct ethhdr), l4_off;
 	const struct tcphdr *tcp;
 	struct pkt4 p = {};
 	int syn_ack;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	/* Headers may sit in paged data; make them readable in place. */
 	if ((void *)(long)skb->data + pull > (void *)(long)skb->data_end &&
 	    bpf_skb_pull_data(skb, pull))
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	if (parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != PARSE_OK)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 
 	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p.tuple);
 	if (!entry)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	frontend = *entry;
+	cfg = config_get();
+	/* Only a backend's reply, never a host socket that happens to match an
+	 * entry: an entry stamped at the current epoch was written for a local
+	 * backend (nothing has been removed since), any other is checked. */
+	if (unlikely(!(cfg && frontend.epoch && frontend.epoch == cfg->local_epoch) &&
+		     !local_backend_source(&p.tuple)))
+		return count(DSRLB_STAT_PASS_REVNAT_NOT_LOCAL, TC_ACT_UNSPEC);
 	tcp = pkt_tcp(&p);
 	syn_ack = tcp && tcp_is_syn_ack(tcp);
 	l4_off = ip_off + ipv4_hdr_len(p.ip);
@@ -47,14 +57,13 @@ int tc_revnat(struct __sk_buff *skb)
 		return count(DSRLB_STAT_DROP_ENCAP_FAILED, TC_ACT_SHOT);
 	stat_inc(DSRLB_STAT_REVNAT_REWRITE);
 
-	cfg = config_get();
 	if (syn_ack && cfg && cfg->mtu > DSRLB_ENCAP_OVERHEAD + sizeof(struct iphdr) + sizeof(struct tcphdr)) {
 		__u16 max_mss = cfg->mtu - DSRLB_ENCAP_OVERHEAD - sizeof(struct iphdr) - sizeof(struct tcphdr);
 
 		if (tcp_clamp_mss(skb, l4_off, max_mss) > 0)
 			stat_inc(DSRLB_STAT_MSS_CLAMPED);
 	}
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -23,6 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dsrlb::InitMap(env, exports);
   dsrlb::InitProg(env, exports);
   dsrlb::InitAttach(env, exports);
+  dsrlb::InitLock(env, exports);
   return exports;
 }
 

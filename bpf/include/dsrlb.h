@@ -25,6 +25,11 @@
 #define DSRLB_GENEVE_PROTO_ETH     0x6558  /* Geneve payload: inner Ethernet */
 #define DSRLB_GENEVE_OPT_CLASS     0x014B  /* same option class as Cilium  */
 #define DSRLB_GENEVE_OPT_TYPE_DSR  0x81    /* high bit: critical option    */
+/* SNAT mode's marker: same class and layout as the DSR option, another type,
+ * so the backend node knows the packet is dsrlb's (and which frontend it is
+ * for) but records no reverse NAT. A Geneve packet carrying neither option
+ * is not dsrlb's: it goes to the stack untouched (a CNI overlay's). */
+#define DSRLB_GENEVE_OPT_TYPE_SNAT 0x82
 #define DSRLB_GENEVE_OPT_LEN_WORDS 2       /* payload length, 4-byte words  */
 #define DSRLB_GENEVE_VERSION       0       /* the only Geneve version      */
 #define DSRLB_GENEVE_VER_SHIFT     6       /* byte 0: Ver(2) | Opt Len(6)  */
@@ -42,12 +47,12 @@
 #define DSRLB_GENEVE_SPORT_MASK    0x3FFF
 /*
  * Bytes the encapsulation adds to the client's IPv4 packet: outer IPv4 (20)
- * + UDP (8) + Geneve (8) + inner Ethernet (14), plus the DSR option (12).
- * It is also the number of bytes prepended to the frame (outer Ethernet
- * replaces the inner Ethernet's place on the wire).
+ * + UDP (8) + Geneve (8) + inner Ethernet (14), plus the DSR or SNAT option
+ * (12; every packet dsrlb encapsulates carries one). It is also the number
+ * of bytes prepended to the frame (outer Ethernet replaces the inner
+ * Ethernet's place on the wire).
  */
-#define DSRLB_ENCAP_OVERHEAD       62      /* with the DSR option          */
-#define DSRLB_ENCAP_OVERHEAD_NO_OPT 50     /* SNAT mode: no option         */
+#define DSRLB_ENCAP_OVERHEAD       62
 #define DSRLB_OUTER_TTL            64
 
 /* ---- protocol constants not exported by the UAPI headers ------------ */
@@ -79,6 +84,15 @@
 #define DSRLB_UDP_CSUM_MANGLED_0   0xFFFF  /* a computed 0 sent as all ones */
 #define DSRLB_CSUM_MAX_WORDS       40      /* longest checksummed run: ICMP */
 
+/* ---- generated replies (RST, ICMP unreachable / frag needed) ----------
+ * Token bucket per CPU (reply_bucket): config.reply_rate replies a second,
+ * bursts of config.reply_burst. Defaults of --generated-replies-rate/-burst:
+ * the kernel's own ICMP budget (net.ipv4.icmp_msgs_per_sec/_burst), per CPU. */
+#define DSRLB_REPLY_RATE_DEFAULT   1000
+#define DSRLB_REPLY_BURST_DEFAULT  50
+#define DSRLB_REPLY_RATE_MAX       1000000
+#define DSRLB_REPLY_BURST_MAX      1000000
+
 /* ---- sizes of things ------------------------------------------------ */
 #define DSRLB_MAGLEV_DEFAULT_SIZE  16381   /* --maglev-table-size default   */
 #define DSRLB_MAGLEV_MIN_SIZE      251     /* smallest per-service table    */
@@ -109,6 +123,7 @@
 #define DSRLB_MAX_AFFINITY         16384   /* lb4_affinity LRU entries      */
 #define DSRLB_MAX_SOURCE_RANGES    16384   /* lb4_source_ranges entries     */
 #define DSRLB_MAX_NODES            4096    /* nodes / node_addrs entries    */
+#define DSRLB_MAX_LOCAL_BACKENDS   65536   /* lb4_local_backends entries    */
 #define DSRLB_NEXTHOP_SLOTS        1024    /* node_nexthop entries per CPU  */
 #define DSRLB_NEXTHOP_SLOT_MASK    1023    /* slot = node id & mask         */
 /* A cached route to a node is looked up again after this many jiffies
@@ -214,11 +229,38 @@ struct lb4_backend {
 	__u32  generation; /* of the backend in this slot; 0 = never used */
 };
 
-/* ---- lb4_revnat; also the value of lb4_dsr_revnat -------------------- */
+/* ---- lb4_local_backends: what this node may deliver decapsulated -----
+ * {backend address, port, proto, service id} -> the backend's id, for every
+ * backend on this node (lb4_backend.node_id == config.node_id) in the backend
+ * set of service `service_id`, live or terminating: a decapsulated packet
+ * whose option names frontend F goes to the stack only if its inner
+ * destination is here with F's service id. service_id 0 (DSRLB_LOCAL_ANY) is
+ * "a local backend of some service": tc egress rewrites only replies whose
+ * source is one. Written by the control plane. */
+#define DSRLB_LOCAL_ANY            0
+
+struct lb4_local_backend_key {
+	__be32 address;   /* pod IP */
+	__be16 port;      /* targetPort */
+	__u8   proto;
+	__u8   pad;
+	__u32  service_id; /* lb4_service.service_id, or DSRLB_LOCAL_ANY */
+};
+
+/* ---- lb4_revnat ------------------------------------------------------- */
 struct lb4_revnat {
 	__be32 address;   /* frontend address replies must come from */
 	__be16 port;
 	__u16  pad;
+};
+
+/* ---- lb4_dsr_revnat value: the frontend a reply must come from -------- */
+struct lb4_dsr_frontend {
+	__be32 address;
+	__be16 port;
+	__u16  epoch;     /* config.local_epoch when a Geneve packet of the flow was
+	                   * verified (a frontend here, a local backend of it);
+	                   * 0: never (local DNAT, or written by hand) */
 };
 
 /* ---- connection tuples: lb4_flows, lb4_dsr_revnat, lb4_snat keys ----- */
@@ -312,6 +354,20 @@ struct dsrlb_config {
 	__u16  opt_class;      /* host order, normally DSRLB_GENEVE_OPT_CLASS */
 	__u16  snat_port_min;  /* host order, normally DSRLB_SNAT_PORT_MIN */
 	__u16  snat_port_max;  /* host order, normally DSRLB_SNAT_PORT_MAX */
+	__u32  reply_rate;     /* generated replies a second, per CPU; 0 = none */
+	__u32  reply_burst;    /* token bucket depth, per CPU */
+	__u16  local_epoch;    /* bumped by the control plane whenever a frontend or
+	                        * a local backend goes: a flow verified at another
+	                        * epoch is verified again; 0 = verify every packet */
+	__u16  pad;
+};
+
+/* ---- reply_bucket (per-CPU array, one entry): the generated-reply budget.
+ * Written and read by the datapath only (no codec). `credit_ns` is time
+ * banked at 1e9 / reply_rate ns a reply, capped at reply_burst replies. */
+struct dsrlb_reply_bucket {
+	__u64 last_ns;     /* bpf_ktime_get_ns() of the last refill */
+	__u64 credit_ns;
 };
 
 /* ---- stats (per-CPU array of __u64, indexed by enum dsrlb_stat) ------ */
@@ -326,11 +382,14 @@ enum dsrlb_stat {
 	DSRLB_STAT_TX_ENCAP,              /* encapsulated to a remote backend */
 	DSRLB_STAT_PASS_LOCAL,            /* DNATed to a local backend */
 	DSRLB_STAT_PASS_DECAP,            /* Geneve decapsulated */
+	DSRLB_STAT_PASS_GENEVE_FOREIGN,   /* Geneve without dsrlb's option: untouched */
 	DSRLB_STAT_TX_SNAT,               /* SNAT mode forward (encapsulated) */
 	DSRLB_STAT_TX_SNAT_REPLY,         /* SNAT mode reply sent to the client */
 	DSRLB_STAT_TX_REJECT,             /* RST / ICMP unreachable sent */
 	DSRLB_STAT_TX_TOO_BIG,            /* ICMP fragmentation-needed sent */
 	DSRLB_STAT_REVNAT_REWRITE,        /* tc egress: reply rewritten to VIP */
+	DSRLB_STAT_PASS_REVNAT_NOT_LOCAL, /* tc egress: an entry, but the source is
+	                                   * no local backend: left as it is */
 	DSRLB_STAT_MSS_CLAMPED,
 	DSRLB_STAT_PASS_FIB_FAILED,       /* no route/neighbour: stack decides */
 	/* drops */
@@ -346,6 +405,10 @@ enum dsrlb_stat {
 	DSRLB_STAT_DROP_GENEVE_UNKNOWN_NODE,
 	DSRLB_STAT_DROP_GENEVE_BAD_OPTION,
 	DSRLB_STAT_DROP_GENEVE_BAD_INNER, /* inner frame not Ethernet/IPv4/TCP|UDP */
+	DSRLB_STAT_DROP_GENEVE_NOT_FRONTEND,     /* option names no frontend here */
+	DSRLB_STAT_DROP_GENEVE_NOT_LOCAL_BACKEND, /* inner destination: no local
+	                                           * backend of that frontend */
+	DSRLB_STAT_DROP_REPLY_LIMITED,    /* RST / ICMP suppressed: over the rate */
 	DSRLB_STAT_DROP_ENCAP_FAILED,     /* resizing or rewriting the packet failed */
 	DSRLB_STAT_MAX,                   /* number of counters, keep last */
 };

@@ -10,6 +10,7 @@
 #include "maps.h"
 #include "csum.h"
 #include "fib.h"
+#include "local.h"
 #include "nat.h"
 #include "parse.h"
 #include "stats.h"
@@ -51,18 +52,13 @@ _Static_assert(sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct udph
 struct encap_params {
 	__u16  sport;         /* outer UDP source port, host order */
 	__u8   tos;           /* copied from the inner header */
-	__u8   with_opt;      /* carry the DSR option (DSR mode) */
+	__u8   opt_type;      /* DSRLB_GENEVE_OPT_TYPE_DSR or _SNAT */
 	__u32  inner_ip_len;  /* inner IPv4 total length */
-	struct lb4_revnat frontend; /* the DSR option's payload */
+	struct lb4_revnat frontend; /* the option's payload */
 };
 
-static __always_inline __u32 encap_overhead(int with_opt)
-{
-	return with_opt ? DSRLB_ENCAP_OVERHEAD : DSRLB_ENCAP_OVERHEAD_NO_OPT;
-}
-
 /*
- * Prepends outer Ethernet / IPv4 / UDP / Geneve [/ DSR option] to the frame
+ * Prepends outer Ethernet / IPv4 / UDP / Geneve / dsrlb option to the frame
  * (its Ethernet header becomes the inner one). Returns < 0 without headroom.
  *
  * The headers are written in whole words (packet stores need no alignment
@@ -73,9 +69,10 @@ static __always_inline int geneve_encap(struct xdp_md *ctx, const struct dsrlb_c
 					const struct dsrlb_nexthop *nh,
 					const struct encap_params *e)
 {
-	__u32 overhead = encap_overhead(e->with_opt);
+	__u32 overhead = DSRLB_ENCAP_OVERHEAD;
 	__u32 outer_len = e->inner_ip_len + overhead;
 	__u32 ver_tos_len, id_frag, ttl_proto;
+	struct geneve_dsr_opt *opt;
 	struct geneve_hdr *gh;
 	struct ethhdr *eth;
 	struct udphdr *udp;
@@ -90,7 +87,8 @@ static __always_inline int geneve_encap(struct xdp_md *ctx, const struct dsrlb_c
 	ip = (void *)(eth + 1);
 	udp = (void *)(ip + 1);
 	gh = (void *)(udp + 1);
-	if ((void *)(gh + 1) + (e->with_opt ? DSRLB_GENEVE_DSR_OPT_SIZE : 0) > data_end)
+	opt = (void *)(gh + 1);
+	if ((void *)(opt + 1) > data_end)
 		return -1;
 
 	eth_set_macs_proto(eth, nh->dmac, bpf_htons(ETH_P_IP));
@@ -112,20 +110,14 @@ static __always_inline int geneve_encap(struct xdp_md *ctx, const struct dsrlb_c
 	*(__u32 *)udp = bpf_htonl(((__u32)e->sport << 16) | bpf_ntohs(cfg->geneve_port));
 	*((__u32 *)udp + 1) = bpf_htonl((outer_len - sizeof(*ip)) << 16);
 
-	/* VNI 0. With the option: Opt Len 3 words, C bit (the option is critical). */
+	/* VNI 0, Opt Len 3 words, C bit (the option is critical). */
 	*((__u32 *)gh + 1) = 0;
-	if (!e->with_opt) {
-		*(__u32 *)gh = bpf_htonl(DSRLB_GENEVE_PROTO_ETH);
-	} else {
-		struct geneve_dsr_opt *opt = (void *)(gh + 1);
-
-		*(__u32 *)gh = bpf_htonl(((DSRLB_GENEVE_DSR_OPT_SIZE / 4) << 24) |
-					 (DSRLB_GENEVE_FLAG_CRITICAL << 16) | DSRLB_GENEVE_PROTO_ETH);
-		*(__u32 *)opt = bpf_htonl(((__u32)cfg->opt_class << 16) |
-					  (DSRLB_GENEVE_OPT_TYPE_DSR << 8) | DSRLB_GENEVE_OPT_LEN_WORDS);
-		opt->address = e->frontend.address;
-		*((__u32 *)opt + 2) = bpf_htonl((__u32)bpf_ntohs(e->frontend.port) << 16);
-	}
+	*(__u32 *)gh = bpf_htonl(((DSRLB_GENEVE_DSR_OPT_SIZE / 4) << 24) |
+				 (DSRLB_GENEVE_FLAG_CRITICAL << 16) | DSRLB_GENEVE_PROTO_ETH);
+	*(__u32 *)opt = bpf_htonl(((__u32)cfg->opt_class << 16) | ((__u32)e->opt_type << 8) |
+				  DSRLB_GENEVE_OPT_LEN_WORDS);
+	opt->address = e->frontend.address;
+	*((__u32 *)opt + 2) = bpf_htonl((__u32)bpf_ntohs(e->frontend.port) << 16);
 	return 0;
 }
 
@@ -136,23 +128,34 @@ static __always_inline int geneve_for_us(const struct pkt4 *p, const struct dsrl
 }
 
 enum geneve_opt_result {
-	GENEVE_OPTS_OK = 0,
-	GENEVE_OPTS_BAD,
+	GENEVE_OPTS_FOREIGN = 0,  /* no dsrlb option: somebody else's Geneve */
+	GENEVE_OPTS_OURS,         /* dsrlb's option, well formed, nothing unknown critical */
+	GENEVE_OPTS_BAD,          /* dsrlb's option, but malformed or with unknown critical options */
 };
 
+/* One of dsrlb's option types (DSR or SNAT marker) in dsrlb's class. */
+static __always_inline int geneve_opt_is_ours(const struct geneve_opt_hdr *opt, const struct dsrlb_config *cfg)
+{
+	return opt->opt_class == bpf_htons(cfg->opt_class) &&
+	       (opt->type == DSRLB_GENEVE_OPT_TYPE_DSR || opt->type == DSRLB_GENEVE_OPT_TYPE_SNAT);
+}
+
 /*
- * Walks the options: the DSR option (right class, type and size) fills
- * `frontend`; any other critical option, a malformed length or more options
- * than we scan makes the packet unacceptable (RFC 8926 §3.5: a tunnel
- * endpoint must drop packets with critical options it does not know).
+ * Walks the options for dsrlb's (DSR or SNAT marker: `*type`, `frontend`).
+ * Without one the packet is not dsrlb's, whatever else it holds. With one,
+ * a wrong size, a malformed length, more options than we scan, or any other
+ * critical option makes it unacceptable (RFC 8926 §3.5: a tunnel endpoint
+ * must drop packets with critical options it does not know).
  */
 static __always_inline int geneve_options(void *opts, __u32 opts_len, void *data_end,
 					  const struct dsrlb_config *cfg,
-					  struct lb4_revnat *frontend, int *found)
+					  struct lb4_revnat *frontend, __u8 *type)
 {
+	int unknown_critical = 0, malformed = 0;
 	__u32 off = 0;
 	int i;
 
+	*type = 0;
 	for (i = 0; i < DSRLB_GENEVE_MAX_OPTS; i++) {
 		struct geneve_opt_hdr *opt;
 		__u32 len;
@@ -160,32 +163,84 @@ static __always_inline int geneve_options(void *opts, __u32 opts_len, void *data
 		if (off >= opts_len || off > DSRLB_GENEVE_MAX_OPT_BYTES)
 			break;
 		opt = opts + off;
-		if ((void *)(opt + 1) > data_end)
-			return GENEVE_OPTS_BAD;
+		if ((void *)(opt + 1) > data_end) {
+			malformed = 1;
+			break;
+		}
 		len = sizeof(*opt) + (opt->len & DSRLB_GENEVE_OPT_LEN_MASK) * 4;
-		if (off + len > opts_len)
-			return GENEVE_OPTS_BAD;
-		if (opt->opt_class == bpf_htons(cfg->opt_class) &&
-		    opt->type == DSRLB_GENEVE_OPT_TYPE_DSR) {
+		if (geneve_opt_is_ours(opt, cfg)) {
 			struct geneve_dsr_opt *dsr = (void *)opt;
 
-			if (len != sizeof(*dsr) || (void *)(dsr + 1) > data_end)
+			/* It claims to be dsrlb's: from here on it is judged as such. */
+			if (len != sizeof(*dsr) || off + len > opts_len || (void *)(dsr + 1) > data_end || *type)
 				return GENEVE_OPTS_BAD;
 			frontend->address = dsr->address;
 			frontend->port = dsr->port;
-			*found = 1;
+			*type = opt->type;
+		} else if (off + len > opts_len) {
+			malformed = 1;
+			break;
 		} else if (opt->type & DSRLB_GENEVE_OPT_CRITICAL) {
-			return GENEVE_OPTS_BAD;
+			unknown_critical = 1;
 		}
 		off += len;
 	}
-	return off >= opts_len ? GENEVE_OPTS_OK : GENEVE_OPTS_BAD;
+	if (!*type)
+		return GENEVE_OPTS_FOREIGN;
+	if (unknown_critical || malformed || off < opts_len)
+		return GENEVE_OPTS_BAD;
+	return GENEVE_OPTS_OURS;
+}
+
+/* A packet that is not dsrlb's Geneve: to the stack exactly as it came. */
+static __always_inline int geneve_foreign(void)
+{
+	return count(DSRLB_STAT_PASS_GENEVE_FOREIGN, XDP_PASS);
 }
 
 /*
- * Backend node: a Geneve packet to this node. Only nodes may send one; a
- * valid packet loses its outer headers, records reverse-NAT state when it
- * carries the DSR option, and goes to the stack, which routes it to the pod.
+ * May the decapsulated packet `in` (option type `type`, frontend `fe`) be
+ * delivered (local.h)? With the DSR option its reverse-NAT entry is written
+ * too, stamped with config.local_epoch: a later packet of the flow whose
+ * entry names the same frontend at the same epoch was verified then, and the
+ * control plane has removed nothing since, so it skips the two lookups.
+ */
+static __always_inline int geneve_verify(const struct lb4_tuple *in, const struct lb4_revnat *fe, __u8 type,
+					 const struct dsrlb_config *cfg)
+{
+	/* The epoch is read before the lookups it vouches for. */
+	struct lb4_dsr_frontend entry = { .address = fe->address, .port = fe->port, .epoch = cfg->local_epoch };
+	const struct lb4_dsr_frontend *cur;
+	struct lb4_tuple reply;
+	int rc;
+
+	if (type != DSRLB_GENEVE_OPT_TYPE_DSR)
+		return local_delivery(in, fe, cfg);
+	dsr_reply_tuple(in, &reply);
+	cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
+	if (likely(cur && entry.epoch && dsr_same_frontend(cur, &entry)))
+		return LOCAL_OK;
+	rc = local_delivery(in, fe, cfg);
+	if (rc == LOCAL_OK)
+		bpf_map_update_elem(&lb4_dsr_revnat, &reply, &entry, BPF_ANY);
+	return rc;
+}
+
+/* Why a decapsulated packet may not be delivered (local.h), as a counted drop. */
+static __always_inline int geneve_refused(int rc)
+{
+	if (rc == LOCAL_NOT_FRONTEND)
+		return count(DSRLB_STAT_DROP_GENEVE_NOT_FRONTEND, XDP_DROP);
+	return count(DSRLB_STAT_DROP_GENEVE_NOT_LOCAL_BACKEND, XDP_DROP);
+}
+
+/*
+ * Backend node: a Geneve packet to this node's Geneve port. Only dsrlb's own
+ * (carrying its option) is touched; it must come from a node, name a
+ * frontend this node has, and be addressed to a local backend of that
+ * frontend. Then it loses its outer headers, records reverse-NAT state when
+ * it carries the DSR option, and goes to the stack, which routes it to the
+ * pod. Anything else dsrlb's is dropped and counted, and writes nothing.
  */
 static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p,
 					const struct dsrlb_config *cfg)
@@ -196,31 +251,35 @@ static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p
 	struct ethhdr *inner_eth;
 	struct pkt4 in = {};
 	__u32 opts_len, inner_off, udp_len;
-	int found = 0;
+	__u8 type;
+	int rc;
 
-	if (!bpf_map_lookup_elem(&node_addrs, &p->tuple.saddr))
-		return count(DSRLB_STAT_DROP_GENEVE_UNKNOWN_NODE, XDP_DROP);
-	if ((void *)(gh + 1) > data_end)
-		return count(DSRLB_STAT_DROP_GENEVE_BAD_INNER, XDP_DROP);
-	if ((gh->ver_optlen >> DSRLB_GENEVE_VER_SHIFT) != DSRLB_GENEVE_VERSION ||
-	    (gh->flags & DSRLB_GENEVE_FLAG_OAM) || gh->proto != bpf_htons(DSRLB_GENEVE_PROTO_ETH))
-		return count(DSRLB_STAT_DROP_GENEVE_BAD_INNER, XDP_DROP);
-
+	/* Options are defined for version 0 only; anything shorter or else is not ours. */
+	if ((void *)(gh + 1) > data_end || (gh->ver_optlen >> DSRLB_GENEVE_VER_SHIFT) != DSRLB_GENEVE_VERSION)
+		return geneve_foreign();
 	opts_len = (gh->ver_optlen & DSRLB_GENEVE_OPTLEN_MASK) * 4;
 	udp_len = bpf_ntohs(((struct udphdr *)p->l4)->len);
 	if (sizeof(struct udphdr) + sizeof(*gh) + opts_len > udp_len)
+		return geneve_foreign();
+	rc = geneve_options(gh + 1, opts_len, data_end, cfg, &frontend, &type);
+	if (rc == GENEVE_OPTS_FOREIGN)
+		return geneve_foreign();
+
+	if (!bpf_map_lookup_elem(&node_addrs, &p->tuple.saddr))
+		return count(DSRLB_STAT_DROP_GENEVE_UNKNOWN_NODE, XDP_DROP);
+	if (rc != GENEVE_OPTS_OURS)
 		return count(DSRLB_STAT_DROP_GENEVE_BAD_OPTION, XDP_DROP);
-	if (geneve_options(gh + 1, opts_len, data_end, cfg, &frontend, &found))
-		return count(DSRLB_STAT_DROP_GENEVE_BAD_OPTION, XDP_DROP);
+	if ((gh->flags & DSRLB_GENEVE_FLAG_OAM) || gh->proto != bpf_htons(DSRLB_GENEVE_PROTO_ETH))
+		return count(DSRLB_STAT_DROP_GENEVE_BAD_INNER, XDP_DROP);
 
 	/* The inner frame ends where the UDP datagram does, not in padding. */
 	inner_off = sizeof(struct udphdr) + sizeof(*gh) + opts_len;
 	inner_eth = (void *)(gh + 1) + opts_len;
 	if (parse_ipv4(inner_eth, data_end, udp_len - inner_off, &in) != PARSE_OK)
 		return count(DSRLB_STAT_DROP_GENEVE_BAD_INNER, XDP_DROP);
-
-	if (found)
-		dsr_revnat_record(&in.tuple, &frontend);
+	rc = geneve_verify(&in.tuple, &frontend, type, cfg);
+	if (rc != LOCAL_OK)
+		return geneve_refused(rc);
 
 	/* The stack accepts the inner frame only if addressed to this device. */
 	eth_copy_macs(inner_eth, p->eth);

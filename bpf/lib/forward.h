@@ -18,6 +18,7 @@
 #include "nexthop.h"
 #include "nat.h"
 #include "parse.h"
+#include "ratelimit.h"
 #include "snat.h"
 #include "stats.h"
 #include "tcp.h"
@@ -30,6 +31,8 @@ static __always_inline int forward_too_big(struct xdp_md *ctx, const struct pkt4
 
 	if (!(p->ip->frag_off & bpf_htons(DSRLB_IP_DF)))
 		return count(DSRLB_STAT_DROP_TOO_BIG, XDP_DROP);
+	if (!reply_allowed())
+		return count(DSRLB_STAT_DROP_REPLY_LIMITED, XDP_DROP);
 	if (mtu >= overhead + DSRLB_IPV4_MIN_MTU)
 		usable = mtu - overhead;
 	if (icmp_reply(ctx, p, DSRLB_ICMP_FRAG_NEEDED, usable))
@@ -46,6 +49,8 @@ static __always_inline int forward_no_endpoints(struct xdp_md *ctx, const struct
 
 	if (!(svc->flags & DSRLB_SVC_F_NOEP_REJECT))
 		return count(DSRLB_STAT_DROP_NO_ENDPOINTS, XDP_DROP);
+	if (!reply_allowed())
+		return count(DSRLB_STAT_DROP_REPLY_LIMITED, XDP_DROP);
 	if (tcp)
 		rc = tcp_reset_reply(ctx, p, tcp);
 	else
@@ -55,10 +60,16 @@ static __always_inline int forward_no_endpoints(struct xdp_md *ctx, const struct
 	return count(DSRLB_STAT_TX_REJECT, XDP_TX);
 }
 
-/* Backend on this node: DNAT, reverse-NAT state, and the stack delivers. */
-static __always_inline int forward_local(struct pkt4 *p, const struct lb4_backend *be)
+/*
+ * Backend on this node: DNAT, reverse-NAT state (stamped with the epoch: the
+ * frontend and the local backend are both known good), and the stack delivers.
+ */
+static __always_inline int forward_local(struct pkt4 *p, const struct dsrlb_config *cfg,
+					 const struct lb4_backend *be)
 {
-	struct lb4_revnat frontend = { .address = p->tuple.daddr, .port = p->tuple.dport };
+	struct lb4_dsr_frontend frontend = {
+		.address = p->tuple.daddr, .port = p->tuple.dport, .epoch = cfg->local_epoch,
+	};
 	struct lb4_tuple delivered = p->tuple;
 
 	delivered.daddr = be->address;
@@ -88,11 +99,10 @@ static __always_inline int forward_remote(struct xdp_md *ctx, struct pkt4 *p,
 	struct encap_params e = {
 		.sport = DSRLB_GENEVE_SPORT_BASE | (hash & DSRLB_GENEVE_SPORT_MASK),
 		.tos = p->ip->tos,
-		.with_opt = dsr,
+		.opt_type = dsr ? DSRLB_GENEVE_OPT_TYPE_DSR : DSRLB_GENEVE_OPT_TYPE_SNAT,
 		.inner_ip_len = p->ip_len,
 		.frontend = { .address = p->tuple.daddr, .port = p->tuple.dport },
 	};
-	__u32 overhead = encap_overhead(dsr);
 	const struct dsrlb_nexthop *nh;
 	struct lb4_snat_entry snat;
 	int rc;
@@ -100,8 +110,8 @@ static __always_inline int forward_remote(struct xdp_md *ctx, struct pkt4 *p,
 	rc = nexthop_to_node(ctx, cfg, be->node_id, &nh);
 	if (unlikely(rc != NEXTHOP_OK))
 		return forward_no_route(rc);
-	if (unlikely(nh->mtu && p->ip_len + overhead > nh->mtu))
-		return forward_too_big(ctx, p, nh->mtu, overhead);
+	if (unlikely(nh->mtu && p->ip_len + DSRLB_ENCAP_OVERHEAD > nh->mtu))
+		return forward_too_big(ctx, p, nh->mtu, DSRLB_ENCAP_OVERHEAD);
 
 	if (!dsr) {
 		if (unlikely(snat_forward(p, be, cfg, hash, &snat)))
@@ -167,7 +177,7 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 	}
 
 	if (ch.backend.node_id == cfg->node_id)
-		return forward_local(p, &ch.backend);
+		return forward_local(p, cfg, &ch.backend);
 	return forward_remote(ctx, p, cfg, &ch.backend, forward_dsr(cfg, p->tuple.proto), hash);
 }
 

@@ -79,6 +79,21 @@ struct {
 } lb4_maglev SEC(".maps");
 
 /*
+ * {local backend, service id} -> backend id (struct lb4_local_backend_key):
+ * the backend node's proof that a decapsulated packet's inner destination is
+ * a backend of the frontend its option names, and tc egress's that a reply
+ * comes from a local backend. Written by the control plane.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DSRLB_MAX_LOCAL_BACKENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lb4_local_backend_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_local_backends SEC(".maps");
+
+/*
  * Revnat id -> the frontend's service id, flags and generation (struct
  * lb4_frontend): the check an established flow makes instead of the
  * lb4_services lookup. An array: inlined, and revnat ids are below
@@ -123,7 +138,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, DSRLB_MAX_DSR_REVNAT);
 	__type(key, struct lb4_tuple);
-	__type(value, struct lb4_revnat);
+	__type(value, struct lb4_dsr_frontend);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_dsr_revnat SEC(".maps");
 
@@ -194,7 +209,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } node_nexthop SEC(".maps");
 
-/* This node: id, address, mode, MTU, Geneve port and option class. */
+/* The generated-reply token bucket of each CPU (struct dsrlb_reply_bucket). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dsrlb_reply_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} reply_bucket SEC(".maps");
+
+/* This node: id, address, mode, MTU, Geneve port and option class, reply budget. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

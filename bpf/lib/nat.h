@@ -58,23 +58,35 @@ static __always_inline void nat_set_src(struct pkt4 *p, __be32 addr, __be16 port
 	nat_rewrite(p, &p->ip->saddr, &ports->source, addr, port);
 }
 
+/* The lb4_dsr_revnat key of the replies to a packet `in` (client -> pod). */
+static __always_inline void dsr_reply_tuple(const struct lb4_tuple *in, struct lb4_tuple *reply)
+{
+	__builtin_memset(reply, 0, sizeof(*reply));
+	reply->saddr = in->daddr;
+	reply->daddr = in->saddr;
+	reply->sport = in->dport;
+	reply->dport = in->sport;
+	reply->proto = in->proto;
+}
+
+static __always_inline int dsr_same_frontend(const struct lb4_dsr_frontend *a, const struct lb4_dsr_frontend *b)
+{
+	return a->address == b->address && a->port == b->port && a->epoch == b->epoch;
+}
+
 /*
  * Reverse-NAT state for a packet `in` (client -> pod) delivered here: its
  * replies get the frontend as their source at tc egress.
  */
-static __always_inline void dsr_revnat_record(const struct lb4_tuple *in, const struct lb4_revnat *fe)
+static __always_inline void dsr_revnat_record(const struct lb4_tuple *in, const struct lb4_dsr_frontend *fe)
 {
-	struct lb4_tuple reply = {
-		.saddr = in->daddr,
-		.daddr = in->saddr,
-		.sport = in->dport,
-		.dport = in->sport,
-		.proto = in->proto,
-	};
-	const struct lb4_revnat *cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
+	struct lb4_tuple reply;
+	const struct lb4_dsr_frontend *cur;
 
-	/* Every packet carries the option: write only what changed. */
-	if (cur && cur->address == fe->address && cur->port == fe->port)
+	dsr_reply_tuple(in, &reply);
+	cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
+	/* Every packet of the flow records it: write only what changed. */
+	if (cur && dsr_same_frontend(cur, fe))
 		return;
 	bpf_map_update_elem(&lb4_dsr_revnat, &reply, fe, BPF_ANY);
 }

@@ -1,72 +1,88 @@
 /**
  * The dsrlb agent: puts the datapath on the devices, follows the source,
- * and keeps the maps equal to the plan. SIGTERM stops following but leaves
- * the programs attached and the maps pinned, so traffic keeps flowing.
+ * and keeps the maps equal to the plan. Start order (docs/agent.md): every
+ * check that needs no kernel change (flags, devices, source, the health and
+ * metrics ports), then the bpffs root's lock, then the objects; programs are
+ * attached over adopted maps at once (replacing in place), over new maps only
+ * after the first complete sync has filled them. SIGTERM stops following but
+ * leaves the programs attached and the maps pinned, so traffic keeps flowing.
  */
 import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
-import { MapSpecs, mapFill, type MapSpec } from '../bpf/map-specs.js';
+import { ensureBpffs } from '../bpf/index.js';
+import { MapSpecs, mapFill, openPinned, withPinned, type MapSpec } from '../bpf/map-specs.js';
+import type { Lb4Backend } from '../bpf/codecs/services.js';
+import type { BpfMap } from '../bpf/map.js';
 import { readStats } from '../bpf/stats.js';
 import { Reconciler } from '../reconcile/reconciler.js';
+import { CapacityGate, type Rejection } from '../reconcile/capacity.js';
 import { nodeIdForAddress } from '../reconcile/node-ids.js';
+import { PROTOCOL_NUMBERS } from '../reconcile/desired.js';
 import { PortFilterWriter } from '../reconcile/port-filter-writer.js';
-import { createSource } from '../k8s/create-source.js';
 import type { Source, StateChange } from '../k8s/source.js';
 import type { ClusterState } from '../api/types.js';
+import type { Frontend } from '../plan/types.js';
 import type { AgentConfig } from './config.js';
-import { loadDatapath, deviceIpv4, deviceMtu, type LoadedDatapath } from './datapath-loader.js';
+import { attachDatapath, loadDatapath, type AttachOptions, type LoadedDatapath } from './datapath-loader.js';
+import { checkForeignXdp } from './foreign-xdp.js';
 import { HealthCheckNodePorts } from './health-check-node-ports.js';
 import { NodeNeighbours } from './neighbours.js';
 import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
+import { lockRoot, type RootLock } from './lock.js';
 import { AgentMetrics, type DatapathReadings } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
 import { nodeEligible, startProxyHealthServer } from './proxy-health.js';
+import { mapsHoldPlan, pinnedMapIds, pinsDiffer, WRITTEN_MAPS } from './pins.js';
+import { preflight } from './preflight.js';
 import { SyncPipeline, type LocalNode } from './sync.js';
+import { TerminatingStore, TERMINATING_MAP } from './terminating-store.js';
+
+/** How often the pins are compared with the maps the agent opened (also at every /healthz). */
+const PIN_CHECK_MS = 5000;
+/** Largest revnat id (u16 in the datapath): a frontend needs one. */
+const MAX_REVNAT_ID = 0xffff;
+
+export interface AgentHooks {
+  /** Something after start() made the agent unable to go on (attaching failed): the caller exits. */
+  readonly onFatal?: (error: unknown) => void;
+}
 
 export class Agent {
   private readonly log: Logger;
   private datapath: LoadedDatapath | undefined;
+  private attachOptions: AttachOptions | undefined;
+  private lock: RootLock | undefined;
   private reconciler: Reconciler | undefined;
   private pipeline: SyncPipeline | undefined;
   private portFilter: PortFilterWriter | undefined;
+  private terminating: TerminatingStore | undefined;
+  private backendsView: BpfMap<number, Lb4Backend> | undefined;
   private source: Source | undefined;
   private readonly servers: Server[] = [];
   private readonly status: SyncStatus = {};
   private hcPorts: HealthCheckNodePorts | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private pinTimer: NodeJS.Timeout | undefined;
+  private expectedPins: Map<string, number | null> | undefined;
   private metrics: AgentMetrics | undefined;
   private readonly neighbours = new NodeNeighbours();
   private neighbourSignature = '';
+  private rejectedSignature = '';
   /** This node is not being deleted (kube-proxy's /healthz nodeEligible). */
   private nodeEligible = true;
 
-  constructor(private readonly config: AgentConfig, logger?: Logger) {
+  constructor(private readonly config: AgentConfig, logger?: Logger, private readonly hooks: AgentHooks = {}) {
     this.log = logger ?? pino({ level: config.logLevel, base: { node: config.nodeName } });
   }
 
   async start(): Promise<void> {
     const c = this.config;
-    const device = c.devices[0] ?? '';
-    const local: LocalNode = { name: c.nodeName, address: c.nodeAddress ?? deviceIpv4(device) };
-    const mtu = c.mtu ?? deviceMtu(device);
-
-    this.datapath = loadDatapath({
-      bpffsRoot: c.bpffsRoot, devices: c.devices, xdpMode: c.xdpMode, mode: c.mode,
-      nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
-    });
-    this.log.info({ devices: Object.fromEntries(this.datapath.attached), mode: c.mode, mtu, nodeAddress: local.address, bpffsRoot: c.bpffsRoot },
-      'datapath attached');
-    if (this.datapath.mountedBpffs) {
-      this.log.warn({ bpffsRoot: c.bpffsRoot }, 'no bpffs was mounted at /sys/fs/bpf in this mount namespace, so the agent mounted one: '
-        + 'its pins vanish with the namespace. Mount bpffs on the host (and use `nsenter --net=`, not `ip netns exec`, which hides /sys/fs/bpf)');
-    }
-    this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize });
-    this.portFilter = new PortFilterWriter(c.bpffsRoot);
-    this.pipeline = new SyncPipeline(local, this.reconciler, this.portFilter);
-
+    // 1. Checks that change nothing: devices, addresses, the source; then the ports.
+    const { local, mtu, source: created } = preflight(c);
+    // Somebody else's XDP program stays unless the operator said otherwise.
+    const foreignXdp = checkForeignXdp(c.devices, c.xdpReplaceForeign);
     this.metrics = new AgentMetrics(() => this.readDatapath());
-    this.hcPorts = new HealthCheckNodePorts('0.0.0.0', () => healthy(this.status));
-    this.servers.push(await startHealthServer(c.healthAddr, this.status));
+    this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins()));
     this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
     if (c.healthzBindAddress) {
       this.servers.push(await startProxyHealthServer(c.healthzBindAddress, () => ({
@@ -75,14 +91,83 @@ export class Agent {
       })));
     }
 
-    const { source, description } = createSource(c.source);
-    this.source = source;
-    source.onError((e) => {
+    // 2. One agent per bpffs root, before any map is opened.
+    const mountedBpffs = ensureBpffs(c.bpffsRoot);
+    if (mountedBpffs) {
+      this.log.warn({ bpffsRoot: c.bpffsRoot }, 'no bpffs was mounted at /sys/fs/bpf in this mount namespace, so the agent mounted one: '
+        + 'its pins vanish with the namespace. Mount bpffs on the host (and use `nsenter --net=`, not `ip netns exec`, which hides /sys/fs/bpf)');
+    }
+    this.lock = lockRoot(c.bpffsRoot);
+
+    // 3. The objects; programs go on now only if the maps already hold a plan.
+    const holdsPlan = mapsHoldPlan(c.bpffsRoot);
+    this.datapath = loadDatapath(c.bpffsRoot);
+    this.attachOptions = {
+      devices: c.devices, xdpMode: c.xdpMode, mode: c.mode, nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
+      genevePort: c.genevePort, generatedReplies: c.generatedReplies,
+    };
+    for (const p of foreignXdp) this.log.warn(p, 'replacing an XDP program dsrlb did not attach (--xdp-replace-foreign)');
+    if (holdsPlan) this.attach('the pinned maps hold a plan: programs replaced in place');
+    else this.log.info({ bpffsRoot: c.bpffsRoot }, 'new maps: the first sync fills them before any program is attached');
+
+    this.terminating = TerminatingStore.open(c.bpffsRoot);
+    this.backendsView = openPinned(c.bpffsRoot, MapSpecs.backends);
+    const terminatingSince = this.terminating.restore(this.backendsView);
+    this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize, terminatingSince });
+    this.portFilter = new PortFilterWriter(c.bpffsRoot);
+    this.pipeline = new SyncPipeline(local, this.reconciler, this.portFilter, false, {
+      gate: new CapacityGate(this.capacity()), inMaps: this.servingNow(),
+    });
+    this.expectedPins = pinnedMapIds(c.bpffsRoot, [...WRITTEN_MAPS, TERMINATING_MAP]);
+    this.pinTimer = setInterval(() => this.checkPins(), PIN_CHECK_MS);
+    this.pinTimer.unref();
+
+    this.hcPorts = new HealthCheckNodePorts('0.0.0.0', () => healthy(this.status));
+    this.source = created.source;
+    created.source.onError((e) => {
       this.metrics?.sourceErrors.inc({ resource: String(e.resource), kind: e.kind });
+      if (this.status.lastSyncedAt === undefined) this.status.waitingFor = `the source has not delivered a complete state: ${e.toLine()}`;
       this.log.warn({ code: e.code, resource: e.resource, kind: e.kind }, e.toLine());
     });
-    this.log.info({ source: description }, 'following');
-    source.start((state, change) => this.onChange(state, change, local));
+    this.log.info({ source: created.description }, 'following');
+    created.source.start((state, change) => this.onChange(state, change, local));
+  }
+
+  /** What the maps hold, from their sizes (revnat ids are u16; backend id 0 is never used). */
+  private capacity(): { frontends: number; backends: number; sourceRanges: number } {
+    const root = this.config.bpffsRoot;
+    const max = <K, V>(s: MapSpec<K, V>): number => withPinned(root, s, (m) => m.info().maxEntries);
+    return {
+      frontends: Math.min(max(MapSpecs.services), max(MapSpecs.revnat), MAX_REVNAT_ID),
+      backends: max(MapSpecs.backends) - 1,
+      sourceRanges: max(MapSpecs.sourceRanges),
+    };
+  }
+
+  /** Frontends lb4_services holds now, so a restart keeps admitting the Services that were serving. */
+  private servingNow(): (f: Frontend) => boolean {
+    const keys = new Set(withPinned(this.config.bpffsRoot, MapSpecs.services, (m) => m.entries().map(([k]) => `${k.address}|${k.port}|${k.proto}`)));
+    return (f) => keys.has(`${f.address}|${f.port}|${PROTOCOL_NUMBERS[f.protocol]}`);
+  }
+
+  private attach(why: string): void {
+    if (!this.datapath || !this.attachOptions) return;
+    const attached = attachDatapath(this.datapath, this.attachOptions);
+    this.status.attached = true;
+    const { mode, mtu, nodeAddress } = this.attachOptions;
+    this.log.info({ devices: Object.fromEntries(attached), mode, mtu, nodeAddress, bpffsRoot: this.config.bpffsRoot }, `datapath attached (${why})`);
+  }
+
+  /** Compares the pins with the maps opened at start; logs when that changes. */
+  private checkPins(): void {
+    if (!this.expectedPins) return;
+    const problem = pinsDiffer(this.expectedPins, pinnedMapIds(this.config.bpffsRoot, [...this.expectedPins.keys()]));
+    if (problem !== this.status.pinsProblem) {
+      if (problem) this.log.error(problem);
+      else this.log.info('the pins name the maps this agent writes again');
+    }
+    if (problem === undefined) delete this.status.pinsProblem;
+    else this.status.pinsProblem = problem;
   }
 
   private async onChange(state: ClusterState, change: StateChange, local: LocalNode): Promise<void> {
@@ -98,8 +183,13 @@ export class Agent {
       }
       const latency = outcome.syncedAt - change.since;
       this.metrics?.syncDuration.observe(latency / 1000);
+      this.saveTerminating();
+      // New maps now hold a complete plan: only now may programs read them.
+      if (!this.status.attached) this.attachOrDie();
       this.status.lastSyncedAt = Date.now();
       delete this.status.lastError;
+      delete this.status.waitingFor;
+      this.reportRejected(outcome.rejected);
       if (update.warningsChanged || outcome.full) {
         for (const w of update.report.warnings) this.log.warn({ service: w.service }, w.message);
       }
@@ -116,6 +206,41 @@ export class Agent {
       this.metrics?.syncErrors.inc();
       this.status.lastError = e instanceof Error ? e.message : String(e);
       this.log.error({ err: e }, 'sync failed; the datapath keeps the last good state');
+    }
+  }
+
+  private attachOrDie(): void {
+    try {
+      this.attach('the first sync filled the new maps');
+    } catch (e) {
+      this.status.lastError = `attaching the programs failed: ${e instanceof Error ? e.message : String(e)}`;
+      this.log.error({ err: e }, this.status.lastError);
+      this.hooks.onFatal?.(e);
+    }
+  }
+
+  /** Services left out for want of room: logged when the set changes, counted per Service, shown by /healthz. */
+  private reportRejected(rejected: readonly Rejection[]): void {
+    this.status.rejected = rejected;
+    this.metrics?.setRejected(rejected);
+    const signature = rejected.map((r) => `${r.service}:${r.frontends}:${r.keptPrevious}`).join(',');
+    if (signature === this.rejectedSignature) return;
+    this.rejectedSignature = signature;
+    for (const r of rejected) {
+      this.log.warn({ service: r.service, frontends: r.frontends, keptPrevious: r.keptPrevious },
+        `${r.service}: ${r.keptPrevious ? 'its update is' : `its ${r.frontends} frontends are`} not in the maps: ${r.reason}`);
+    }
+    if (rejected.length === 0) this.log.info('every planned Service is in the maps');
+  }
+
+  /** The reconciler's TERMINATING start times, pinned so the grace period survives a restart. */
+  private saveTerminating(): void {
+    const view = this.backendsView;
+    if (!view || !this.reconciler) return;
+    try {
+      this.terminating?.save(this.reconciler.terminating(), (id) => view.lookup(id)?.generation);
+    } catch (e) {
+      this.log.warn({ err: e }, `recording terminating backends in ${TERMINATING_MAP} failed: a restart would start their grace again`);
     }
   }
 
@@ -141,6 +266,7 @@ export class Agent {
     this.sweepTimer = setTimeout(() => {
       try {
         const r = this.reconciler?.sweep();
+        this.saveTerminating();
         if (r) this.scheduleSweep(r.nextSweepAt);
       } catch (e) {
         this.log.error({ err: e }, 'sweeping terminating backends failed');
@@ -174,15 +300,23 @@ export class Agent {
     }
   }
 
-  /** Stops following; programs stay attached and maps pinned. */
+  /** Stops following; programs stay attached and maps pinned (said only when so). */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    if (this.pinTimer) clearInterval(this.pinTimer);
     await this.source?.stop();
     await this.hcPorts?.stop();
     await Promise.all(this.servers.map((s) => closeServer(s)));
+    this.checkPins();
     this.reconciler?.close();
     this.portFilter?.close();
+    this.terminating?.close();
+    this.backendsView?.close();
     this.datapath?.close();
-    this.log.info('stopped; programs stay attached and maps pinned');
+    this.lock?.release();
+    if (!this.datapath) return;
+    if (!this.status.attached) this.log.info('stopped before the first sync completed: this agent attached nothing; whatever datapath was running is unchanged');
+    else if (this.status.pinsProblem) this.log.warn(`stopped; programs stay attached, but ${this.status.pinsProblem}`);
+    else this.log.info('stopped; programs stay attached and maps pinned');
   }
 }

@@ -3,20 +3,11 @@
  * kernel by program name (no agent state needed): used by `cleanup` and
  * `lbctl status`.
  */
-import { links, native, tcAttachment, xdpAttachment, type XdpAttachment } from '../bpf/index.js';
+import { links, programName, tcAttachment, xdpAttachment, type XdpAttachment } from '../bpf/index.js';
 import { TC_HANDLE, TC_PRIORITY } from './datapath-loader.js';
 
 export const XDP_PROGRAM = 'xdp_lb';
 export const TC_PROGRAM = 'tc_revnat';
-
-function programName(id: number): string {
-  const fd = native().progFdById(id);
-  try {
-    return native().progInfo(fd).name;
-  } finally {
-    native().closeFd(fd);
-  }
-}
 
 export interface DeviceAttachment {
   readonly device: string;

@@ -3,14 +3,25 @@
  * network namespace and removes the pinned maps. It finds the programs by
  * name in the kernel, so it needs no state from the agent that attached them.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { detachTc, detachXdp } from '../bpf/index.js';
 import { dsrlbAttachments } from './attachments.js';
 import { TC_HANDLE, TC_PRIORITY } from './datapath-loader.js';
+import { lockRoot } from './lock.js';
 
 export interface CleanupReport { xdpDetached: string[]; tcDetached: string[]; unpinned: boolean }
 
+/** Refused (ERR_LOCKED, naming the pid) while an agent runs on `bpffsRoot`: it would keep writing maps nothing reads. */
 export function cleanup(bpffsRoot: string): CleanupReport {
+  const lock = existsSync(bpffsRoot) ? lockRoot(bpffsRoot) : undefined;
+  try {
+    return detachAndUnpin(bpffsRoot);
+  } finally {
+    lock?.release();
+  }
+}
+
+function detachAndUnpin(bpffsRoot: string): CleanupReport {
   const report: CleanupReport = { xdpDetached: [], tcDetached: [], unpinned: false };
   for (const a of dsrlbAttachments()) {
     if (a.xdp === 'native' || a.xdp === 'generic') {

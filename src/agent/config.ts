@@ -2,11 +2,15 @@
  * dsrlb-agent configuration (docs/design.md §4): every flag can also come from the
  * environment; all of it is validated before anything touches the kernel.
  */
-import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
+import {
+  DSRLB_GENEVE_PORT, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_BURST_MAX,
+  DSRLB_REPLY_RATE_DEFAULT, DSRLB_REPLY_RATE_MAX,
+} from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { ipv4Value } from '../net/ip.js';
 import { isPrime } from '../reconcile/primes.js';
 import { DsrlbError } from '../errors.js';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../k8s/manifest-limits.js';
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';
 export type XdpModeFlag = 'native' | 'generic';
@@ -15,11 +19,17 @@ export interface HostPort { readonly host: string; readonly port: number }
 
 export interface AgentConfig {
   readonly source: { readonly kind: 'kubernetes'; readonly kubeconfig?: string; readonly apiServer?: string }
-    | { readonly kind: 'manifests'; readonly dir: string };
+    | { readonly kind: 'manifests'; readonly dir: string; readonly limits: ManifestLimits };
   readonly nodeName: string;
   readonly devices: readonly string[];
   readonly mode: Mode;
   readonly xdpMode: XdpModeFlag;
+  /** --xdp-replace-foreign: attach over an XDP program dsrlb did not attach (else refuse). */
+  readonly xdpReplaceForeign: boolean;
+  /** UDP port of dsrlb's Geneve (both directions; every node must agree). */
+  readonly genevePort: number;
+  /** Generated replies (RST, ICMP) a second and their burst, per CPU; rate 0 = none. */
+  readonly generatedReplies: { readonly rate: number; readonly burst: number };
   readonly maglevTableSize: number;
   readonly bpffsRoot: string;
   /** Inter-node MTU; undefined = the first device's MTU. */
@@ -38,6 +48,10 @@ export interface RawAgentOptions {
   kubeconfig?: string; apiServer?: string; manifests?: string; nodeName?: string; devices?: string;
   mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
   nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string;
+  manifestsMaxFileBytes?: string; manifestsMaxObjects?: string;
+  genevePort?: string; generatedRepliesRate?: string; generatedRepliesBurst?: string;
+  /** A switch: true when given, or a string from the environment. */
+  xdpReplaceForeign?: string | boolean;
   healthzBindAddress?: string;
 }
 
@@ -47,6 +61,9 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   devices: 'DSRLB_DEVICES', mode: 'DSRLB_MODE', xdpMode: 'DSRLB_XDP_MODE', maglevTableSize: 'DSRLB_MAGLEV_TABLE_SIZE',
   bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
   healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL',
+  manifestsMaxFileBytes: 'DSRLB_MANIFESTS_MAX_FILE_BYTES', manifestsMaxObjects: 'DSRLB_MANIFESTS_MAX_OBJECTS',
+  genevePort: 'DSRLB_GENEVE_PORT', generatedRepliesRate: 'DSRLB_GENERATED_REPLIES_RATE',
+  generatedRepliesBurst: 'DSRLB_GENERATED_REPLIES_BURST', xdpReplaceForeign: 'DSRLB_XDP_REPLACE_FOREIGN',
   healthzBindAddress: 'DSRLB_HEALTHZ_BIND_ADDRESS',
 };
 
@@ -68,6 +85,13 @@ function parseInteger(flag: string, value: string, min: number, max: number): nu
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw usage(flag, `'${value}' is not a whole number in [${min}, ${max}]`, `pass --${flag} N`);
   return n;
+}
+
+function parseSwitch(flag: string, value: string | boolean | undefined): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? false;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw usage(flag, `'${value}' is not a switch value`, 'use true or false');
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -92,8 +116,14 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
   const devices = raw.devices.split(',').map((d) => d.trim()).filter(Boolean);
   for (const d of devices) if (!/^[\w.@-]{1,15}$/.test(d)) throw usage('devices', `'${d}' is not a device name`, 'check `ip link`');
 
+  const limits: ManifestLimits = {
+    maxFileBytes: raw.manifestsMaxFileBytes === undefined ? DEFAULT_MANIFEST_LIMITS.maxFileBytes
+      : parseInteger('manifests-max-file-bytes', raw.manifestsMaxFileBytes, 1024, 2 ** 31),
+    maxObjects: raw.manifestsMaxObjects === undefined ? DEFAULT_MANIFEST_LIMITS.maxObjects
+      : parseInteger('manifests-max-objects', raw.manifestsMaxObjects, 1, 10_000_000),
+  };
   const source: AgentConfig['source'] = raw.manifests
-    ? { kind: 'manifests', dir: raw.manifests }
+    ? { kind: 'manifests', dir: raw.manifests, limits }
     : { kind: 'kubernetes', ...(raw.kubeconfig ? { kubeconfig: raw.kubeconfig } : {}), ...(raw.apiServer ? { apiServer: raw.apiServer } : {}) };
   if (raw.apiServer && !/^https?:\/\/[^/]+/.test(raw.apiServer)) {
     throw usage('api-server', `'${raw.apiServer}' is not a URL`, 'e.g. https://10.0.0.1:6443');
@@ -114,6 +144,14 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     mode: oneOf('mode', raw.mode ?? 'dsr', ['dsr', 'snat', 'hybrid'] as const),
     xdpMode: oneOf('xdp-mode', raw.xdpMode ?? 'native', ['native', 'generic'] as const),
     maglevTableSize,
+    xdpReplaceForeign: parseSwitch('xdp-replace-foreign', raw.xdpReplaceForeign),
+    genevePort: raw.genevePort === undefined ? DSRLB_GENEVE_PORT : parseInteger('geneve-port', raw.genevePort, 1, 65535),
+    generatedReplies: {
+      rate: raw.generatedRepliesRate === undefined ? DSRLB_REPLY_RATE_DEFAULT
+        : parseInteger('generated-replies-rate', raw.generatedRepliesRate, 0, DSRLB_REPLY_RATE_MAX),
+      burst: raw.generatedRepliesBurst === undefined ? DSRLB_REPLY_BURST_DEFAULT
+        : parseInteger('generated-replies-burst', raw.generatedRepliesBurst, 1, DSRLB_REPLY_BURST_MAX),
+    },
     bpffsRoot: raw.bpffsRoot ?? DEFAULT_BPFFS_ROOT,
     ...(raw.mtu !== undefined ? { mtu: parseInteger('mtu', raw.mtu, MIN_MTU, MAX_MTU) } : {}),
     ...(raw.nodeAddress !== undefined ? { nodeAddress: raw.nodeAddress } : {}),

@@ -1,9 +1,10 @@
 /**
- * /healthz on --health-addr: 200 once the first sync has reached the maps and
- * the last sync succeeded, 503 otherwise (how probes and the lab know the
- * agent is serving).
+ * /healthz on --health-addr: 200 while the datapath serves this agent's plan
+ * (first sync done, programs attached, last sync good, the pins still the
+ * maps the agent writes), 503 otherwise, always with the cause.
  */
 import type { Server } from 'node:http';
+import type { Rejection } from '../reconcile/capacity.js';
 import { close, listen, sendJson } from './http.js';
 import type { HostPort } from './config.js';
 
@@ -12,23 +13,48 @@ export interface SyncStatus {
   lastSyncedAt?: number;
   /** The last sync's error, cleared by the next success. */
   lastError?: string;
+  /** Before the first sync: why it has not happened (the source's latest error). */
+  waitingFor?: string;
+  /** The agent's programs are attached (after the first sync into new maps, at once over adopted ones). */
+  attached?: boolean;
+  /** The pins no longer name the maps the agent writes. */
+  pinsProblem?: string;
+  /** Services left out of the maps for want of room (the agent still serves the rest: not a health failure). */
+  rejected?: readonly Rejection[];
+}
+
+/** Services listed by /healthz; the count is always complete. */
+const REJECTED_LISTED = 100;
+
+/** Why the agent is not healthy, or undefined when it is. */
+export function unhealthyCause(s: SyncStatus): string | undefined {
+  if (s.pinsProblem) return s.pinsProblem;
+  if (s.lastError !== undefined) return s.lastError;
+  if (s.lastSyncedAt === undefined) return `no complete sync yet: ${s.waitingFor ?? 'waiting for the source\'s first complete state'}`;
+  if (!s.attached) return 'the programs are not attached';
+  return undefined;
 }
 
 export function healthy(status: SyncStatus): boolean {
-  return status.lastSyncedAt !== undefined && status.lastError === undefined;
+  return unhealthyCause(status) === undefined;
 }
 
-export async function startHealthServer(addr: HostPort, status: SyncStatus): Promise<Server> {
+/** `refresh` runs before each answer (the pin check). */
+export async function startHealthServer(addr: HostPort, status: SyncStatus, refresh: () => void = () => undefined): Promise<Server> {
   return listen((req, res) => {
     if (req.url !== '/healthz' && req.url !== '/') {
       sendJson(res, 404, { error: 'not found: try /healthz' });
       return;
     }
-    sendJson(res, healthy(status) ? 200 : 503, {
-      healthy: healthy(status),
+    refresh();
+    const cause = unhealthyCause(status);
+    sendJson(res, cause === undefined ? 200 : 503, {
+      healthy: cause === undefined,
       lastSyncedAt: status.lastSyncedAt === undefined ? null : new Date(status.lastSyncedAt).toISOString(),
       currentTime: new Date().toISOString(),
-      lastError: status.lastError ?? null,
+      attached: status.attached ?? false,
+      lastError: cause ?? null,
+      capacity: { rejectedServices: status.rejected?.length ?? 0, rejected: (status.rejected ?? []).slice(0, REJECTED_LISTED) },
     });
   }, addr.host, addr.port, '--health-addr');
 }

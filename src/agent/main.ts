@@ -34,6 +34,10 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('devices', 'devices', 'comma-separated devices that carry service traffic'))
     .addOption(flag('mode', 'mode', 'dsr | snat | hybrid (default dsr)'))
     .addOption(flag('xdp-mode', 'xdpMode', 'native | generic (default native)'))
+    .addOption(new Option('--xdp-replace-foreign', `attach over an XDP program dsrlb did not attach (default: refuse to start) [${ENV_VARS.xdpReplaceForeign}]`))
+    .addOption(flag('geneve-port', 'genevePort', 'UDP port of dsrlb\'s Geneve, the same on every node (default 6081)'))
+    .addOption(flag('generated-replies-rate', 'generatedRepliesRate', 'RSTs / ICMP errors the datapath may send a second, per CPU; 0: none (default 1000)'))
+    .addOption(flag('generated-replies-burst', 'generatedRepliesBurst', 'burst of those, per CPU (default 50)'))
     .addOption(flag('maglev-table-size', 'maglevTableSize', 'largest Maglev table, prime (default 16381)'))
     .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))
     .addOption(flag('mtu', 'mtu', 'inter-node MTU (default: the first device\'s)'))
@@ -41,11 +45,18 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('health-addr', 'healthAddr', '/healthz address (default 127.0.0.1:9964)'))
     .addOption(flag('healthz-bind-address', 'healthzBindAddress',
       'kube-proxy\'s node health endpoint, /healthz and /livez; empty: off (default 0.0.0.0:10256)'))
+    .addOption(flag('manifests-max-file-bytes', 'manifestsMaxFileBytes', 'a manifest file larger than this is refused (default 8388608)'))
+    .addOption(flag('manifests-max-objects', 'manifestsMaxObjects', 'a manifest file with more objects than this is refused (default 20000)'))
     .addOption(flag('log-level', 'logLevel', 'trace | debug | info | warn | error (default info)'))
     .action(async (opts: RawAgentOptions) => {
       const config = parseAgentConfig(mergeEnv(opts, process.env));
       requireRoot();
-      const agent = new Agent(config);
+      const agent = new Agent(config, undefined, {
+        onFatal: (e) => {
+          process.stderr.write(`dsrlb-agent: ${oneLine(e)}\n`);
+          void agent.stop().finally(() => process.exit(EXIT_FAILURE));
+        },
+      });
       onAgent(agent);
       await agent.start();
     });
@@ -60,6 +71,11 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
       process.stdout.write(`${JSON.stringify(report)}\n`);
     });
   return program;
+}
+
+function oneLine(e: unknown): string {
+  const line = e instanceof DsrlbError ? e.toLine() : e instanceof Error ? e.message : String(e);
+  return line.split('\n')[0] ?? '';
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -80,8 +96,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }
-    const line = e instanceof DsrlbError ? e.toLine() : e instanceof Error ? e.message : String(e);
-    process.stderr.write(`dsrlb-agent: ${line.split('\n')[0]}\n`);
+    process.stderr.write(`dsrlb-agent: ${oneLine(e)}\n`);
     process.exitCode = e instanceof DsrlbError && e.code === 'ERR_USAGE' ? EXIT_USAGE : EXIT_FAILURE;
     await agent?.stop().catch(() => undefined);
   }

@@ -3,6 +3,7 @@
  * datapath are read at scrape time, so a scrape never sees stale numbers.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Rejection } from '../reconcile/capacity.js';
 
 export interface DatapathReadings {
   frontends: number;
@@ -19,6 +20,7 @@ export class AgentMetrics {
   readonly syncDuration: Histogram;
   readonly sourceErrors: Counter<'resource' | 'kind'>;
   readonly syncErrors: Counter;
+  private readonly rejected: Gauge<'service'>;
 
   constructor(read: () => DatapathReadings | undefined) {
     const registers = [this.registry];
@@ -31,6 +33,9 @@ export class AgentMetrics {
       name: 'dsrlb_source_errors_total', help: 'Watch/list or manifest errors, by resource and kind', labelNames: ['resource', 'kind'], registers,
     });
     this.syncErrors = new Counter({ name: 'dsrlb_sync_errors_total', help: 'Syncs that failed to write the maps', registers });
+    this.rejected = new Gauge({
+      name: 'dsrlb_capacity_rejected_frontends', help: 'Frontends of a Service left out of the maps for want of room', labelNames: ['service'], registers,
+    });
 
     // One read per scrape feeds all datapath gauges.
     let cached: DatapathReadings | undefined;
@@ -54,5 +59,10 @@ export class AgentMetrics {
         }
       },
     });
+  }
+
+  setRejected(rejected: readonly Rejection[]): void {
+    this.rejected.reset();
+    for (const r of rejected) this.rejected.set({ service: r.service }, r.frontends);
   }
 }

@@ -10,6 +10,7 @@ import type { ClusterState } from '../k8s/types.js';
 import { PlanCache, type PlanUpdate } from '../plan/incremental.js';
 import { nodeAddressForFamily, resolvePlanNode } from '../plan/index.js';
 import type { Frontend } from '../plan/types.js';
+import type { CapacityGate, Rejection } from '../reconcile/capacity.js';
 import type { PortFilterWriter } from '../reconcile/port-filter-writer.js';
 import type { Reconciler, SyncResult } from '../reconcile/reconciler.js';
 
@@ -23,6 +24,8 @@ export interface SyncOutcome {
   readonly full: boolean;
   /** IPv4 of every node by name, this one included. */
   readonly nodeAddresses: ReadonlyMap<string, string>;
+  /** Services (partly) left out of the maps for want of room, by name. */
+  readonly rejected: readonly Rejection[];
   /** performance.now() marks: plan computed, maps written. */
   readonly plannedAt: number;
   readonly syncedAt: number;
@@ -37,11 +40,15 @@ export class SyncPipeline {
   private behind = false;
 
   /**
-   * @param portFilter keeps lb4_port_filter in step (cleared before frontends appear, set after they go)
+   * @param portFilter keeps lb4_port_filter in step (cleared before frontends appear, set after they go);
+   *   it follows the whole plan, admitted or not: a port left unfiltered only costs a lookup
    * @param alwaysFull hand the whole plan over on every change (the benchmark's comparison)
+   * @param capacity admits Services up to what the maps hold; `inMaps` (frontendKey-like match) keeps
+   *   the Services the maps already serve admitted first at the first sync
    */
   constructor(private readonly local: LocalNode, private readonly reconciler: Reconciler,
-    private readonly portFilter?: PortFilterWriter, private readonly alwaysFull = false) {
+    private readonly portFilter?: PortFilterWriter, private readonly alwaysFull = false,
+    private readonly capacity?: { readonly gate: CapacityGate; readonly inMaps: (f: Frontend) => boolean }) {
     // The maps are IPv4: plan IPv4 only, as a single-stack kube-proxy would.
     this.cache = new PlanCache((state) => resolvePlanNode(state, { name: local.name, addresses: [local.address] }), { ipFamilies: ['IPv4'] });
     this.addresses.set(local.name, local.address);
@@ -73,16 +80,25 @@ export class SyncPipeline {
     if (full) {
       const plan = update.report.plan;
       this.portFilter?.beforeFull(plan.frontends);
-      result = this.reconciler.sync({ plan, localNode: this.local, nodeAddresses: this.addresses });
+      const admission = this.capacity?.gate.full(plan.frontends, this.capacity.inMaps);
+      const admitted = admission ? { ...plan, frontends: admission.admitted } : plan;
+      result = this.reconciler.sync({ plan: admitted, localNode: this.local, nodeAddresses: this.addresses });
       this.portFilter?.afterFull();
     } else if (update.services.size > 0) {
       const changes = new Map<string, readonly Frontend[]>();
       for (const service of update.services) changes.set(service, this.cache.frontendsOf(service));
       this.portFilter?.beforeAdded(update.frontends.added);
-      result = this.reconciler.updateServices(changes);
+      const admission = this.capacity?.gate.update(changes);
+      result = this.reconciler.updateServices(admission?.admitted ?? changes);
       this.portFilter?.afterRemoved(update.frontends.removed);
     }
+    // Room freed by this sync is free now that it is written: admit what waited for it.
+    if (this.capacity?.gate.roomFreed) {
+      const again = this.capacity.gate.update(new Map());
+      if (again.admitted.size > 0) result = this.reconciler.updateServices(again.admitted);
+    }
     this.behind = false;
-    return { update, result, full, nodeAddresses: this.addresses, plannedAt, syncedAt: performance.now() };
+    const rejected = this.capacity?.gate.rejections() ?? [];
+    return { update, result, full, nodeAddresses: this.addresses, rejected, plannedAt, syncedAt: performance.now() };
   }
 }

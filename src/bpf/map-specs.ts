@@ -3,11 +3,11 @@
  * their keys and values: one table used by the reconciler, lbctl and tests.
  */
 import type { Codec } from './codec.js';
-import { lb4Affinity, lb4AffinityKey, lb4Flow, lb4SnatEntry, lb4Tuple } from './codecs/connections.js';
+import { lb4Affinity, lb4AffinityKey, lb4DsrFrontend, lb4Flow, lb4SnatEntry, lb4Tuple } from './codecs/connections.js';
 import { maglevEntry } from './codecs/maglev.js';
 import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
-import { lb4Backend, lb4Frontend, lb4Key, lb4Revnat, lb4Service } from './codecs/services.js';
+import { lb4Backend, lb4Frontend, lb4Key, lb4LocalBackendKey, lb4Revnat, lb4Service } from './codecs/services.js';
 import { lb4SourceRangeKey } from './codecs/source-ranges.js';
 import { liveBackends } from './backend-slots.js';
 import type { BpfMap, MapInfo } from './map.js';
@@ -26,10 +26,12 @@ export const MapSpecs = {
   frontends: spec('lb4_frontends', u32Key, lb4Frontend),
   backends: spec('lb4_backends', u32Key, lb4Backend),
   revnat: spec('lb4_revnat', u32Key, lb4Revnat),
+  /** {local backend, service id} -> backend id (src/reconcile/local-backends.ts). */
+  localBackends: spec('lb4_local_backends', lb4LocalBackendKey, u32Value),
   /** Outer map: service id -> inner table (the value is an inner map id when read, an fd when written). */
   maglev: spec('lb4_maglev', u32Key, u32Value),
   flows: spec('lb4_flows', lb4Tuple, lb4Flow),
-  dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4Revnat),
+  dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4DsrFrontend),
   snat: spec('lb4_snat', lb4Tuple, lb4SnatEntry),
   affinity: spec('lb4_affinity', lb4AffinityKey, lb4Affinity),
   sourceRanges: spec('lb4_source_ranges', lb4SourceRangeKey, u32Value),

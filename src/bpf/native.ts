@@ -66,6 +66,8 @@ export interface Native {
   tcQuery(ifindex: number, direction: 'ingress' | 'egress', handle: number, priority: number): number | null;
   cgroupAttach(cgroupPath: string, progFd: number, attachType: number, flags: number): void;
   cgroupDetach(cgroupPath: string, progFd: number, attachType: number): void;
+  /** An exclusive non-blocking flock on a directory: the fd holding it, or -1 when held elsewhere. */
+  lockDir(path: string): number;
 }
 
 /**

@@ -67,6 +67,30 @@ export function xdpAttachment(ifindex: number): XdpAttachment {
   return { mode: XDP_ATTACHED[q.attachMode] ?? 'none', progId: q.progId };
 }
 
+/**
+ * Every XDP program attached to the device, by mode (a device may hold a
+ * native and a generic one at once).
+ */
+export function xdpProgramIds(ifindex: number): { readonly mode: XdpMode; readonly id: number }[] {
+  const q = call(`ifindex ${ifindex}`, () => native().xdpQuery(ifindex));
+  const out: { mode: XdpMode; id: number }[] = [];
+  if (q.driverProgId) out.push({ mode: 'native', id: q.driverProgId });
+  if (q.genericProgId) out.push({ mode: 'generic', id: q.genericProgId });
+  return out;
+}
+
+/** The name of the loaded program with this id (the kernel keeps 15 characters). */
+export function programName(id: number): string {
+  return call(`program ${id}`, () => {
+    const fd = native().progFdById(id);
+    try {
+      return native().progInfo(fd).name;
+    } finally {
+      native().closeFd(fd);
+    }
+  });
+}
+
 export function detachXdp(ifindex: number, mode: XdpMode): void {
   call(`ifindex ${ifindex}`, () => native().xdpDetach(ifindex, XDP_FLAGS[mode]));
 }

@@ -5,7 +5,9 @@
  */
 import type { Command } from 'commander';
 import { dsrlb_mode } from '../bpf/consts.generated.js';
-import { MapSpecs, mapFill, openPinned, type MapSpec } from '../bpf/map-specs.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MapSpecs, mapFill, withPinned, type MapSpec } from '../bpf/map-specs.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { dsrlbAttachments, type DeviceAttachment } from '../agent/attachments.js';
 import { parseFormat, printJson, printTable } from './output.js';
@@ -17,8 +19,11 @@ export interface Status {
   attachments: DeviceAttachment[];
   config: { nodeAddress: string; mode: string; mtu: number } | null;
   maps: MapStatus[];
+  /** Maps expected under the root that are not pinned there (removed by hand, or no agent ever ran). */
+  missingMaps: string[];
   totalMapMemoryBytes: number;
-  agent: { healthAddr: string; healthy: boolean | null; detail: string };
+  /** `rejectedServices`: Services the agent left out of the maps for want of room (null when the agent is not reachable). */
+  agent: { healthAddr: string; healthy: boolean | null; detail: string; rejectedServices: number | null };
 }
 
 const MODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
@@ -32,24 +37,30 @@ function mapStatus<K, V>(root: string, spec: MapSpec<K, V>): MapStatus {
 async function agentHealth(addr: string): Promise<Status['agent']> {
   try {
     const res = await fetch(`http://${addr}/healthz`, { signal: AbortSignal.timeout(1000) });
-    const body = (await res.json()) as { lastSyncedAt?: string | null; lastError?: string | null };
-    return { healthAddr: addr, healthy: res.status === 200, detail: body.lastError ?? `last sync ${body.lastSyncedAt ?? 'never'}` };
+    const body = (await res.json()) as { lastSyncedAt?: string | null; lastError?: string | null; capacity?: { rejectedServices?: number } };
+    return {
+      healthAddr: addr, healthy: res.status === 200, detail: body.lastError ?? `last sync ${body.lastSyncedAt ?? 'never'}`,
+      rejectedServices: body.capacity?.rejectedServices ?? 0,
+    };
   } catch (e) {
-    return { healthAddr: addr, healthy: null, detail: `not reachable (${e instanceof Error ? e.message : String(e)})` };
+    return { healthAddr: addr, healthy: null, detail: `not reachable (${e instanceof Error ? e.message : String(e)})`, rejectedServices: null };
   }
 }
 
 export async function readStatus(root: string, healthAddr: string): Promise<Status> {
-  const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows, MapSpecs.dsrRevnat,
-    MapSpecs.snat, MapSpecs.affinity, MapSpecs.nodes];
-  const maps = specs.map((s) => mapStatus(root, s as MapSpec<unknown, unknown>));
-  const cfgMap = openPinned(root, MapSpecs.config);
-  const cfg = (() => { try { return cfgMap.lookup(0); } finally { cfgMap.close(); } })();
+  const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows,
+    MapSpecs.dsrRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.nodes];
+  const pinned = specs.filter((s) => existsSync(join(root, s.name)));
+  const maps = pinned.map((s) => mapStatus(root, s as MapSpec<unknown, unknown>));
+  const missingMaps = specs.filter((s) => !pinned.includes(s)).map((s) => s.name);
+  const cfg = existsSync(join(root, MapSpecs.config.name)) ? withPinned(root, MapSpecs.config, (m) => m.lookup(0)) : undefined;
+  if (!cfg) missingMaps.push(MapSpecs.config.name);
   return {
     bpffsRoot: root,
     attachments: dsrlbAttachments(),
     config: cfg && cfg.nodeId !== 0 ? { nodeAddress: cfg.nodeAddress, mode: MODE_NAMES[cfg.mode] ?? String(cfg.mode), mtu: cfg.mtu } : null,
     maps,
+    missingMaps,
     totalMapMemoryBytes: maps.reduce((a, m) => a + m.memoryBytes, 0),
     agent: await agentHealth(healthAddr),
   };
@@ -72,6 +83,8 @@ export function registerStatusCommand(program: Command): void {
         ['Devices', devices || 'none in this network namespace'],
         ['Node', s.config ? `${s.config.nodeAddress}, mode ${s.config.mode}, MTU ${s.config.mtu}` : 'not configured'],
         ['Agent', s.agent.healthy === null ? s.agent.detail : `${s.agent.healthy ? 'healthy' : 'unhealthy'}: ${s.agent.detail}`],
+        ['Capacity', s.agent.rejectedServices ? `${s.agent.rejectedServices} Services left out of the maps for want of room (see /healthz)` : 'every planned Service fits'],
+        ...(s.missingMaps.length ? [['Missing maps', s.missingMaps.join(', ')]] : []),
         ['Map memory', `${(s.totalMapMemoryBytes / 2 ** 20).toFixed(1)} MiB`],
       ]);
       printTable(['MAP', 'ENTRIES', 'MAX', 'MEMORY'], s.maps.map((m) => [m.name, String(m.entries), String(m.maxEntries), `${(m.memoryBytes / 1024).toFixed(0)} KiB`]));

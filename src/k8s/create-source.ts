@@ -4,13 +4,14 @@
  */
 import { KubernetesSource } from './informers.js';
 import { loadKubeConfig, type KubeConfigOptions } from './kubeconfig.js';
+import type { ManifestLimits } from './manifest-limits.js';
 import { ManifestSource, type ManifestSourceOptions } from './manifest-source.js';
 import type { WatcherOptions } from './resource-watcher.js';
 import type { Source, SourceOptions } from './source.js';
 
 export type SourceSpec =
   | { readonly kind: 'kubernetes'; readonly kubeconfig?: string; readonly apiServer?: string }
-  | { readonly kind: 'manifests'; readonly dir: string };
+  | { readonly kind: 'manifests'; readonly dir: string; readonly limits?: ManifestLimits };
 
 export interface CreateSourceOptions extends SourceOptions {
   /** Kubernetes only: environment and service account mount (tests). */
@@ -31,7 +32,7 @@ export interface CreatedSource {
 export function createSource(spec: SourceSpec, options: CreateSourceOptions = {}): CreatedSource {
   const common: SourceOptions = options.throttleMs === undefined ? {} : { throttleMs: options.throttleMs };
   if (spec.kind === 'manifests') {
-    return { source: new ManifestSource({ ...options.manifests, ...common, dir: spec.dir }), description: `manifests in ${spec.dir}` };
+    return { source: new ManifestSource({ ...options.manifests, ...common, dir: spec.dir, ...(spec.limits ? { limits: spec.limits } : {}) }), description: `manifests in ${spec.dir}` };
   }
   const loaded = loadKubeConfig({
     ...options.kubeConfig,

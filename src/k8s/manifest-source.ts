@@ -10,7 +10,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { ManifestClaims, type ReportedError } from './manifest-claims.js';
-import { formatManifestError, formatManifestNotice, listManifestFiles, MANIFEST_EXTENSIONS, parseManifestText } from './manifests.js';
+import { DEFAULT_MANIFEST_LIMITS, parseManifestBounded, tooLarge, type ManifestLimits } from './manifest-limits.js';
+import { formatManifestError, formatManifestNotice, listManifestFiles, MANIFEST_EXTENSIONS } from './manifests.js';
 import { SourceError, type SourceOptions } from './source.js';
 import { StoreSource } from './store-source.js';
 
@@ -29,6 +30,8 @@ export interface ManifestSourceOptions extends SourceOptions {
   readonly watch?: boolean;
   /** Remarks that are not errors (an ignored kind, a Service without clusterIP). */
   readonly onNotice?: (message: string) => void;
+  /** Per-file size and object limits (default DEFAULT_MANIFEST_LIMITS): a file over either is refused, the rest applies. */
+  readonly limits?: ManifestLimits;
 }
 
 interface FileState {
@@ -63,6 +66,7 @@ export class ManifestSource extends StoreSource {
   private readonly missing = new Map<string, number>();
   private readonly removeGraceMs: number;
   private readonly graceTimers = new Set<NodeJS.Timeout>();
+  private readonly limits: ManifestLimits;
 
   constructor(options: ManifestSourceOptions) {
     super(options);
@@ -72,6 +76,7 @@ export class ManifestSource extends StoreSource {
     this.removeGraceMs = options.removeGraceMs ?? 100;
     this.useWatch = options.watch ?? true;
     this.onNotice = options.onNotice;
+    this.limits = options.limits ?? DEFAULT_MANIFEST_LIMITS;
   }
 
   /** Re-reads everything that changed now, without waiting for an event or the re-scan; resolves when applied. */
@@ -207,6 +212,8 @@ export class ManifestSource extends StoreSource {
     const prev = this.seen.get(file);
     try {
       sig = await signature(file);
+      const big = tooLarge(Number(sig.split(':')[1]), this.limits);
+      if (big) return this.refuse(file, sig, big);
       text = await readFile(file, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -222,12 +229,24 @@ export class ManifestSource extends StoreSource {
       prev.unreadable = false;
       return false;
     }
-    const parsed = parseManifestText(text, file);
-    const outcome = this.claims.applyFile(file, parsed);
+    const bounded = await parseManifestBounded(text, file, this.limits);
+    if (!bounded.ok) return this.refuse(file, sig, bounded.reason);
+    const outcome = this.claims.applyFile(file, bounded.result);
     this.seen.set(file, { sig, text, errors: outcome.errors.length, unreadable: false });
     for (const e of outcome.errors) this.report(toSourceError(e));
     for (const n of outcome.notices) this.onNotice?.(formatManifestNotice(n));
     return outcome.changed;
+  }
+
+  /** A file over a limit: reported, its last good objects kept, not read again until it changes. */
+  private refuse(file: string, sig: string, reason: string): false {
+    this.missing.delete(file);
+    this.report(new SourceError('manifests', 'limit', 'ERR_MANIFEST_LIMIT', `${reason}; keeping its last good objects`, {
+      subject: file, remedy: 'split the file, or raise --manifests-max-file-bytes / --manifests-max-objects',
+    }));
+    const prev = this.seen.get(file);
+    this.seen.set(file, { sig, text: prev?.text ?? '', errors: 1, unreadable: false });
+    return false;
   }
 
   /** A file is not there (any more): its objects go once that is certain. */

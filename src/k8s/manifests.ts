@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type Document } from 'yaml';
 import { DsrlbError } from '../errors.js';
 import { validateObject, type ValidObject } from './manifest-validate.js';
 import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../api/types.js';
@@ -80,29 +80,31 @@ export function parseManifestText(text: string, file: string): ManifestParseResu
     addDocument(out, value, { file, documentIndex: 0 });
     return out;
   }
-  parseAllDocuments(text).forEach((doc, documentIndex) => {
-    const loc = { file, documentIndex };
-    const problem = doc.errors[0];
-    if (problem) {
-      out.errors.push({ ...loc, kind: null, key: null, reason: `not valid YAML: ${(problem.message.split('\n')[0] ?? '').replace(/:$/, '')}` });
-      return;
-    }
-    if (doc.contents === null) return; // an empty document ("---" twice)
-    let value: unknown;
-    try {
-      value = doc.toJS();
-    } catch (e) {
-      out.errors.push({ ...loc, kind: null, key: null, reason: `not valid YAML: ${(e as Error).message}` });
-      return;
-    }
-    addDocument(out, value, loc);
-  });
+  parseAllDocuments(text).forEach((doc, documentIndex) => addYamlDocument(out, doc, { file, documentIndex }));
   return out;
 }
 
-interface Sink { objects: LocatedObject[]; errors: ManifestError[]; notices: ManifestNotice[] }
+/** One composed YAML document into `out`: its objects, or why it does not parse. */
+export function addYamlDocument(out: Sink, doc: Document.Parsed, loc: ManifestLocation): void {
+  const problem = doc.errors[0];
+  if (problem) {
+    out.errors.push({ ...loc, kind: null, key: null, reason: `not valid YAML: ${(problem.message.split('\n')[0] ?? '').replace(/:$/, '')}` });
+    return;
+  }
+  if (doc.contents === null) return; // an empty document ("---" twice)
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (e) {
+    out.errors.push({ ...loc, kind: null, key: null, reason: `not valid YAML: ${(e as Error).message}` });
+    return;
+  }
+  addDocument(out, value, loc);
+}
 
-function addDocument(out: Sink, value: unknown, loc: ManifestLocation): void {
+export interface Sink { objects: LocatedObject[]; errors: ManifestError[]; notices: ManifestNotice[] }
+
+export function addDocument(out: Sink, value: unknown, loc: ManifestLocation): void {
   if (value === null || value === undefined) return;
   const rec = typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   const kind = rec?.['kind'];

@@ -37,6 +37,7 @@ export type SourceErrorKind =
   | 'invalid_object' // an object was malformed or invalid: skipped, last good version kept
   | 'parse' // a manifest file did not parse
   | 'read' // a manifest file or the directory could not be read
+  | 'limit' // a manifest file over --manifests-max-file-bytes or --manifests-max-objects: refused
   | 'handler'; // the change handler threw
 
 export class SourceError extends DsrlbError {

@@ -6,6 +6,8 @@ export const GENEVE_PORT = 6081;
 export const GENEVE_PROTO_ETHERNET = 0x6558;
 /** The DSR option: class, type (critical bit set) and payload length in words. */
 export const DSR_OPTION = { optClass: 0x014b, type: 0x81, lengthWords: 2 } as const;
+/** SNAT mode's marker: the DSR option's class and layout, its own type (no reverse NAT at the backend). */
+export const SNAT_OPTION = { ...DSR_OPTION, type: 0x82 } as const;
 const OPTION_HEADER_LENGTH = 4;
 const FLAG_OAM = 0x80;
 const FLAG_CRITICAL = 0x40;
@@ -51,12 +53,21 @@ export interface GeneveHeader {
   readonly options: readonly DecodedGeneveOption[];
 }
 
-/** The option telling the backend node which frontend the reply must come from. */
-export function dsrOption(address: string, port: number): GeneveOption {
-  const data = Buffer.alloc(DSR_OPTION.lengthWords * 4);
+function frontendOption(o: typeof DSR_OPTION | typeof SNAT_OPTION, address: string, port: number): GeneveOption {
+  const data = Buffer.alloc(o.lengthWords * 4);
   ipv4ToBytes(address).copy(data, 0);
   data.writeUInt16BE(port, 4);
-  return { optClass: DSR_OPTION.optClass, type: DSR_OPTION.type, data };
+  return { optClass: o.optClass, type: o.type, data };
+}
+
+/** The option telling the backend node which frontend the reply must come from. */
+export function dsrOption(address: string, port: number): GeneveOption {
+  return frontendOption(DSR_OPTION, address, port);
+}
+
+/** SNAT mode's marker: which frontend the (SNATed) packet is for. */
+export function snatOption(address: string, port: number): GeneveOption {
+  return frontendOption(SNAT_OPTION, address, port);
 }
 
 function encodeOption(o: GeneveOption): Buffer {

@@ -19,7 +19,8 @@
  *
  * Make before break, per sync:
  *   1. nodes and node_addrs gain new nodes;
- *   2. lb4_backends gains new backends (a returning one loses TERMINATING);
+ *   2. lb4_backends gains new backends (a returning one loses TERMINATING),
+ *      lb4_local_backends the local ones (local-backends.ts);
  *   3. lb4_source_ranges gains new ranges;
  *   4. Maglev tables: rewritten in place when the inner map has room for the
  *      new size (only the elements that differ when the size is the same),
@@ -29,7 +30,8 @@
  *   8. only then: stale frontends, revnat entries, tables and ranges are
  *      deleted; backends no longer used are marked TERMINATING (existing flows
  *      keep them, new flows never pick them) and deleted after
- *      `terminatingGraceMs`; nodes go when nothing references them.
+ *      `terminatingGraceMs`; nodes go when nothing references them, and
+ *      lb4_local_backends entries when their backend or service id does.
  * A frontend reads {service id, maglev_size} atomically from its lb4_services
  * entry; this order keeps every slot index it can compute inside the table it
  * finds, and every backend id in that table present in lb4_backends
@@ -43,7 +45,8 @@
  */
 import { freedSlot, scanBackends } from '../bpf/backend-slots.js';
 import { DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_SOURCE_RANGE_PREFIX_BASE } from '../bpf/consts.generated.js';
-import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4Revnat, Lb4Service } from '../bpf/codecs/services.js';
+import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../bpf/codecs/services.js';
+import type { DsrlbConfig } from '../bpf/codecs/node.js';
 import type { Lb4SourceRangeKey } from '../bpf/codecs/source-ranges.js';
 import { BpfError } from '../bpf/errors.js';
 import type { BpfMap } from '../bpf/map.js';
@@ -56,6 +59,9 @@ import {
 } from './desired.js';
 import { writeBackendBatch, writeRevnatBatch, writeServiceBatch } from './batch-writes.js';
 import { FrontendSlots } from './frontend-slots.js';
+import { LocalBackends, type LocalBackend } from './local-backends.js';
+import { bumpLocalEpoch } from './local-epoch.js';
+import { nodeIdForAddress } from './node-ids.js';
 import { IdAllocator } from './ids.js';
 import { maglevTableOf, maglevTableSize } from './maglev.js';
 import { MaglevTableBuilder, type TableStream } from './maglev-builder.js';
@@ -84,6 +90,8 @@ export interface ReconcilerOptions {
   readonly terminatingGraceMs?: number;
   /** Clock in ms (tests). */
   readonly now?: () => number;
+  /** Backend id -> when it became TERMINATING (`now`'s clock), as a previous run recorded: its grace goes on, not over. */
+  readonly terminatingSince?: ReadonlyMap<number, number>;
 }
 
 export interface MapChanges { written: number; deleted: number }
@@ -95,6 +103,8 @@ export interface SyncResult {
   readonly revnat: MapChanges;
   /** `terminated`: newly flagged TERMINATING. */
   readonly backends: MapChanges & { terminated: number };
+  /** lb4_local_backends entries. */
+  readonly localBackends: MapChanges;
   readonly sourceRanges: MapChanges;
   readonly nodes: MapChanges;
   readonly tables: {
@@ -109,13 +119,14 @@ export interface SyncResult {
   readonly durationMs: number;
 }
 
-type Counts = Pick<SyncResult, 'services' | 'revnat' | 'backends' | 'sourceRanges' | 'nodes' | 'tables'>;
+type Counts = Pick<SyncResult, 'services' | 'revnat' | 'backends' | 'localBackends' | 'sourceRanges' | 'nodes' | 'tables'>;
 
 function emptyCounts(): Counts {
   return {
     services: { written: 0, deleted: 0 },
     revnat: { written: 0, deleted: 0 },
     backends: { written: 0, deleted: 0, terminated: 0 },
+    localBackends: { written: 0, deleted: 0 },
     sourceRanges: { written: 0, deleted: 0 },
     nodes: { written: 0, deleted: 0 },
     tables: { created: 0, replaced: 0, updated: 0, deleted: 0, unchanged: 0, elementsWritten: 0 },
@@ -141,6 +152,8 @@ interface ServiceEntry { readonly key: Lb4Key; readonly value: Lb4Service }
 /** What the changed services want, with ids. */
 interface Wanted {
   readonly backends: Map<number, Lb4Backend>;
+  /** Per changed service, its backends on this node with their service ids. */
+  readonly local: Map<string, LocalBackend[]>;
   readonly tables: Map<number, { size: number; members: Members }>;
   readonly ranges: Map<string, Lb4SourceRangeKey>;
   readonly services: Map<string, ServiceEntry>;
@@ -191,11 +204,14 @@ interface Maps {
   readonly services: BpfMap<Lb4Key, Lb4Service>;
   readonly frontends: BpfMap<number, Lb4Frontend>;
   readonly backends: BpfMap<number, Lb4Backend>;
+  readonly localBackends: BpfMap<Lb4LocalBackendKey, number>;
   readonly revnat: BpfMap<number, Lb4Revnat>;
   readonly maglev: BpfMap<number, number>;
   readonly sourceRanges: BpfMap<Lb4SourceRangeKey, number>;
   readonly nodes: BpfMap<number, { address: string }>;
   readonly nodeAddrs: BpfMap<string, number>;
+  /** Only for config.local_epoch (local-epoch.ts). */
+  readonly config: BpfMap<number, DsrlbConfig>;
 }
 
 function openMaps(root: string): Maps {
@@ -210,11 +226,13 @@ function openMaps(root: string): Maps {
       services: open(MapSpecs.services),
       frontends: open(MapSpecs.frontends),
       backends: open(MapSpecs.backends),
+      localBackends: open(MapSpecs.localBackends),
       revnat: open(MapSpecs.revnat),
       maglev: open(MapSpecs.maglev),
       sourceRanges: open(MapSpecs.sourceRanges),
       nodes: open(MapSpecs.nodes),
       nodeAddrs: open(MapSpecs.nodeAddrs),
+      config: open(MapSpecs.config),
     };
   } catch (e) {
     for (const m of opened) m.close();
@@ -246,6 +264,12 @@ export class Reconciler {
   private generation = 0;
   /** lb4_frontends, kept in step with lb4_services (set by adopt(), which open() calls). */
   private frontendSlots!: FrontendSlots;
+  /** lb4_local_backends (set by adopt()). */
+  private localBackends!: LocalBackends;
+  /** This node's id, from the last sync() (backends with it are local). */
+  private localNodeId = 0;
+  /** A frontend now leads to another service id: flows verified before must be verified again. */
+  private frontendMoved = false;
 
   // Ids, by identity: group key -> service id, backend key -> backend id, frontend -> revnat id.
   private serviceIds = new IdAllocator('service id', 1, MAX_U32);
@@ -273,6 +297,12 @@ export class Reconciler {
     this.graceMs = opts.terminatingGraceMs ?? DEFAULT_TERMINATING_GRACE_MS;
     this.now = opts.now ?? Date.now;
     this.backendIds = this.newBackendIds();
+    this.terminatingSince = new Map(opts.terminatingSince);
+  }
+
+  /** Backend id -> when it became TERMINATING: what a caller persists so the grace survives a restart. */
+  terminating(): ReadonlyMap<number, number> {
+    return this.terminatingSince;
   }
 
   /** Backend ids index lb4_backends: 1 to its last slot. */
@@ -322,6 +352,7 @@ export class Reconciler {
   sync(input: DesiredInput): SyncResult {
     const started = performance.now();
     const nodes = desiredNodes(input.localNode, input.nodeAddresses);
+    this.localNodeId = nodeIdForAddress(input.localNode.address);
     const nodesChanged = !this.ctx || !sameMap(nodes.byId, this.wantNodes) || !sameMap(nodes.idByName, this.ctx.nodeIdByName);
     const ctx = nodesChanged ? desiredContext(nodes.idByName, { maglevMaxSize: this.maxSize }) : this.ctx as DesiredContext;
     const changes = this.changedServices(input.plan.frontends, ctx, nodesChanged);
@@ -466,6 +497,9 @@ export class Reconciler {
       if (this.revnatIds.keyOf(id) === undefined) this.revnatIds.reserve(id);
     }
     this.frontendSlots = new FrontendSlots(this.maps.frontends);
+    this.localBackends = new LocalBackends(this.maps.localBackends);
+    // Whatever backend nodes verified before this (re)read may be stale.
+    bumpLocalEpoch(this.maps.config);
     const slots = scanBackends(this.maps.backends);
     this.generation = slots.newestGeneration;
     for (const [id, value] of slots.live) {
@@ -532,6 +566,7 @@ export class Reconciler {
 
     if (nodes) this.writeNodes(nodes, res);
     this.writeBackends(want.backends, res);
+    res.localBackends.written = this.localBackends.update([...changes.keys()], want.local);
     this.writeRanges(want.ranges, res);
     this.writeTablesAndFrontends(want, res);
 
@@ -541,6 +576,9 @@ export class Reconciler {
     this.deleteRanges(want, goneGroups, res);
     this.retireBackends(olds, now, res);
     const expired = this.expireBackends(now, res);
+    res.localBackends.deleted = this.localBackends.prune(this.backends, this.localNodeId);
+    if (res.services.deleted > 0 || res.localBackends.deleted > 0 || this.frontendMoved) bumpLocalEpoch(this.maps.config);
+    this.frontendMoved = false;
     if (nodes || expired > 0) this.deleteUnusedNodes(nodes ?? this.wantNodes, res);
 
     for (const [s, next] of changes) {
@@ -615,10 +653,12 @@ export class Reconciler {
   private wanted(news: readonly ServiceDesired[]): Wanted {
     this.assignGroupIds(news);
     const want: Wanted = {
-      backends: new Map(), tables: new Map(), ranges: new Map(), services: new Map(), revnat: new Map(), groupIds: new Set(),
+      backends: new Map(), local: new Map(), tables: new Map(), ranges: new Map(), services: new Map(), revnat: new Map(), groupIds: new Set(),
     };
     for (const s of news) {
       const sizeOf = new Map<string, number>();
+      const local: LocalBackend[] = [];
+      want.local.set(s.service, local);
       for (const g of s.groups) {
         const sid = this.serviceIds.get(g.key) as number;
         want.groupIds.add(sid);
@@ -630,6 +670,7 @@ export class Reconciler {
           if (!want.backends.has(id)) {
             want.backends.set(id, { address: b.address, port: b.port, proto: b.proto, flags: DSRLB_BE_F_LIVE, nodeId: b.nodeId, generation: 0 });
           }
+          if (b.nodeId === this.localNodeId) local.push({ address: b.address, port: b.port, proto: b.proto, serviceId: sid, backendId: id });
         });
         if (g.maglevSize > 0) want.tables.set(sid, { size: g.maglevSize, members: { names: g.backends, ids } });
         for (const r of g.sourceRanges) {
@@ -754,6 +795,7 @@ export class Reconciler {
       for (const [k, s] of want.services) {
         const cur = this.services.get(k);
         if (!cur || !sameService(cur.value, s.value)) serviceWrites.push([s.key, s.value]);
+        if (cur && cur.value.serviceId !== s.value.serviceId) this.frontendMoved = true;
       }
       this.frontendSlots.write(serviceWrites);
       writeServiceBatch(m.services, serviceWrites);

@@ -4,41 +4,19 @@
  * the programs attached and the maps pinned, `cleanup` removes both.
  */
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import { DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
-import { tempPinRoot } from '../helpers/bpffs.js';
+import { agentBin, agentNode, programIds, serviceYaml, spawnAgent } from '../helpers/agent.js';
 import { sh } from '../helpers/netns.js';
 import type { Status } from '../../src/cli/status-command.js';
-import { requireRoot } from '../helpers/root.js';
 import { waitFor } from '../helpers/wait.js';
 
-const agentBin = join(projectRoot, 'bin', 'dsrlb-agent.js');
-
 function manifests(port: number, backends: string[]): string {
-  return `
-apiVersion: v1
-kind: Service
-metadata: { name: web, namespace: shop }
-spec:
-  type: LoadBalancer
-  clusterIP: 203.0.113.1
-  ports: [{ name: http, port: ${port}, targetPort: 8080, nodePort: 30080 }]
-status: { loadBalancer: { ingress: [{ ip: 203.0.113.10 }] } }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: web-1, namespace: shop, labels: { kubernetes.io/service-name: web } }
-addressType: IPv4
-ports: [{ name: http, port: 8080, protocol: TCP }]
-endpoints:
-${backends.map((a) => `  - { addresses: [${a}], nodeName: node-a }`).join('\n')}
----
+  return `${serviceYaml({ name: 'web', clusterIP: '203.0.113.1', port, lb: '203.0.113.10', nodePort: 30080, backends })}---
 apiVersion: v1
 kind: Node
 metadata: { name: node-a }
@@ -64,50 +42,29 @@ function backends(root: string): string[] {
   }
 }
 
-function xdpProgId(ns: string): number | undefined {
-  const [link] = JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'])) as { xdp?: { prog?: { id: number } } }[];
-  return link?.xdp?.prog?.id;
-}
-
 test('the agent follows its manifests directory into the maps, and SIGTERM leaves the datapath serving', async (t) => {
-  requireRoot(t);
-  const ns = `dsrlbt-agent-${randomBytes(3).toString('hex')}`;
-  sh('ip', ['netns', 'add', ns]);
-  t.teardown(() => sh('ip', ['netns', 'del', ns]));
-  sh('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']);
-  for (const dev of ['lo', 'eth0', 'peer0']) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  sh('ip', ['-n', ns, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0']);
-
-  const dir = mkdtempSync(join(tmpdir(), 'dsrlb-agent-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { ns, root, dir } = agentNode(t);
   const file = join(dir, 'web.yaml');
   writeFileSync(file, manifests(80, ['198.18.1.10', '198.18.1.11']));
-  const root = tempPinRoot(t);
+  const agent = spawnAgent(t, ns, ['--manifests', dir, '--node-name', 'node-a', '--devices', 'eth0', '--bpffs-root', root,
+    '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964']);
+  const log = agent.log;
 
-  let log = '';
-  // nsenter switches only the network namespace, so the host's bpffs stays visible.
-  const agent: ChildProcess = spawn('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin,
-    '--manifests', dir, '--node-name', 'node-a', '--devices', 'eth0', '--bpffs-root', root,
-    '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  agent.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
-  agent.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
-  t.teardown(() => { agent.kill('SIGKILL'); });
-
-  await waitFor(() => log.includes('"msg":"synced"'), 20_000, () => `agent did not sync:\n${log}`);
+  await waitFor(() => log().includes('"msg":"synced"'), 20_000, () => `agent did not sync:\n${log()}`);
   t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:80', '203.0.113.1:80']);
   t.deepEqual(backends(root), ['198.18.1.10:8080', '198.18.1.11:8080']);
-  const progId = xdpProgId(ns);
+  const progId = programIds(ns).xdp;
   t.truthy(progId, 'xdp_lb attached to eth0');
 
   // An edit: new service port, one backend replaced.
   writeFileSync(file, manifests(8080, ['198.18.1.10', '198.18.1.12']));
-  await waitFor(() => frontends(root).includes('203.0.113.10:8080'), 10_000, () => `maps did not follow the edit:\n${log}`);
+  await waitFor(() => frontends(root).includes('203.0.113.10:8080'), 10_000, () => `maps did not follow the edit:\n${log()}`);
   t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
   await waitFor(() => backends(root).join() === '198.18.1.10:8080,198.18.1.12:8080', 10_000, () => backends(root).join());
 
   // A document that does not parse is reported; the last good version stays.
   writeFileSync(file, 'apiVersion: v1\nkind: Service\nmetadata: {name: web\n');
-  await waitFor(() => /not valid YAML|parse/i.test(log), 10_000, () => `no parse error reported:\n${log}`);
+  await waitFor(() => /not valid YAML|parse/i.test(log()), 10_000, () => `no parse error reported:\n${log()}`);
   t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
 
   // lbctl status, from inside the node's network namespace: devices, config, the agent's health.
@@ -117,16 +74,17 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   t.deepEqual(status.config, { nodeAddress: '198.51.100.1', mode: 'dsr', mtu: 1500 });
   t.true(status.agent.healthy);
   t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 3);
+  // Every backend runs on node-a, this node: one entry under its service and one for any service each,
+  // the two current ones and the replaced one, which drains (TERMINATING) with its entries.
+  t.is(status.maps.find((m) => m.name === 'lb4_local_backends')?.entries, 6);
   t.true(status.totalMapMemoryBytes > 0);
 
-  const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
-  agent.kill('SIGTERM');
-  t.is(await exited, 0);
-  t.is(xdpProgId(ns), progId, 'the program stays attached after SIGTERM');
+  t.is(await agent.stop(), 0);
+  t.is(programIds(ns).xdp, progId, 'the program stays attached after SIGTERM');
   t.is(frontends(root).length, 3, 'the maps stay pinned after SIGTERM');
 
   sh('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin, 'cleanup', '--bpffs-root', root]);
-  t.is(xdpProgId(ns), undefined, 'cleanup detached the program');
+  t.is(programIds(ns).xdp, null, 'cleanup detached the program');
   t.false(existsSync(join(root, 'lb4_services')), 'cleanup removed the pins');
 });
 

@@ -1,9 +1,9 @@
 /** Hybrid mode (DESIGN.md §1.6): DSR for TCP, SNAT for UDP. */
 import test from 'ava';
-import { decodeFrame } from '../../src/packet/index.js';
+import { decodeFrame, DSR_OPTION, SNAT_OPTION } from '../../src/packet/index.js';
 import { Addr, clientTcp, clientUdp, Datapath, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
 
-test('TCP goes DSR (option, client source kept) and UDP goes SNAT (no option, node source)', (t) => {
+test('TCP goes DSR (option, client source kept) and UDP goes SNAT (SNAT marker, node source)', (t) => {
   const dp = Datapath.open(t, { mode: 'hybrid' });
   dp.addBackend({ id: 11, address: Addr.pod, port: 8080, nodeId: NodeId.backend });
   dp.addBackend({ id: 12, address: Addr.pod, port: 5353, nodeId: NodeId.backend, proto: Proto.UDP });
@@ -16,10 +16,10 @@ test('TCP goes DSR (option, client source kept) and UDP goes SNAT (no option, no
   t.is(tcp.retval, XdpAction.TX);
   t.is(udp.retval, XdpAction.TX);
   const ft = decodeFrame(tcp.out);
-  t.is(ft.geneve?.options.length, 1);
+  t.like(ft.geneve?.options, [{ type: DSR_OPTION.type }]);
   t.is(ft.geneve?.inner.ip?.src, Addr.client);
   const fu = decodeFrame(udp.out);
-  t.is(fu.geneve?.options.length, 0);
+  t.like(fu.geneve?.options, [{ type: SNAT_OPTION.type }]);
   t.is(fu.geneve?.inner.ip?.src, Addr.lbNode);
   t.like(fu.geneve?.inner.udp, { dport: 5353, checksumState: 'valid' });
   t.true((fu.geneve?.inner.udp?.sport ?? 0) >= 61000);

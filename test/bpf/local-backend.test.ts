@@ -24,19 +24,38 @@ test('a packet for a backend on this node is DNATed and passed to the stack with
   t.deepEqual(dp.nonZeroStats(), { SERVICE_HIT: 1, PASS_LOCAL: 1 });
 });
 
-test('the local pod\'s reply leaves from the VIP', (t) => {
+/** A connection DNATed to the local pod: the SYN went through. */
+function connected(t: Parameters<typeof Datapath.open>[0]): Datapath {
   const dp = Datapath.open(t);
   dp.addBackend({ id: 21, address: Addr.localPod, port: 8080, nodeId: NodeId.lb });
   dp.setService({ serviceId: 2, backends: [21] });
   dp.runXdp(clientTcp({ flags: { syn: true } }));
-  const reply = (src: string, sport: number): Buffer => buildFrame({
+  return dp;
+}
+
+function reply(src: string, sport: number): Buffer {
+  return buildFrame({
     eth: { src: Mac.nic, dst: Mac.router }, ip: { src, dst: Addr.client }, tcp: { sport, dport: 40000, flags: { ack: true }, payload: Buffer.from('hi') },
   });
+}
+
+test('the local pod\'s reply leaves from the VIP', (t) => {
+  const dp = connected(t);
 
   const r = dp.runTc(reply(Addr.localPod, 8080));
 
-  t.is(r.retval, TcAction.OK);
+  t.is(r.retval, TcAction.UNSPEC);
   t.deepEqual(r.out, reply(Addr.vip, 80));
+});
+
+test('the entry the DNAT wrote vouches for the pod until the epoch moves; then the pod must be in lb4_local_backends', (t) => {
+  const dp = connected(t);
+  for (const [k] of dp.maps.localBackends.entries()) dp.maps.localBackends.delete(k);
+
+  t.deepEqual(dp.runTc(reply(Addr.localPod, 8080)).out, reply(Addr.vip, 80), 'stamped at the current epoch');
+  dp.setConfig({ localEpoch: 2 });
+  t.deepEqual(dp.runTc(reply(Addr.localPod, 8080)).out, reply(Addr.localPod, 8080), 'the backend went since: left as it is');
+  t.is(dp.stat('PASS_REVNAT_NOT_LOCAL'), 1n);
 });
 
 test('local backends are DNATed without SNAT in snat mode too', (t) => {

@@ -6,7 +6,8 @@
  */
 import test from 'ava';
 import { portFilterBit, portFilterWords } from '../../src/bpf/index.js';
-import { Addr, clientTcp, clientUdp, Datapath, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
+import { buildFrame, buildGeneveFrame, dsrOption } from '../../src/packet/index.js';
+import { Addr, clientTcp, clientUdp, Datapath, Mac, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
 
 function service(dp: Datapath, proto: number, port: number): void {
   dp.addBackend({ id: 11, address: Addr.pod, port: 8080, nodeId: NodeId.backend, proto });
@@ -64,12 +65,18 @@ test('the layout: word = protocol base + port / 64, bit = port % 64, host-order 
   t.is(words[0], 0xffff_ffff_ffff_ffffn);
 });
 
-test('Geneve to this node is judged before the filter: with every port filtered, a stranger\'s Geneve is still dropped', (t) => {
+test('Geneve to this node is judged before the filter: with every port filtered, a stranger\'s dsrlb Geneve is still dropped', (t) => {
   const dp = Datapath.open(t);
   dp.maps.portFilter.updateBatch(portFilterWords([]).map((w, i) => [i, w] as const));
-  const notGeneve = clientUdp({ dport: 6081 }, { dst: Addr.lbNode, src: Addr.stranger });
+  const forged = buildGeneveFrame({
+    eth: { dst: Mac.nic }, outer: { src: Addr.stranger, dst: Addr.lbNode }, sport: 50000,
+    geneve: { options: [dsrOption(Addr.vip, 80)] }, inner: buildFrame({ ip: { src: Addr.client, dst: Addr.pod }, tcp: { sport: 1, dport: 8080 } }),
+  });
+  const plain = clientUdp({ dport: 6081 }, { dst: Addr.lbNode, src: Addr.stranger });
 
   // From an address that is not a node: dropped by the Geneve path, not passed by the filter.
-  t.is(dp.runXdp(notGeneve).retval, XdpAction.DROP);
-  t.deepEqual(dp.nonZeroStats(), { DROP_GENEVE_UNKNOWN_NODE: 1 });
+  t.is(dp.runXdp(forged).retval, XdpAction.DROP);
+  // A datagram without dsrlb's option is somebody else's: the Geneve path passes it, not the filter.
+  t.is(dp.runXdp(plain).retval, XdpAction.PASS);
+  t.deepEqual(dp.nonZeroStats(), { DROP_GENEVE_UNKNOWN_NODE: 1, PASS_GENEVE_FOREIGN: 1 });
 });

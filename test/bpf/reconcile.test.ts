@@ -6,12 +6,12 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import {
-  BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT,
+  BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_RATE_DEFAULT,
   DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_SOURCE_RANGES, dsrlb_mode, native,
 } from '../../src/bpf/index.js';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import type { Lb4Backend, Lb4Service } from '../../src/bpf/codecs/services.js';
-import { maglevInnerSpec, MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
+import { maglevInnerSpec, MapSpecs, openPinned, withPinned } from '../../src/bpf/map-specs.js';
 import { maglevTable, nodeIdForAddress, Reconciler, type DesiredInput, type ReconcilerOptions } from '../../src/reconcile/index.js';
 import { buildFrame, decodeFrame } from '../../src/packet/index.js';
 import type { Backend, Frontend, Plan } from '../../src/plan/index.js';
@@ -637,6 +637,7 @@ test('the real program balances new flows over the backends of the table the rec
   config.update(0, {
     nodeId: nodeIdForAddress(LOCAL.address), nodeAddress: LOCAL.address, mode: dsrlb_mode.DSRLB_MODE_DSR, mtu: 1500,
     genevePort: DSRLB_GENEVE_PORT, optClass: DSRLB_GENEVE_OPT_CLASS, snatPortMin: DSRLB_SNAT_PORT_MIN, snatPortMax: DSRLB_SNAT_PORT_MAX,
+    replyRate: DSRLB_REPLY_RATE_DEFAULT, replyBurst: DSRLB_REPLY_BURST_DEFAULT, localEpoch: 1,
   });
   // Local backends: the program DNATs and passes to the stack (no route lookup needed).
   const local = pods(3, 1);
@@ -660,4 +661,71 @@ test('the real program balances new flows over the backends of the table the rec
     seen.set(dst, (seen.get(dst) ?? 0) + 1);
   }
   t.deepEqual([...seen.keys()].sort(), local.map((b) => `${b.address}:8080`).sort());
+});
+
+/** lb4_local_backends as "address:port/proto@service" (service 0: any). */
+function localBackendEntries(root: string): string[] {
+  const m = openPinned(root, MapSpecs.localBackends);
+  try {
+    return m.entries().map(([k]) => `${k.address}:${k.port}/${k.proto}@${k.serviceId}`).sort();
+  } finally {
+    m.close();
+  }
+}
+
+test('lb4_local_backends: this node\'s backends under each service id that lists them and once for any; never remote ones', (t) => {
+  const env = setup(t);
+  const r = env.open();
+  const shared = be('198.18.1.10', 'node-a');
+  r.sync(input([
+    fe({ address: '10.96.0.10', backends: [shared, be('198.18.1.11', 'node-a'), be('198.18.2.10')] }),
+    fe({ service: 'default/api', address: '10.96.0.20', backends: [shared] }),
+  ]));
+  const all = readAll(env.root);
+  const web = svcOf(all, '10.96.0.10:80/6').serviceId;
+  const api = svcOf(all, '10.96.0.20:80/6').serviceId;
+  t.deepEqual(localBackendEntries(env.root), [
+    '198.18.1.10:8080/6@0', `198.18.1.10:8080/6@${api}`, `198.18.1.10:8080/6@${web}`, '198.18.1.11:8080/6@0', `198.18.1.11:8080/6@${web}`,
+  ].sort());
+});
+
+test('a local backend that leaves keeps its entries while TERMINATING and loses them when deleted; one that stays in another set keeps only that', (t) => {
+  const env = setup(t);
+  let now = 0;
+  const r = env.open({ now: () => now, terminatingGraceMs: 1000 });
+  const a = be('198.18.1.10', 'node-a');
+  const b = be('198.18.1.11', 'node-a');
+  const web = (backends: Backend[]): Frontend => fe({ address: '10.96.0.10', backends });
+  const api = (backends: Backend[]): Frontend => fe({ service: 'default/api', address: '10.96.0.20', backends });
+  r.sync(input([web([a, b]), api([a])]));
+  const ids = readAll(env.root);
+  const webId = svcOf(ids, '10.96.0.10:80/6').serviceId;
+  const apiId = svcOf(ids, '10.96.0.20:80/6').serviceId;
+
+  const epoch = (): number => withPinned(env.root, MapSpecs.config, (m) => m.lookup(0)?.localEpoch ?? NaN);
+  const before = epoch();
+  t.true(before > 0, 'opening the maps bumped the epoch');
+
+  // b leaves every set (TERMINATING), a leaves web's but stays in api's.
+  const res = r.sync(input([web([be('198.18.2.10')]), api([a])]));
+  t.is(res.backends.terminated, 1);
+  t.is(epoch(), before + 1, 'a local backend entry went: backend nodes verify their flows again');
+  r.sync(input([web([be('198.18.2.10')]), api([a])]));
+  t.is(epoch(), before + 1, 'nothing removed, no bump');
+  t.deepEqual(localBackendEntries(env.root), [
+    '198.18.1.10:8080/6@0', `198.18.1.10:8080/6@${apiId}`, '198.18.1.11:8080/6@0', `198.18.1.11:8080/6@${webId}`,
+  ].sort());
+
+  now += 1000;
+  r.sweep();
+  t.deepEqual(localBackendEntries(env.root), ['198.18.1.10:8080/6@0', `198.18.1.10:8080/6@${apiId}`].sort());
+
+  // A restarted agent adopts the entries: api goes, so a drains (TERMINATING) with its entries, then loses them.
+  r.close();
+  const again = env.open({ now: () => now, terminatingGraceMs: 1000 });
+  again.sync(input([web([be('198.18.2.10')])]));
+  t.deepEqual(localBackendEntries(env.root), ['198.18.1.10:8080/6@0', `198.18.1.10:8080/6@${apiId}`].sort());
+  now += 1000;
+  again.sweep();
+  t.deepEqual(localBackendEntries(env.root), []);
 });

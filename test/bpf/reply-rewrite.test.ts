@@ -22,6 +22,7 @@ function podUdp(udp: Partial<UdpSpec>): Buffer {
 function withReverseNat(t: Parameters<typeof Datapath.open>[0], proto: number = Proto.TCP): Datapath {
   const dp = Datapath.open(t);
   dp.maps.dsrRevnat.update({ ...entry, proto }, { address: Addr.vip, port: 80 });
+  dp.addLocalBackend({ address: Addr.pod, port: 8080, proto, serviceId: 1 });
   return dp;
 }
 
@@ -31,7 +32,7 @@ test('a reply matching a reverse-NAT entry leaves from the frontend address and 
 
   const r = dp.runTc(podTcp(data));
 
-  t.is(r.retval, TcAction.OK);
+  t.is(r.retval, TcAction.UNSPEC);
   t.deepEqual(r.out, podTcp(data, Addr.vip, 80));
   t.deepEqual(dp.nonZeroStats(), { REVNAT_REWRITE: 1 });
 });
@@ -73,7 +74,7 @@ test('traffic without a reverse-NAT entry leaves untouched', (t) => {
   const dp = withReverseNat(t);
   const other = podTcp({ flags: { ack: true } }, Addr.pod2);
   const r = dp.runTc(other);
-  t.is(r.retval, TcAction.OK);
+  t.is(r.retval, TcAction.UNSPEC);
   t.deepEqual(r.out, other);
   const arp = buildFrame({ eth: { etherType: 0x0806 }, ip: { src: Addr.pod, dst: Addr.client }, raw: Buffer.alloc(8) });
   t.deepEqual(dp.runTc(arp).out, arp);

@@ -4,7 +4,7 @@
  * reply to node:port is turned back into frontend -> client here.
  */
 import test from 'ava';
-import { buildFrame, buildGeneveFrame, decodeFrame, flowHash, geneveSourcePort } from '../../src/packet/index.js';
+import { buildFrame, buildGeneveFrame, decodeFrame, flowHash, geneveSourcePort, snatOption } from '../../src/packet/index.js';
 import {
   Addr, clientTcp, clientUdp, Datapath, Mac, NodeId, Proto, XdpAction,
 } from '../helpers/datapath.js';
@@ -23,7 +23,7 @@ function replyKey(port: number, proto: number = Proto.TCP) {
   return { saddr: Addr.pod, daddr: Addr.lbNode, sport: 8080, dport: port, proto, flags: 1 };
 }
 
-test('a client flow leaves from this node and a port, Geneve-encapsulated without the DSR option', (t) => {
+test('a client flow leaves from this node and a port, Geneve-encapsulated with the SNAT marker instead of the DSR option', (t) => {
   const dp = Datapath.open(t, { mode: 'snat' });
   snatService(dp);
   const syn = { flags: { syn: true }, seq: 77 };
@@ -40,6 +40,7 @@ test('a client flow leaves from this node and a port, Geneve-encapsulated withou
     eth: { src: Mac.nic, dst: Mac.backendNode },
     outer: { src: Addr.lbNode, dst: Addr.backendNode, ttl: 64, id: 0, df: true },
     sport: geneveSourcePort(tuple),
+    geneve: { options: [snatOption(Addr.vip, 80)] },
     inner,
   }));
   t.deepEqual(dp.maps.snat.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
@@ -112,6 +113,7 @@ test('a UDP flow is SNATed the same way', (t) => {
     eth: { src: Mac.nic, dst: Mac.backendNode },
     outer: { src: Addr.lbNode, dst: Addr.backendNode, ttl: 64, id: 0, df: true },
     sport: geneveSourcePort(utuple),
+    geneve: { options: [snatOption(Addr.vip, 53)] },
     inner: buildFrame({
       eth: { src: Mac.router, dst: Mac.nic },
       ip: { src: Addr.lbNode, dst: Addr.pod, id: 0x1234 },

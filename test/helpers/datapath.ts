@@ -14,8 +14,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import {
-  BPFFS_MOUNT, BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_SNAT_PORT_MAX,
-  DSRLB_SNAT_PORT_MIN, dsrlb_mode, dsrlb_stat, ensureBpffs, ifindex, MapFlags, MapType, native, portFilterWords, UpdateFlags,
+  BPFFS_MOUNT, BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_LOCAL_ANY,
+  DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_RATE_DEFAULT, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, dsrlb_mode, dsrlb_stat, ensureBpffs, ifindex, MapFlags, MapType, native, portFilterWords, UpdateFlags,
 } from '../../src/bpf/index.js';
 import { freedSlot } from '../../src/bpf/backend-slots.js';
 import type { Lb4Flow } from '../../src/bpf/codecs/connections.js';
@@ -25,7 +25,8 @@ import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec } from '../../sr
 import { requireRoot } from './root.js';
 
 export const XdpAction = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
-export const TcAction = { OK: 0, SHOT: 2 } as const;
+/** TC_ACT_*; UNSPEC (-1, "continue with the next filter") as BPF_PROG_RUN's unsigned retval. */
+export const TcAction = { UNSPEC: 0xffffffff, OK: 0, SHOT: 2 } as const;
 
 /** Addresses from docs/design.md §7. */
 export const Addr = {
@@ -152,6 +153,7 @@ export class Datapath {
       services: mapOf(xdp, MapSpecs.services),
       frontends: mapOf(xdp, MapSpecs.frontends),
       backends: mapOf(xdp, MapSpecs.backends),
+      localBackends: mapOf(xdp, MapSpecs.localBackends),
       revnat: mapOf(xdp, MapSpecs.revnat),
       maglev: mapOf(xdp, MapSpecs.maglev),
       flows: mapOf(xdp, MapSpecs.flows),
@@ -193,7 +195,10 @@ export class Datapath {
     return dp;
   }
 
-  setConfig(c: { mode?: Mode; mtu?: number; snatPortMin?: number; snatPortMax?: number; nodeId?: number }): void {
+  setConfig(c: {
+    mode?: Mode; mtu?: number; snatPortMin?: number; snatPortMax?: number; nodeId?: number; genevePort?: number;
+    replyRate?: number; replyBurst?: number; localEpoch?: number;
+  }): void {
     const cur = this.maps.config.lookup(0);
     const mode = c.mode === undefined ? cur?.mode ?? dsrlb_mode.DSRLB_MODE_DSR
       : dsrlb_mode[`DSRLB_MODE_${c.mode.toUpperCase()}` as keyof typeof dsrlb_mode];
@@ -202,10 +207,13 @@ export class Datapath {
       nodeAddress: Addr.lbNode,
       mode,
       mtu: c.mtu ?? cur?.mtu ?? 1500,
-      genevePort: DSRLB_GENEVE_PORT,
+      genevePort: c.genevePort ?? (cur?.genevePort || DSRLB_GENEVE_PORT),
       optClass: DSRLB_GENEVE_OPT_CLASS,
       snatPortMin: c.snatPortMin ?? DSRLB_SNAT_PORT_MIN,
       snatPortMax: c.snatPortMax ?? DSRLB_SNAT_PORT_MAX,
+      replyRate: c.replyRate ?? (cur?.replyRate || DSRLB_REPLY_RATE_DEFAULT),
+      replyBurst: c.replyBurst ?? (cur?.replyBurst || DSRLB_REPLY_BURST_DEFAULT),
+      localEpoch: c.localEpoch ?? (cur?.localEpoch || 1),
     });
   }
 
@@ -219,6 +227,16 @@ export class Datapath {
       address: b.address, port: b.port, proto: b.proto ?? Proto.TCP, nodeId: b.nodeId, generation: b.generation ?? 1,
       flags: DSRLB_BE_F_LIVE | (b.terminating ? DSRLB_BE_F_TERMINATING : 0),
     });
+  }
+
+  /**
+   * A backend on this node in service `serviceId`'s backend set, as the
+   * control plane writes lb4_local_backends (with the "any service" entry).
+   */
+  addLocalBackend(b: { address: string; port: number; proto?: number; serviceId: number; backendId?: number }): void {
+    const key = { address: b.address, port: b.port, proto: b.proto ?? Proto.TCP };
+    this.maps.localBackends.update({ ...key, serviceId: b.serviceId }, b.backendId ?? 1);
+    this.maps.localBackends.update({ ...key, serviceId: DSRLB_LOCAL_ANY }, b.backendId ?? 1);
   }
 
   /** Removes the frontend of service `serviceId` as the control plane does: slot freed first, then the lb4_services entry. */
@@ -290,9 +308,18 @@ export class Datapath {
     this.maps.portFilter.updateBatch(portFilterWords(frontends).map((w, i) => [i, w] as const));
   }
 
-  /** A frontend as the control plane writes it: its lb4_frontends slot (revnat id = service id), then lb4_services. */
+  /**
+   * A frontend as the control plane writes it: the lb4_local_backends entries
+   * of its backends on this node (config.node_id), its lb4_frontends slot
+   * (revnat id = service id), then lb4_services.
+   */
   setService(s: ServiceSpec): void {
     const size = s.maglevSize ?? 251;
+    const here = this.maps.config.lookup(0)?.nodeId;
+    for (const id of new Set(s.backends)) {
+      const be = this.maps.backends.lookup(id);
+      if (be && be.nodeId === here) this.addLocalBackend({ address: be.address, port: be.port, proto: be.proto, serviceId: s.serviceId, backendId: id });
+    }
     if (s.backends.length > 0) this.setMaglev(s.serviceId, Array.from({ length: size }, (_, i) => s.backends[i % s.backends.length] ?? 0));
     this.maps.frontends.update(s.serviceId, { serviceId: s.serviceId, generation: s.frontendGeneration ?? 1, flags: s.flags ?? 0 });
     this.maps.services.update(

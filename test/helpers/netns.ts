@@ -40,3 +40,4 @@ export function vethIntoNetns(t: ExecutionContext, prefix = 'dsrlbt'): VethIntoN
   inNetns(ns, 'ip', ['link', 'set', nsIf, 'up']);
   return { ns, hostIf, nsIf };
 }
+

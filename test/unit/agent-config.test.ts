@@ -7,7 +7,7 @@ const minimal: RawAgentOptions = { nodeName: 'node-a', devices: 'eth0', manifest
 
 test('defaults follow docs/design.md §4', (t) => {
   const c = parseAgentConfig(minimal);
-  t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests' });
+  t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests', limits: { maxFileBytes: 8 * 1024 * 1024, maxObjects: 20_000 } });
   t.is(c.mode, 'dsr');
   t.is(c.xdpMode, 'native');
   t.is(c.maglevTableSize, 16381);
@@ -16,6 +16,20 @@ test('defaults follow docs/design.md §4', (t) => {
   t.deepEqual(c.healthAddr, { host: '127.0.0.1', port: 9964 });
   t.deepEqual(c.healthzBindAddress, { host: '0.0.0.0', port: 10256 });
   t.is(c.mtu, undefined);
+  t.is(c.genevePort, 6081);
+  t.deepEqual(c.generatedReplies, { rate: 1000, burst: 50 });
+  t.false(c.xdpReplaceForeign);
+});
+
+test('Geneve port, generated-reply budget and --xdp-replace-foreign, from flags or the environment', (t) => {
+  const c = parseAgentConfig({ ...minimal, genevePort: '7081', generatedRepliesRate: '0', generatedRepliesBurst: '10', xdpReplaceForeign: true });
+  t.is(c.genevePort, 7081);
+  t.deepEqual(c.generatedReplies, { rate: 0, burst: 10 });
+  t.true(c.xdpReplaceForeign);
+  const e = parseAgentConfig(mergeEnv(minimal, { DSRLB_GENEVE_PORT: '6082', DSRLB_XDP_REPLACE_FOREIGN: 'true', DSRLB_GENERATED_REPLIES_RATE: '20' }));
+  t.is(e.genevePort, 6082);
+  t.true(e.xdpReplaceForeign);
+  t.is(e.generatedReplies.rate, 20);
 });
 
 test('--healthz-bind-address: kube-proxy\'s default, empty turns it off, a bad value is named', (t) => {
@@ -51,6 +65,10 @@ const bad: [string, RawAgentOptions, RegExp][] = [
   ['bad device name', { ...minimal, devices: 'eth0,bad name!' }, /--devices: 'bad name!'/],
   ['bad API server', { nodeName: 'n', devices: 'eth0', apiServer: '10.0.0.1:6443' }, /--api-server.*https:\/\//],
   ['bad node address', { ...minimal, nodeAddress: '300.1.1.1' }, /--node-address/],
+  ['Geneve port 0', { ...minimal, genevePort: '0' }, /--geneve-port: '0' is not a whole number in \[1, 65535\]/],
+  ['generated-reply rate too high', { ...minimal, generatedRepliesRate: '5000000' }, /--generated-replies-rate/],
+  ['generated-reply burst of 0', { ...minimal, generatedRepliesBurst: '0' }, /--generated-replies-burst/],
+  ['--xdp-replace-foreign not a switch', { ...minimal, xdpReplaceForeign: 'maybe' }, /--xdp-replace-foreign: 'maybe' is not a switch value/],
 ];
 for (const [name, raw, message] of bad) {
   test(`rejects ${name} with one line naming the flag and the fix`, (t) => {
@@ -59,3 +77,11 @@ for (const [name, raw, message] of bad) {
     t.regex(err?.toLine() ?? '', message);
   });
 }
+
+test('manifest limits come from their flags and refuse nonsense', (t) => {
+  const c = parseAgentConfig({ ...minimal, manifestsMaxFileBytes: '65536', manifestsMaxObjects: '50' });
+  t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests', limits: { maxFileBytes: 65536, maxObjects: 50 } });
+  const e = t.throws(() => parseAgentConfig({ ...minimal, manifestsMaxObjects: '0' }), { instanceOf: DsrlbError });
+  t.regex(e?.toLine() ?? '', /--manifests-max-objects: '0' is not a whole number/);
+  t.throws(() => parseAgentConfig({ ...minimal, manifestsMaxFileBytes: '12k' }), { message: /'12k' is not a whole number/ });
+});

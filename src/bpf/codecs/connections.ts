@@ -6,6 +6,14 @@ export const lb4Tuple = struct('lb4_tuple', {
 });
 export type Lb4Tuple = ReturnType<typeof lb4Tuple.decode>;
 
+/**
+ * lb4_dsr_revnat value: the frontend a reply must come from. `epoch` is the
+ * datapath's own stamp (config.local_epoch at verification): read as nothing,
+ * written as 0 (unverified), like padding.
+ */
+export const lb4DsrFrontend = struct('lb4_dsr_frontend', { address: ipv4, port: be16, epoch: pad(2) });
+export type Lb4DsrFrontend = ReturnType<typeof lb4DsrFrontend.decode>;
+
 export const lb4Flow = struct('lb4_flow', {
   backendId: u32, serviceId: u32, backendGeneration: u32, frontendGeneration: u32, revnatId: u16, pad: pad(2),
 });

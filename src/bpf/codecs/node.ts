@@ -13,6 +13,11 @@ export const dsrlbConfig = struct('dsrlb_config', {
   optClass: u16,
   snatPortMin: u16,
   snatPortMax: u16,
+  replyRate: u32,
+  replyBurst: u32,
+  /** Bumped by the reconciler whenever a frontend or a local backend goes (src/reconcile/local-epoch.ts). */
+  localEpoch: u16,
+  pad: pad(2),
 });
 export type DsrlbConfig = ReturnType<typeof dsrlbConfig.decode>;
 

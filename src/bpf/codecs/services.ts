@@ -22,5 +22,9 @@ export type Lb4Backend = ReturnType<typeof lb4Backend.decode>;
 export const lb4Frontend = struct('lb4_frontend', { serviceId: u32, generation: u32, flags: u8, pad: pad(3) });
 export type Lb4Frontend = ReturnType<typeof lb4Frontend.decode>;
 
+/** lb4_local_backends key: a backend on this node in a service's backend set (service id 0: any service). */
+export const lb4LocalBackendKey = struct('lb4_local_backend_key', { address: ipv4, port: be16, proto: u8, pad: pad(1), serviceId: u32 });
+export type Lb4LocalBackendKey = ReturnType<typeof lb4LocalBackendKey.decode>;
+
 export const lb4Revnat = struct('lb4_revnat', { address: ipv4, port: be16, pad: pad(2) });
 export type Lb4Revnat = ReturnType<typeof lb4Revnat.decode>;
