@@ -3,13 +3,17 @@
  * tc_revnat - tc egress on the node's devices (DESIGN.md §1.4): a reply
  * whose tuple is in lb4_dsr_revnat leaves with the frontend as its source,
  * and its SYN-ACK advertises an MSS that fits once the client's segments
- * are encapsulated. Works beside any CNI: it only looks at what leaves, and
+ * are encapsulated; so do the fragments of a reply (frag.h) and a pod's ICMP
+ * errors about a flow (icmp_error.h), and only when the source is a local
+ * backend (local.h). Works beside any CNI: it only looks at what leaves, and
  * every packet it lets through, rewritten or not, continues to the filters
  * after it (TC_ACT_UNSPEC), so another program on the same hook still runs.
  */
 #include <linux/pkt_cls.h>
 #include "maps.h"
 #include "config.h"
+#include "frag.h"
+#include "icmp_error.h"
 #include "local.h"
 #include "nat.h"
 #include "parse.h"
@@ -26,7 +30,7 @@ int tc_revnat(struct __sk_buff *skb)
 	__u32 ip_off = sizeof(struct ethhdr), l4_off;
 	const struct tcphdr *tcp;
 	struct pkt4 p = {};
-	int syn_ack;
+	int syn_ack, rc;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_UNSPEC;
@@ -34,7 +38,12 @@ int tc_revnat(struct __sk_buff *skb)
 	if ((void *)(long)skb->data + pull > (void *)(long)skb->data_end &&
 	    bpf_skb_pull_data(skb, pull))
 		return TC_ACT_UNSPEC;
-	if (parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) != PARSE_OK)
+	rc = parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p);
+	if (rc == PARSE_FRAGMENT)
+		return frag_revnat(skb, &p);
+	if (rc == PARSE_OTHER_PROTO && p.tuple.proto == IPPROTO_ICMP)
+		return icmp_error_revnat(skb);
+	if (rc != PARSE_OK)
 		return TC_ACT_UNSPEC;
 
 	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p.tuple);
@@ -42,11 +51,7 @@ int tc_revnat(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	frontend = *entry;
 	cfg = config_get();
-	/* Only a backend's reply, never a host socket that happens to match an
-	 * entry: an entry stamped at the current epoch was written for a local
-	 * backend (nothing has been removed since), any other is checked. */
-	if (unlikely(!(cfg && frontend.epoch && frontend.epoch == cfg->local_epoch) &&
-		     !local_backend_source(&p.tuple)))
+	if (unlikely(!revnat_source_local(&p.tuple, &frontend, cfg)))
 		return count(DSRLB_STAT_PASS_REVNAT_NOT_LOCAL, TC_ACT_UNSPEC);
 	tcp = pkt_tcp(&p);
 	syn_ack = tcp && tcp_is_syn_ack(tcp);

@@ -2,26 +2,27 @@
 /*
  * xdp_lb - the XDP program on the node's devices (DESIGN.md §1): frontend
  * lookup and load balancing on the LB node, Geneve decapsulation on the
- * backend node, SNAT-mode replies. The logic lives in lib/.
+ * backend node, SNAT-mode replies, ICMP errors about flows. The logic
+ * lives in lib/.
  */
 #include "maps.h"
 #include "compiler.h"
 #include "config.h"
 #include "encap.h"
 #include "forward.h"
+#include "frag.h"
+#include "icmp_forward.h"
 #include "lb.h"
 #include "parse.h"
 #include "snat.h"
 #include "stats.h"
 
-/* What becomes of a packet parse_ipv4 did not accept (parse.h, docs/datapath.md). */
+/* What becomes of a packet parse_ipv4 did not accept (parse.h, docs/datapath.md); fragments: frag.h. */
 static __always_inline int parse_verdict(int rc)
 {
 	switch (rc) {
 	case PARSE_NOT_IPV4:
 		return count(DSRLB_STAT_PASS_NOT_IPV4, XDP_PASS);
-	case PARSE_FRAGMENT:
-		return count(DSRLB_STAT_PASS_FRAGMENT, XDP_PASS);
 	case PARSE_OTHER_PROTO:
 		return count(DSRLB_STAT_PASS_OTHER_PROTO, XDP_PASS);
 	case PARSE_BAD_L4:
@@ -44,8 +45,13 @@ int xdp_lb(struct xdp_md *ctx)
 	int rc;
 
 	rc = parse_ipv4(data, data_end, ctx->data_end - ctx->data, &p);
-	if (unlikely(rc != PARSE_OK))
+	if (unlikely(rc != PARSE_OK)) {
+		if (rc == PARSE_OTHER_PROTO && p.tuple.proto == IPPROTO_ICMP)
+			return icmp_error_in(ctx, &p);
+		if (rc == PARSE_FRAGMENT)
+			return frag_request_verdict(&p);
 		return parse_verdict(rc);
+	}
 
 	cfg = config_get();
 	if (unlikely(!cfg))

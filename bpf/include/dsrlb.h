@@ -80,6 +80,15 @@
 #define DSRLB_ICMP_PORT_UNREACH    3       /* code                         */
 #define DSRLB_ICMP_FRAG_NEEDED     4       /* code                         */
 #define DSRLB_ICMP_QUOTE_L4_BYTES  8       /* bytes of L4 quoted (RFC 792) */
+#define DSRLB_ICMP_TIME_EXCEEDED   11      /* type                         */
+#define DSRLB_ICMP_PARAMETERPROB   12      /* type                         */
+#define DSRLB_ICMP_HDR_LEN         8       /* type, code, checksum, 4 more */
+#define DSRLB_TCP_CSUM_END         18      /* TCP bytes up to its checksum's end */
+#define DSRLB_UDP_CSUM_END         8       /* UDP bytes up to its checksum's end */
+/* Ethernet + longest outer IPv4 + ICMP + longest quoted IPv4 + 20 bytes of
+ * quoted L4: what an ICMP error's rewrite reads in place. */
+#define DSRLB_ICMP_PULL_LEN        162
+#define DSRLB_TCP_MAX_MSS_OPTS     10      /* a 40-byte option list holds at most 10 */
 #define DSRLB_REPLY_TTL            64      /* generated RST / ICMP         */
 #define DSRLB_UDP_CSUM_MANGLED_0   0xFFFF  /* a computed 0 sent as all ones */
 #define DSRLB_CSUM_MAX_WORDS       40      /* longest checksummed run: ICMP */
@@ -120,6 +129,7 @@
 #define DSRLB_MAX_FLOWS            32768   /* lb4_flows LRU entries         */
 #define DSRLB_MAX_DSR_REVNAT       32768   /* lb4_dsr_revnat LRU entries    */
 #define DSRLB_MAX_SNAT             16384   /* lb4_snat LRU entries (2 per flow) */
+#define DSRLB_MAX_FRAGS            8192    /* lb4_frag_revnat LRU entries (fragmented replies in flight) */
 #define DSRLB_MAX_AFFINITY         16384   /* lb4_affinity LRU entries      */
 #define DSRLB_MAX_SOURCE_RANGES    16384   /* lb4_source_ranges entries     */
 #define DSRLB_MAX_NODES            4096    /* nodes / node_addrs entries    */
@@ -277,6 +287,20 @@ struct lb4_tuple {
 	__u8   pad[2];
 };
 
+/* ---- lb4_frag_revnat: a fragmented reply's later fragments ------------
+ * Backend node (and LB node for local backends): the first fragment of a
+ * reply carries the ports, so it is looked up in lb4_dsr_revnat and
+ * rewritten; it records the frontend under the datagram's identity (RFC 791:
+ * source, destination, protocol, identification), and the later fragments,
+ * which carry no ports, get the same source from here (bpf/lib/frag.h). */
+struct lb4_frag_key {
+	__be32 saddr;     /* the pod */
+	__be32 daddr;     /* the client */
+	__be16 id;        /* IPv4 identification */
+	__u8   proto;
+	__u8   pad;
+};
+
 /* ---- lb4_flows (LB node: client tuple -> backend) --------------------- */
 struct lb4_flow {
 	__u32 backend_id;
@@ -410,6 +434,14 @@ enum dsrlb_stat {
 	                                           * backend of that frontend */
 	DSRLB_STAT_DROP_REPLY_LIMITED,    /* RST / ICMP suppressed: over the rate */
 	DSRLB_STAT_DROP_ENCAP_FAILED,     /* resizing or rewriting the packet failed */
+	/* ICMP errors and fragments of flows (docs/datapath.md, bpf/lib/icmp_error.h, frag.h) */
+	DSRLB_STAT_ICMP_TO_CLIENT,        /* a pod's ICMP error about a flow, sent as from the frontend */
+	DSRLB_STAT_ICMP_TO_BACKEND,       /* an ICMP error about a flow's reply, translated for its pod */
+	DSRLB_STAT_DROP_ICMP_NO_BACKEND,  /* an ICMP error about a frontend's flow no backend can take */
+	DSRLB_STAT_FRAG_REVNAT,           /* tc egress: a fragment of a reply rewritten to the frontend */
+	DSRLB_STAT_DROP_FRAG_SHORT,       /* tc egress: a reply's first fragment cut before its L4 checksum */
+	DSRLB_STAT_PASS_FRAGMENT_FRONTEND, /* a first fragment to a frontend: the stack's, not balanced
+	                                    * (its later fragments count PASS_FRAGMENT) */
 	DSRLB_STAT_MAX,                   /* number of counters, keep last */
 };
 

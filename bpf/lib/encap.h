@@ -10,6 +10,7 @@
 #include "maps.h"
 #include "csum.h"
 #include "fib.h"
+#include "icmp_quote.h"
 #include "local.h"
 #include "nat.h"
 #include "parse.h"
@@ -216,7 +217,7 @@ static __always_inline int geneve_verify(const struct lb4_tuple *in, const struc
 
 	if (type != DSRLB_GENEVE_OPT_TYPE_DSR)
 		return local_delivery(in, fe, cfg);
-	dsr_reply_tuple(in, &reply);
+	tuple_reverse(in, &reply);
 	cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
 	if (likely(cur && entry.epoch && dsr_same_frontend(cur, &entry)))
 		return LOCAL_OK;
@@ -224,6 +225,26 @@ static __always_inline int geneve_verify(const struct lb4_tuple *in, const struc
 	if (rc == LOCAL_OK)
 		bpf_map_update_elem(&lb4_dsr_revnat, &reply, &entry, BPF_ANY);
 	return rc;
+}
+
+/*
+ * An inner ICMP error (an LB node translated it for a pod, icmp_forward.h)
+ * is judged by its quote: the quoted packet is the pod's reply as the pod
+ * sent it (pod:port -> client:port, in SNAT mode -> node:port), so the
+ * quote's reverse must be deliverable to a local backend of the frontend
+ * the option names, and the error must be addressed to that pod. It is no
+ * packet of the flow: no reverse-NAT state is written for it, whatever the
+ * option type.
+ */
+static __always_inline int geneve_verify_icmp_error(const struct pkt4 *in, const struct icmp_quote *q,
+						    const struct lb4_revnat *fe, const struct dsrlb_config *cfg)
+{
+	struct lb4_tuple to_pod;
+
+	if (in->ip->daddr != q->tuple.saddr)
+		return LOCAL_NOT_BACKEND;
+	tuple_reverse(&q->tuple, &to_pod);
+	return local_delivery(&to_pod, fe, cfg);
 }
 
 /* Why a decapsulated packet may not be delivered (local.h), as a counted drop. */
@@ -238,9 +259,10 @@ static __always_inline int geneve_refused(int rc)
  * Backend node: a Geneve packet to this node's Geneve port. Only dsrlb's own
  * (carrying its option) is touched; it must come from a node, name a
  * frontend this node has, and be addressed to a local backend of that
- * frontend. Then it loses its outer headers, records reverse-NAT state when
- * it carries the DSR option, and goes to the stack, which routes it to the
- * pod. Anything else dsrlb's is dropped and counted, and writes nothing.
+ * frontend (an inner ICMP error: quote one's reply). Then it loses its outer
+ * headers, records reverse-NAT state when it carries the DSR option (never
+ * for an ICMP error), and goes to the stack, which routes it to the pod.
+ * Anything else dsrlb's is dropped and counted, and writes nothing.
  */
 static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p,
 					const struct dsrlb_config *cfg)
@@ -250,6 +272,7 @@ static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p
 	struct geneve_hdr *gh = (void *)((struct udphdr *)p->l4 + 1);
 	struct ethhdr *inner_eth;
 	struct pkt4 in = {};
+	struct icmp_quote q;
 	__u32 opts_len, inner_off, udp_len;
 	__u8 type;
 	int rc;
@@ -275,9 +298,14 @@ static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p
 	/* The inner frame ends where the UDP datagram does, not in padding. */
 	inner_off = sizeof(struct udphdr) + sizeof(*gh) + opts_len;
 	inner_eth = (void *)(gh + 1) + opts_len;
-	if (parse_ipv4(inner_eth, data_end, udp_len - inner_off, &in) != PARSE_OK)
+	/* TCP/UDP, or an ICMP error an LB node translated for a pod (icmp_forward.h). */
+	rc = parse_ipv4(inner_eth, data_end, udp_len - inner_off, &in);
+	if (rc == PARSE_OK)
+		rc = geneve_verify(&in.tuple, &frontend, type, cfg);
+	else if (rc == PARSE_OTHER_PROTO && in.tuple.proto == IPPROTO_ICMP && !icmp_quote_parse(&in, &q))
+		rc = geneve_verify_icmp_error(&in, &q, &frontend, cfg);
+	else
 		return count(DSRLB_STAT_DROP_GENEVE_BAD_INNER, XDP_DROP);
-	rc = geneve_verify(&in.tuple, &frontend, type, cfg);
 	if (rc != LOCAL_OK)
 		return geneve_refused(rc);
 

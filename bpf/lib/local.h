@@ -56,4 +56,17 @@ static __always_inline int local_backend_source(const struct lb4_tuple *t)
 	return bpf_map_lookup_elem(&lb4_local_backends, &key) != NULL;
 }
 
+/*
+ * tc egress: may a reply with tuple `t` (or a pod's error about it) be
+ * rewritten to the frontend of its lb4_dsr_revnat entry `fe`? Only when its
+ * source is a backend here, never a host socket that happens to match an
+ * entry: an entry stamped at the current epoch was written for a local
+ * backend (nothing has been removed since), any other is checked.
+ */
+static __always_inline int revnat_source_local(const struct lb4_tuple *t, const struct lb4_dsr_frontend *fe,
+					       const struct dsrlb_config *cfg)
+{
+	return (cfg && fe->epoch && fe->epoch == cfg->local_epoch) || local_backend_source(t);
+}
+
 #endif /* DSRLB_LOCAL_H */

@@ -142,6 +142,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_dsr_revnat SEC(".maps");
 
+/*
+ * Backend node (and LB node for local backends): a fragmented reply's
+ * {pod, client, IP id, proto} -> the frontend its first fragment was
+ * rewritten to, for the later fragments (no ports). Written and read by
+ * tc egress (bpf/lib/frag.h); an entry lives as long as LRU keeps it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DSRLB_MAX_FRAGS);
+	__type(key, struct lb4_frag_key);
+	__type(value, struct lb4_revnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_frag_revnat SEC(".maps");
+
 /* SNAT mode: one entry per direction of a connection (lb4_snat_entry). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -58,17 +58,6 @@ static __always_inline void nat_set_src(struct pkt4 *p, __be32 addr, __be16 port
 	nat_rewrite(p, &p->ip->saddr, &ports->source, addr, port);
 }
 
-/* The lb4_dsr_revnat key of the replies to a packet `in` (client -> pod). */
-static __always_inline void dsr_reply_tuple(const struct lb4_tuple *in, struct lb4_tuple *reply)
-{
-	__builtin_memset(reply, 0, sizeof(*reply));
-	reply->saddr = in->daddr;
-	reply->daddr = in->saddr;
-	reply->sport = in->dport;
-	reply->dport = in->sport;
-	reply->proto = in->proto;
-}
-
 static __always_inline int dsr_same_frontend(const struct lb4_dsr_frontend *a, const struct lb4_dsr_frontend *b)
 {
 	return a->address == b->address && a->port == b->port && a->epoch == b->epoch;
@@ -83,7 +72,7 @@ static __always_inline void dsr_revnat_record(const struct lb4_tuple *in, const 
 	struct lb4_tuple reply;
 	const struct lb4_dsr_frontend *cur;
 
-	dsr_reply_tuple(in, &reply);
+	tuple_reverse(in, &reply);
 	cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
 	/* Every packet of the flow records it: write only what changed. */
 	if (cur && dsr_same_frontend(cur, fe))

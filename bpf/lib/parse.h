@@ -48,6 +48,17 @@ static __always_inline __u32 ipv4_hdr_len(const struct iphdr *ip)
 	return ip->ihl * 4;
 }
 
+/* The tuple of the other direction: a packet's replies (or what it replied to); padding zeroed for map keys. */
+static __always_inline void tuple_reverse(const struct lb4_tuple *in, struct lb4_tuple *out)
+{
+	__builtin_memset(out, 0, sizeof(*out));
+	out->saddr = in->daddr;
+	out->daddr = in->saddr;
+	out->sport = in->dport;
+	out->dport = in->sport;
+	out->proto = in->proto;
+}
+
 static __always_inline int parse_l4(struct pkt4 *p, void *data_end)
 {
 	if (p->tuple.proto == IPPROTO_TCP) {

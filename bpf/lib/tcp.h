@@ -77,22 +77,27 @@ static __always_inline int tcp_is_syn_ack(const struct tcphdr *tcp)
 
 /* State of the TCP option walk, on the stack for bpf_loop's callback. */
 struct tcp_opt_walk {
-	__u8  opts[DSRLB_TCP_OPT_BUF];  /* the options, zero beyond opts_len */
+	__u8  opts[DSRLB_TCP_OPT_BUF];  /* the options, zero beyond opts_len; clamped in place */
 	__u32 opts_len;
 	__u32 off;                      /* next option */
-	__s32 mss_off;                  /* the MSS option's value, or -1 */
+	__u16 max_mss;
+	__u16 clamped;                  /* MSS options lowered */
 };
 
 /*
- * One option per call. bpf_loop has the verifier check this once for any
- * offset; a plain loop over 40 option bytes branches per byte (NOP or not)
- * and its paths multiply past the verifier's budget.
+ * One option per call; every MSS option above max_mss is lowered in the
+ * buffer (a SYN-ACK with two MSS options must not slip the second one past:
+ * which one a stack honours is its own choice). bpf_loop has the verifier
+ * check this once for any offset; a plain loop over 40 option bytes
+ * branches per byte (NOP or not) and its paths multiply past the verifier's
+ * budget.
  */
 static long tcp_opt_step(__u32 index, void *ctx)
 {
 	struct tcp_opt_walk *w = ctx;
 	__u32 off = w->off;
 	__u8 kind, len;
+	__u16 mss;
 
 	if (off >= w->opts_len)
 		return 1;
@@ -107,24 +112,31 @@ static long tcp_opt_step(__u32 index, void *ctx)
 	if (len < DSRLB_TCP_OPT_HDR_LEN || off + len > w->opts_len)
 		return 1;
 	if (kind == DSRLB_TCP_OPT_MSS && len == DSRLB_TCP_OPT_MSS_LEN) {
-		w->mss_off = off + DSRLB_TCP_OPT_HDR_LEN;
-		return 1;
+		mss = (w->opts[(off + 2) & DSRLB_TCP_OPT_BUF_MASK] << 8) | w->opts[(off + 3) & DSRLB_TCP_OPT_BUF_MASK];
+		if (mss > w->max_mss) {
+			w->opts[(off + 2) & DSRLB_TCP_OPT_BUF_MASK] = w->max_mss >> 8;
+			w->opts[(off + 3) & DSRLB_TCP_OPT_BUF_MASK] = w->max_mss & 0xff;
+			w->clamped++;
+		}
 	}
 	w->off = off + len;
 	return 0;
 }
 
 /*
- * tc: lowers the MSS option of the TCP header at `l4_off` to `max_mss`,
- * through helpers, which keep the skb's checksum state right.
- * Returns 1 if clamped, 0 if not needed or absent, < 0 on failure.
+ * tc: lowers every MSS option of the TCP header at `l4_off` to `max_mss`,
+ * through helpers, which keep the skb's checksum state right: the options
+ * are stored back whole and the checksum follows their difference.
+ * Returns the number clamped (0 if none needed or present), < 0 on failure.
  */
 static __always_inline int tcp_clamp_mss(struct __sk_buff *skb, __u32 l4_off, __u16 max_mss)
 {
-	struct tcp_opt_walk w = { .mss_off = -1 };
+	struct tcp_opt_walk w = { .max_mss = max_mss };
+	__u8 orig[DSRLB_TCP_OPT_BUF];
 	__u32 opts_off = l4_off + sizeof(struct tcphdr);
 	__u32 check_off = l4_off + offsetof(struct tcphdr, check);
-	__be16 old_mss, new_mss;
+	__u32 len;
+	__s64 diff;
 	__u8 doff_byte;
 
 	/* Data offset: the high nibble of byte 12 of the TCP header. */
@@ -135,20 +147,22 @@ static __always_inline int tcp_clamp_mss(struct __sk_buff *skb, __u32 l4_off, __
 		return 0;
 	if (bpf_skb_load_bytes(skb, opts_off, w.opts, w.opts_len))
 		return -1;
+	__builtin_memcpy(orig, w.opts, sizeof(orig));
 	bpf_loop(DSRLB_TCP_MAX_OPT_BYTES, tcp_opt_step, &w, 0);
-	if (w.mss_off < 0)
+	if (!w.clamped)
 		return 0;
 
-	if (bpf_skb_load_bytes(skb, opts_off + w.mss_off, &old_mss, sizeof(old_mss)))
-		return -1;
-	if (bpf_ntohs(old_mss) <= max_mss)
+	/* Options are whole 4-byte words (data offset), as bpf_csum_diff wants;
+	 * the mask restates the bound for the verifier (opts_len <= 40). */
+	len = w.opts_len & DSRLB_TCP_OPT_BUF_MASK;
+	if (!len)
 		return 0;
-	new_mss = bpf_htons(max_mss);
-	if (bpf_l4_csum_replace(skb, check_off, old_mss, new_mss, sizeof(new_mss)))
+	diff = bpf_csum_diff((__be32 *)orig, len, (__be32 *)w.opts, len, 0);
+	if (diff < 0 || bpf_l4_csum_replace(skb, check_off, 0, diff, 0))
 		return -1;
-	if (bpf_skb_store_bytes(skb, opts_off + w.mss_off, &new_mss, sizeof(new_mss), 0))
+	if (bpf_skb_store_bytes(skb, opts_off, w.opts, len, 0))
 		return -1;
-	return 1;
+	return w.clamped;
 }
 
 #endif /* DSRLB_TCP_H */

@@ -3,7 +3,9 @@
  * their keys and values: one table used by the reconciler, lbctl and tests.
  */
 import type { Codec } from './codec.js';
-import { lb4Affinity, lb4AffinityKey, lb4DsrFrontend, lb4Flow, lb4SnatEntry, lb4Tuple } from './codecs/connections.js';
+import {
+  lb4Affinity, lb4AffinityKey, lb4DsrFrontend, lb4Flow, lb4FragKey, lb4SnatEntry, lb4Tuple,
+} from './codecs/connections.js';
 import { maglevEntry } from './codecs/maglev.js';
 import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
@@ -32,6 +34,8 @@ export const MapSpecs = {
   maglev: spec('lb4_maglev', u32Key, u32Value),
   flows: spec('lb4_flows', lb4Tuple, lb4Flow),
   dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4DsrFrontend),
+  /** A fragmented reply's {pod, client, IP id, proto} -> the frontend its first fragment got (tc egress). */
+  fragRevnat: spec('lb4_frag_revnat', lb4FragKey, lb4Revnat),
   snat: spec('lb4_snat', lb4Tuple, lb4SnatEntry),
   affinity: spec('lb4_affinity', lb4AffinityKey, lb4Affinity),
   sourceRanges: spec('lb4_source_ranges', lb4SourceRangeKey, u32Value),

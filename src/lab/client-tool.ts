@@ -21,7 +21,12 @@ export type ClientOp =
   /** Parallel downloads for `seconds`: total and per-pod bytes. */
   | { op: 'load'; url: string; connections: number; seconds: number }
   | { op: 'upload'; url: string; bytes: number; timeoutMs?: number }
-  | { op: 'udp'; host: string; port: number; count?: number; size?: number; timeoutMs?: number }
+  /**
+   * `count` queries, each from a new socket; `connected`: a connected socket (which
+   * reports an ICMP error as ECONNREFUSED and the like); `replyBytes`: ask the pod
+   * for an answer of that size.
+   */
+  | { op: 'udp'; host: string; port: number; count?: number; size?: number; timeoutMs?: number; connected?: boolean; replyBytes?: number }
   /** `count` connections, `concurrency` at a time: answers per pod. */
   | { op: 'spread'; url: string; count: number; concurrency: number; timeoutMs?: number }
   /** Opens `count` keep-alive connections; each stdin line "again" re-asks on all, "end" ends. */
@@ -35,7 +40,7 @@ export interface DownloadResult {
   status?: number; expected?: number; bytes: number; pod?: string; client?: string; error?: string; ms: number;
 }
 export interface LoadResult { seconds: number; bytes: number; perPod: Record<string, number>; errors: string[] }
-export interface UdpResult { answer?: PodAnswer; from?: string; error?: string }
+export interface UdpResult { answer?: PodAnswer; from?: string; error?: string; bytes?: number }
 export interface SpreadResult { perPod: Record<string, number>; remoteAddresses: Record<string, number>; errors: Record<string, number>; ms: number }
 export interface HoldRound { round: number; results: { answer?: PodAnswer; reused: boolean; error?: string }[] }
 export interface ForgeResult { sent: number; echoes: number }
@@ -146,19 +151,31 @@ async function upload(url: string, bytes: number, timeoutMs: number): Promise<Ge
   }
 }
 
+type UdpQuery = Extract<ClientOp, { op: 'udp' }>;
+
+/** The query's payload: `size` bytes, beginning with the request for a padded answer if any. */
+function udpQuery(q: UdpQuery): Buffer {
+  const head = Buffer.from(q.replyBytes ? `reply-bytes=${q.replyBytes};` : '');
+  return Buffer.concat([head, Buffer.alloc(Math.max(0, (q.size ?? 16) - head.length), 0x71)]);
+}
+
 /** One datagram per query, each from a new socket (a new source port, so a new flow). */
-async function udp(host: string, port: number, count: number, size: number, timeoutMs: number): Promise<UdpResult[]> {
+async function udp(q: UdpQuery): Promise<UdpResult[]> {
   const out: UdpResult[] = [];
-  for (let i = 0; i < count; i++) {
+  const payload = udpQuery(q);
+  for (let i = 0; i < (q.count ?? 1); i++) {
     out.push(await new Promise<UdpResult>((resolve) => {
       const sock = createSocket('udp4');
       const done = (r: UdpResult): void => { clearTimeout(timer); sock.close(); resolve(r); };
-      const timer = setTimeout(() => done({ error: 'ETIMEDOUT' }), timeoutMs);
+      const timer = setTimeout(() => done({ error: 'ETIMEDOUT' }), q.timeoutMs ?? 2_000);
       sock.on('message', (msg, rinfo) => {
-        try { done({ answer: JSON.parse(msg.toString('utf8')) as PodAnswer, from: `${rinfo.address}:${rinfo.port}` }); } catch (e) { done({ error: errText(e) }); }
+        try {
+          done({ answer: JSON.parse(msg.toString('utf8')) as PodAnswer, from: `${rinfo.address}:${rinfo.port}`, bytes: msg.length });
+        } catch (e) { done({ error: errText(e) }); }
       });
       sock.on('error', (e) => done({ error: errText(e) }));
-      sock.send(Buffer.alloc(size, 0x71), port, host);
+      if (q.connected) sock.connect(q.port, q.host, () => sock.send(payload));
+      else sock.send(payload, q.port, q.host);
     }));
   }
   return out;
@@ -251,7 +268,7 @@ export async function runClientOp(op: ClientOp, clientAddress = ''): Promise<unk
     case 'download': return download(op.url, op.timeoutMs ?? 60_000);
     case 'load': return load(op.url, op.connections, op.seconds);
     case 'upload': return upload(op.url, op.bytes, op.timeoutMs ?? 30_000);
-    case 'udp': return udp(op.host, op.port, op.count ?? 1, op.size ?? 16, op.timeoutMs ?? 2_000);
+    case 'udp': return udp(op);
     case 'spread': return spread(op.url, op.count, op.concurrency, op.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     case 'hold': await hold(op.url, op.count, op.timeoutMs ?? DEFAULT_TIMEOUT_MS); return undefined;
     case 'forge-geneve': return forgeGeneve(op, clientAddress);

@@ -3,7 +3,7 @@
  * directory (pure: topology + options -> YAML text).
  */
 import { stringify } from 'yaml';
-import { POD_HTTP_PORT, POD_UDP_PORT } from './pod-server.js';
+import { POD_CLOSED_UDP_PORT, POD_HTTP_PORT, POD_UDP_PORT } from './pod-server.js';
 import type { LabTopology } from './topology.js';
 
 export const LAB_NAMESPACE = 'lab';
@@ -13,6 +13,8 @@ export const LAB_VIP = '203.0.113.10';
 export const LAB_HTTP_PORT = 80;
 export const LAB_IPERF_PORT = 5201;
 export const LAB_UDP_PORT = 53;
+/** UDP to this frontend port reaches a pod port nothing listens on. */
+export const LAB_CLOSED_UDP_PORT = 54;
 export const LAB_NODE_PORT = 30080;
 export const LAB_HEALTH_CHECK_NODE_PORT = 30900;
 
@@ -53,6 +55,7 @@ export function labManifests(topo: LabTopology, opts: LabServiceOptions = {}): s
         { name: 'http', protocol: 'TCP', port: LAB_HTTP_PORT, targetPort: POD_HTTP_PORT, nodePort: LAB_NODE_PORT },
         { name: 'iperf', protocol: 'TCP', port: LAB_IPERF_PORT, targetPort: LAB_IPERF_PORT, nodePort: LAB_NODE_PORT + 1 },
         { name: 'echo', protocol: 'UDP', port: LAB_UDP_PORT, targetPort: POD_UDP_PORT, nodePort: LAB_NODE_PORT + 2 },
+        { name: 'closed', protocol: 'UDP', port: LAB_CLOSED_UDP_PORT, targetPort: POD_CLOSED_UDP_PORT, nodePort: LAB_NODE_PORT + 3 },
       ],
     },
     status: { loadBalancer: { ingress: [{ ip: LAB_VIP }] } },
@@ -79,6 +82,7 @@ export function labManifests(topo: LabTopology, opts: LabServiceOptions = {}): s
       { name: 'http', protocol: 'TCP', port: POD_HTTP_PORT },
       { name: 'iperf', protocol: 'TCP', port: LAB_IPERF_PORT },
       { name: 'echo', protocol: 'UDP', port: POD_UDP_PORT },
+      { name: 'closed', protocol: 'UDP', port: POD_CLOSED_UDP_PORT },
     ],
   };
   const docs = [service, slice, ...topo.nodes.map((n) => nodeObject(n.name, n.address))];

@@ -8,7 +8,11 @@
  * GET /            -> JSON PodAnswer
  * GET /bytes/N     -> N bytes (X-Pod, X-Client headers); ?rate=BYTES_PER_S paces it
  * POST /           -> JSON PodAnswer with the number of bytes received
- * UDP datagram     -> JSON PodAnswer with the datagram's size
+ * UDP datagram     -> JSON PodAnswer with the datagram's size; one that starts
+ *                     with "reply-bytes=N;" gets an answer padded to N bytes
+ *                     (larger than the MTU: the pod's stack fragments it)
+ * Nothing listens on POD_CLOSED_UDP_PORT: a datagram to it gets the pod's
+ * ICMP port unreachable.
  */
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
@@ -16,13 +20,26 @@ import { pathToFileURL } from 'node:url';
 
 export const POD_HTTP_PORT = 8080;
 export const POD_UDP_PORT = 9000;
+/** A UDP port no pod listens on. */
+export const POD_CLOSED_UDP_PORT = 9009;
+/** The most a padded UDP answer may be (an IPv4 datagram's limit, less headers). */
+const MAX_UDP_ANSWER = 65_000;
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 /** Downloads larger than this are refused: the lab's loops are bounded. */
 const MAX_DOWNLOAD = 4 * 1024 ** 3;
 /** Paced downloads send a chunk every this many ms. */
 const PACE_MS = 20;
 
-export interface PodAnswer { pod: string; remoteAddress: string; remotePort: number; localAddress: string; bytes?: number }
+export interface PodAnswer { pod: string; remoteAddress: string; remotePort: number; localAddress: string; bytes?: number; pad?: string }
+
+/** The answer to a UDP datagram `msg`: padded to the size it asks for with "reply-bytes=N;". */
+export function udpAnswer(answer: PodAnswer, msg: Buffer): string {
+  const plain = JSON.stringify(answer);
+  const asked = /^reply-bytes=(\d+);/.exec(msg.toString('latin1', 0, 32));
+  const want = Math.min(Number(asked?.[1] ?? 0), MAX_UDP_ANSWER);
+  const room = want - JSON.stringify({ ...answer, pad: '' }).length;
+  return room > 0 ? JSON.stringify({ ...answer, pad: 'p'.repeat(room) }) : plain;
+}
 
 export interface PodServer { readonly ready: Promise<void>; close(): void }
 
@@ -80,7 +97,7 @@ export function startPodServer(name: string, httpPort = POD_HTTP_PORT, udpPort =
   const udp = createSocket('udp4');
   udp.on('message', (msg, rinfo) => {
     const answer: PodAnswer = { pod: name, remoteAddress: rinfo.address, remotePort: rinfo.port, localAddress: '', bytes: msg.length };
-    udp.send(JSON.stringify(answer), rinfo.port, rinfo.address);
+    udp.send(udpAnswer(answer, msg), rinfo.port, rinfo.address);
   });
   const udpReady = new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(udpPort, '0.0.0.0', resolve); });
   return { ready: Promise.all([httpReady, udpReady]).then(() => undefined), close: () => { http.close(); udp.close(); } };

@@ -4,7 +4,7 @@
  */
 import { decodeEthernet, encodeEthernet, ETHERNET_HEADER_LENGTH, EtherType, type EthernetHeader } from './ethernet.js';
 import { decodeGeneve, encodeGeneve, GENEVE_PORT, GENEVE_PROTO_ETHERNET, type GeneveHeader, type GeneveSpec } from './geneve.js';
-import { decodeIcmp, encodeIcmp, type IcmpMessage, type IcmpSpec } from './icmp.js';
+import { decodeIcmp, decodeIcmpQuote, encodeIcmp, IcmpType, quoteOf, type IcmpMessage, type IcmpSpec } from './icmp.js';
 import { decodeIpv4, encodeIpv4, IpProtocol, type Ipv4Header, type Ipv4Spec } from './ipv4.js';
 import { decodeTcp, encodeTcp, tcpChecksumValid, type TcpSegment, type TcpSpec } from './tcp.js';
 import { decodeUdp, encodeUdp, udpChecksumState, type UdpDatagram, type UdpSpec } from './udp.js';
@@ -40,6 +40,28 @@ export function buildFrame(spec: FrameSpec): Buffer {
   });
   const header = encodeIpv4({ ...ip, protocol: ip.protocol ?? protocol }, payload.length);
   return Buffer.concat([eth, header, payload, Buffer.from(spec.trailer ?? [])]);
+}
+
+export interface IcmpErrorSpec {
+  readonly eth?: Partial<EthernetHeader>;
+  /** The error's own IPv4 header (who reports, to whom). */
+  readonly ip: Omit<Ipv4Spec, 'protocol'>;
+  readonly type: number;
+  readonly code: number;
+  /** Next-hop MTU (fragmentation needed). */
+  readonly mtu?: number;
+  /** The frame the error is about: its IPv4 header and `l4Bytes` of payload are quoted. */
+  readonly about: Uint8Array;
+  readonly l4Bytes?: number;
+}
+
+/** An ICMP error quoting a packet (RFC 792), every checksum computed from scratch. */
+export function buildIcmpError(spec: IcmpErrorSpec): Buffer {
+  return buildFrame({
+    eth: spec.eth,
+    ip: { df: false, ...spec.ip },
+    icmp: { type: spec.type, code: spec.code, rest: spec.mtu ?? 0, payload: quoteOf(spec.about, spec.l4Bytes) },
+  });
 }
 
 export interface GeneveFrameSpec {
@@ -121,6 +143,17 @@ export function decodeFrame(buf: Buffer, opts: DecodeOptions = {}): DecodedFrame
   }
 }
 
+/** ICMP types whose payload quotes a packet (errors). */
+const QUOTING_TYPES: ReadonlySet<number> = new Set([IcmpType.DEST_UNREACH, IcmpType.TIME_EXCEEDED, IcmpType.PARAMETER_PROBLEM]);
+
+function quoteProblems(payload: Buffer, where: string): string[] {
+  try {
+    return decodeIcmpQuote(payload).ip.checksumValid ? [] : [`${where}quoted IPv4 header checksum`];
+  } catch {
+    return [`${where}quote too short`];
+  }
+}
+
 function checksumProblems(f: DecodedFrame, where: string): string[] {
   const out: string[] = [];
   if (f.ip && !f.ip.checksumValid) out.push(`${where}IPv4 header checksum`);
@@ -128,6 +161,7 @@ function checksumProblems(f: DecodedFrame, where: string): string[] {
   if (f.tcp && !f.tcp.checksumValid) out.push(`${where}TCP checksum`);
   if (f.udp?.checksumState === 'invalid') out.push(`${where}UDP checksum`);
   if (f.icmp && !f.icmp.checksumValid) out.push(`${where}ICMP checksum`);
+  if (f.icmp && QUOTING_TYPES.has(f.icmp.type)) out.push(...quoteProblems(f.icmp.payload, where));
   if (f.geneve) out.push(...checksumProblems(f.geneve.inner, `${where}inner `));
   return out;
 }

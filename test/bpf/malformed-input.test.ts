@@ -73,17 +73,18 @@ test('IPv4 options are honoured: the header length is read from IHL and the opti
   t.like(inner?.tcp, { dport: 8080, checksumValid: true });
 });
 
-test('fragments, first or not, are left to the stack untouched', (t) => {
+test('fragments, first or not, are left to the stack untouched; a first fragment to a frontend is counted apart', (t) => {
   const dp = Datapath.open(t);
   services(dp);
   const first = clientUdp({}, { mf: true, df: false });
+  const firstToNoFrontend = clientUdp({ dport: 5353 }, { mf: true, df: false });
   const later = buildFrame({ eth: { src: Mac.router, dst: Mac.nic }, ip: { src: Addr.client, dst: Addr.vip, protocol: Proto.UDP, fragmentOffset: 185, df: false }, raw: Buffer.alloc(40, 7) });
-  for (const f of [first, later]) {
+  for (const f of [first, firstToNoFrontend, later]) {
     const r = dp.runXdp(f);
     t.is(r.retval, XdpAction.PASS);
     t.deepEqual(r.out, f);
   }
-  t.deepEqual(dp.nonZeroStats(), { PASS_FRAGMENT: 2 });
+  t.deepEqual(dp.nonZeroStats(), { PASS_FRAGMENT_FRONTEND: 1, PASS_FRAGMENT: 2 });
 });
 
 test('a bad IHL, version or total length is dropped and counted', (t) => {

@@ -158,6 +158,7 @@ export class Datapath {
       maglev: mapOf(xdp, MapSpecs.maglev),
       flows: mapOf(xdp, MapSpecs.flows),
       dsrRevnat: mapOf(xdp, MapSpecs.dsrRevnat),
+      fragRevnat: mapOf(xdp, MapSpecs.fragRevnat),
       snat: mapOf(xdp, MapSpecs.snat),
       affinity: mapOf(xdp, MapSpecs.affinity),
       sourceRanges: mapOf(xdp, MapSpecs.sourceRanges),

@@ -1,10 +1,14 @@
-/** Codecs for the connection tables: lb4_flows, lb4_dsr_revnat, lb4_snat, lb4_affinity. */
+/** Codecs for the connection tables: lb4_flows, lb4_dsr_revnat, lb4_frag_revnat, lb4_snat, lb4_affinity. */
 import { be16, ipv4, pad, struct, u16, u32, u64, u8 } from '../codec.js';
 
 export const lb4Tuple = struct('lb4_tuple', {
   saddr: ipv4, daddr: ipv4, sport: be16, dport: be16, proto: u8, flags: u8, pad: pad(2),
 });
 export type Lb4Tuple = ReturnType<typeof lb4Tuple.decode>;
+
+/** lb4_frag_revnat key: a fragmented reply's {pod, client, IP id, protocol}. */
+export const lb4FragKey = struct('lb4_frag_key', { saddr: ipv4, daddr: ipv4, id: be16, proto: u8, pad: pad(1) });
+export type Lb4FragKey = ReturnType<typeof lb4FragKey.decode>;
 
 /**
  * lb4_dsr_revnat value: the frontend a reply must come from. `epoch` is the
