@@ -255,6 +255,10 @@ export async function runDaemonSetPod(t: ExecutionContext, n: NodeUnderTest, doc
     const r = await execInContainer(pid, containerEnv(c, node), ['lbctl', 'status', '-o', 'json']);
     if (r.code !== 0) problems.push(`lbctl status in the container failed: ${r.out}`);
     else lbctlStatus = JSON.parse(r.out) as Record<string, unknown>;
+    // ... and kubectl exec ds/dsrlb -- lbctl bpf lb list
+    const list = await execInContainer(pid, containerEnv(c, node), ['lbctl', 'bpf', 'lb', 'list', '-o', 'json']);
+    const listed = list.code === 0 ? (JSON.parse(list.out) as { frontend: { address: string; port: number } }[]).map((e) => `${e.frontend.address}:${e.frontend.port}`) : [];
+    if (!listed.includes(`${CLUSTER_IP}:80`)) problems.push(`lbctl bpf lb list in the container does not list ${CLUSTER_IP}:80: ${list.out}`);
   }
 
   for (const r of api.refused) problems.push(`the API server refused a request (${r.status}): ${r.message}`);
