@@ -63,7 +63,7 @@ import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../src/ap
 import type { StateChange } from '../src/k8s/source.js';
 import { PlanCache } from '../src/plan/incremental.js';
 import { SyncPipeline } from '../src/agent/sync.js';
-import { PortFilterWriter } from '../src/reconcile/port-filter-writer.js';
+import { FullSync } from '../src/model/full-sync.js';
 import { buildPlanReport, type PlanNode } from '../src/plan/index.js';
 import { LISTS, nodeAddress, nodeName, objectKey, type ClusterShape, type ListedKind } from './lib/cluster.js';
 import { ClusterFeed, type Received } from './lib/feed-client.js';
@@ -128,8 +128,8 @@ class Pipeline {
   /** The source's live state, as last handed over. */
   state: ClusterState | undefined;
 
-  constructor(reconciler: Reconciler, root: string) {
-    this.sync = new SyncPipeline(LOCAL, reconciler, new PortFilterWriter(root), FULL_SYNC);
+  constructor(reconciler: Reconciler, fullSync: FullSync) {
+    this.sync = new SyncPipeline(LOCAL, reconciler, fullSync, FULL_SYNC);
   }
 
   get tableWorker(): Promise<Error | null> {
@@ -239,7 +239,8 @@ async function main(): Promise<void> {
     let t = performance.now();
     const obj = BpfObjectFile.load(BpfObjects.xdpLb, { pinRoot: root });
     cleanups.push(() => obj.close());
-    const reconciler = Reconciler.open({ bpffsRoot: root });
+    const fullSync = new FullSync();
+    const reconciler = Reconciler.open({ bpffsRoot: root, fullSync });
     cleanups.push(() => reconciler.close());
     const loadMs = performance.now() - t;
 
@@ -249,7 +250,7 @@ async function main(): Promise<void> {
     const profiler = await startProfile();
     gcObserver.observe({ entryTypes: ['gc'] });
     const source = new FeedSource({ throttleMs: THROTTLE_MS, validate: VALIDATE });
-    const pipeline = new Pipeline(reconciler, root);
+    const pipeline = new Pipeline(reconciler, fullSync);
     cleanups.push(() => void source.stop());
     // An agent's worker is up long before its first sync: its sources list first.
     const tableWorker = await pipeline.tableWorker;

@@ -17,8 +17,10 @@ import { readStats } from '../bpf/stats.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { CapacityGate, type Rejection } from '../reconcile/capacity.js';
 import { nodeIdForAddress } from '../reconcile/node-ids.js';
-import { PROTOCOL_NUMBERS } from '../reconcile/desired.js';
-import { PortFilterWriter } from '../reconcile/port-filter-writer.js';
+import { changesByMap } from '../reconcile/result.js';
+import { FullSync } from '../model/full-sync.js';
+import { frontendKeyOf } from '../model/keys.js';
+import { frontendKey } from '../plan/keys.js';
 import type { Source, StateChange } from '../k8s/source.js';
 import type { ClusterState } from '../api/types.js';
 import type { Frontend } from '../plan/types.js';
@@ -54,7 +56,6 @@ export class Agent {
   private lock: RootLock | undefined;
   private reconciler: Reconciler | undefined;
   private pipeline: SyncPipeline | undefined;
-  private portFilter: PortFilterWriter | undefined;
   private terminating: TerminatingStore | undefined;
   private backendsView: BpfMap<number, Lb4Backend> | undefined;
   private source: Source | undefined;
@@ -62,6 +63,7 @@ export class Agent {
   private readonly status: SyncStatus = {};
   private hcPorts: HealthCheckNodePorts | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
   private pinTimer: NodeJS.Timeout | undefined;
   private expectedPins: Map<string, number | null> | undefined;
   private metrics: AgentMetrics | undefined;
@@ -113,9 +115,9 @@ export class Agent {
     this.terminating = TerminatingStore.open(c.bpffsRoot);
     this.backendsView = openPinned(c.bpffsRoot, MapSpecs.backends);
     const terminatingSince = this.terminating.restore(this.backendsView);
-    this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize, terminatingSince });
-    this.portFilter = new PortFilterWriter(c.bpffsRoot);
-    this.pipeline = new SyncPipeline(local, this.reconciler, this.portFilter, false, {
+    const fullSync = new FullSync();
+    this.reconciler = Reconciler.open({ bpffsRoot: c.bpffsRoot, maglevMaxSize: c.maglevTableSize, terminatingSince, fullSync });
+    this.pipeline = new SyncPipeline(local, this.reconciler, fullSync, false, {
       gate: new CapacityGate(this.capacity()), inMaps: this.servingNow(),
     });
     this.expectedPins = pinnedMapIds(c.bpffsRoot, [...WRITTEN_MAPS, TERMINATING_MAP]);
@@ -131,6 +133,27 @@ export class Agent {
     });
     this.log.info({ source: created.description }, 'following');
     created.source.start((state, change) => this.onChange(state, change, local));
+    this.resyncTimer = setInterval(() => this.resync(), c.syncPeriodMs);
+    this.resyncTimer.unref();
+  }
+
+  /** --sync-period: reads the maps back and repairs what differs from the plan (an entry changed or deleted by hand). */
+  private resync(): void {
+    try {
+      const r = this.pipeline?.resync();
+      if (!r) return;
+      this.metrics?.resyncs.inc({ outcome: 'ok' });
+      const repaired = Object.fromEntries(Object.entries(changesByMap(r)).filter(([, n]) => n > 0));
+      for (const [map, n] of Object.entries(repaired)) this.metrics?.resyncRepairs.inc({ map }, n);
+      const total = Object.values(repaired).reduce((a, b) => a + b, 0);
+      if (total > 0) this.log.warn({ repaired, tables: r.tables, durationMs: Number(r.durationMs.toFixed(3)) }, 'resync repaired map entries that differed from the plan');
+      else this.log.info({ durationMs: Number(r.durationMs.toFixed(3)) }, 'resync: the maps match the plan');
+      this.saveTerminating();
+      this.scheduleSweep(r.nextSweepAt);
+    } catch (e) {
+      this.metrics?.resyncs.inc({ outcome: 'failed' });
+      this.log.error({ err: e }, 'resync failed; the next sync compares the maps with the plan again');
+    }
   }
 
   /** What the maps hold, from their sizes (revnat ids are u16; backend id 0 is never used). */
@@ -146,8 +169,8 @@ export class Agent {
 
   /** Frontends lb4_services holds now, so a restart keeps admitting the Services that were serving. */
   private servingNow(): (f: Frontend) => boolean {
-    const keys = new Set(withPinned(this.config.bpffsRoot, MapSpecs.services, (m) => m.entries().map(([k]) => `${k.address}|${k.port}|${k.proto}`)));
-    return (f) => keys.has(`${f.address}|${f.port}|${PROTOCOL_NUMBERS[f.protocol]}`);
+    const keys = new Set<string>(withPinned(this.config.bpffsRoot, MapSpecs.services, (m) => m.entries().map(([k]) => frontendKeyOf(k))));
+    return (f) => keys.has(frontendKey(f));
   }
 
   private attach(why: string): void {
@@ -304,12 +327,12 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.pinTimer) clearInterval(this.pinTimer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     await this.source?.stop();
     await this.hcPorts?.stop();
     await Promise.all(this.servers.map((s) => closeServer(s)));
     this.checkPins();
     this.reconciler?.close();
-    this.portFilter?.close();
     this.terminating?.close();
     this.backendsView?.close();
     this.datapath?.close();

@@ -41,13 +41,15 @@ export interface AgentConfig {
   /** kube-proxy's node health endpoint (/healthz, /livez); undefined = off. */
   readonly healthzBindAddress?: HostPort;
   readonly logLevel: string;
+  /** --sync-period: how often the maps are read back and repaired to the plan (ms). */
+  readonly syncPeriodMs: number;
 }
 
 /** Raw values as commander hands them over (strings, or undefined when not given). */
 export interface RawAgentOptions {
   kubeconfig?: string; apiServer?: string; manifests?: string; nodeName?: string; devices?: string;
   mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; mtu?: string;
-  nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string;
+  nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string; syncPeriod?: string;
   manifestsMaxFileBytes?: string; manifestsMaxObjects?: string;
   genevePort?: string; generatedRepliesRate?: string; generatedRepliesBurst?: string;
   /** A switch: true when given, or a string from the environment. */
@@ -60,7 +62,7 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   kubeconfig: 'KUBECONFIG', apiServer: 'DSRLB_API_SERVER', manifests: 'DSRLB_MANIFESTS', nodeName: 'NODE_NAME',
   devices: 'DSRLB_DEVICES', mode: 'DSRLB_MODE', xdpMode: 'DSRLB_XDP_MODE', maglevTableSize: 'DSRLB_MAGLEV_TABLE_SIZE',
   bpffsRoot: 'DSRLB_BPFFS_ROOT', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
-  healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL',
+  healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL', syncPeriod: 'DSRLB_SYNC_PERIOD',
   manifestsMaxFileBytes: 'DSRLB_MANIFESTS_MAX_FILE_BYTES', manifestsMaxObjects: 'DSRLB_MANIFESTS_MAX_OBJECTS',
   genevePort: 'DSRLB_GENEVE_PORT', generatedRepliesRate: 'DSRLB_GENERATED_REPLIES_RATE',
   generatedRepliesBurst: 'DSRLB_GENERATED_REPLIES_BURST', xdpReplaceForeign: 'DSRLB_XDP_REPLACE_FOREIGN',
@@ -68,6 +70,10 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
 };
 
 const MIN_MTU = 576;
+/** kube-proxy's --sync-period default. */
+export const DEFAULT_SYNC_PERIOD_MS = 60 * 60 * 1000;
+const MIN_SYNC_PERIOD_MS = 1000;
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const MAX_MTU = 65535;
 
 function usage(flag: string, message: string, remedy: string): DsrlbError {
@@ -85,6 +91,13 @@ function parseInteger(flag: string, value: string, min: number, max: number): nu
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw usage(flag, `'${value}' is not a whole number in [${min}, ${max}]`, `pass --${flag} N`);
   return n;
+}
+
+/** A Go-style duration: "30s", "1h", "1m30s", "500ms". */
+export function parseDuration(flag: string, value: string): number {
+  const parts = /^(?:\d+(?:ms|s|m|h))+$/.test(value) ? [...value.matchAll(/(\d+)(ms|s|m|h)/g)] : [];
+  if (parts.length === 0) throw usage(flag, `'${value}' is not a duration`, 'e.g. 30s, 15m, 1h (units ms, s, m, h)');
+  return parts.reduce((ms, [, n, unit]) => ms + Number(n) * (DURATION_UNITS[unit as string] as number), 0);
 }
 
 function parseSwitch(flag: string, value: string | boolean | undefined): boolean {
@@ -160,5 +173,13 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     // kube-proxy's default; an empty value turns it off, as kube-proxy's does.
     ...(raw.healthzBindAddress === '' ? {} : { healthzBindAddress: parseHostPort('healthz-bind-address', raw.healthzBindAddress ?? '0.0.0.0:10256') }),
     logLevel: oneOf('log-level', raw.logLevel ?? 'info', ['trace', 'debug', 'info', 'warn', 'error'] as const),
+    syncPeriodMs: syncPeriod(raw.syncPeriod),
   };
+}
+
+function syncPeriod(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_SYNC_PERIOD_MS;
+  const ms = parseDuration('sync-period', value);
+  if (ms < MIN_SYNC_PERIOD_MS) throw usage('sync-period', `${value} is shorter than 1s`, 'pass --sync-period 1s or longer (default 1h)');
+  return ms;
 }

@@ -48,6 +48,7 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('manifests-max-file-bytes', 'manifestsMaxFileBytes', 'a manifest file larger than this is refused (default 8388608)'))
     .addOption(flag('manifests-max-objects', 'manifestsMaxObjects', 'a manifest file with more objects than this is refused (default 20000)'))
     .addOption(flag('log-level', 'logLevel', 'trace | debug | info | warn | error (default info)'))
+    .addOption(flag('sync-period', 'syncPeriod', 'how often the maps are read back and repaired to the plan, e.g. 30s, 1h (default 1h)'))
     .action(async (opts: RawAgentOptions) => {
       const config = parseAgentConfig(mergeEnv(opts, process.env));
       requireRoot();

@@ -20,6 +20,8 @@ export class AgentMetrics {
   readonly syncDuration: Histogram;
   readonly sourceErrors: Counter<'resource' | 'kind'>;
   readonly syncErrors: Counter;
+  readonly resyncRepairs: Counter<'map'>;
+  readonly resyncs: Counter<'outcome'>;
   private readonly rejected: Gauge<'service'>;
 
   constructor(read: () => DatapathReadings | undefined) {
@@ -33,6 +35,11 @@ export class AgentMetrics {
       name: 'dsrlb_source_errors_total', help: 'Watch/list or manifest errors, by resource and kind', labelNames: ['resource', 'kind'], registers,
     });
     this.syncErrors = new Counter({ name: 'dsrlb_sync_errors_total', help: 'Syncs that failed to write the maps', registers });
+    this.resyncRepairs = new Counter({
+      name: 'dsrlb_resync_repairs_total', help: 'Map entries the periodic resync (--sync-period) found differing from the plan and rewrote or removed, by map',
+      labelNames: ['map'], registers,
+    });
+    this.resyncs = new Counter({ name: 'dsrlb_resyncs_total', help: 'Periodic resyncs, by outcome (ok, failed)', labelNames: ['outcome'], registers });
     this.rejected = new Gauge({
       name: 'dsrlb_capacity_rejected_frontends', help: 'Frontends of a Service left out of the maps for want of room', labelNames: ['service'], registers,
     });

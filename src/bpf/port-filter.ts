@@ -6,9 +6,10 @@
 import {
   DSRLB_PORT_FILTER_BIT_MASK, DSRLB_PORT_FILTER_TCP, DSRLB_PORT_FILTER_UDP, DSRLB_PORT_FILTER_WORD_SHIFT, DSRLB_PORT_FILTER_WORDS,
 } from './consts.generated.js';
+import { PROTOCOL_NUMBERS } from '../model/keys.js';
 
-const TCP = 6;
-const UDP = 17;
+const TCP = PROTOCOL_NUMBERS.TCP;
+const UDP = PROTOCOL_NUMBERS.UDP;
 
 /** The word and bit of {proto, port} (port in host order). Only TCP and UDP are filtered. */
 export function portFilterBit(proto: number, port: number): { word: number; bit: number } {

@@ -8,7 +8,7 @@ import type { Lb4Backend } from '../bpf/codecs/services.js';
 import { liveBackends } from '../bpf/backend-slots.js';
 import { MapSpecs, withPinned } from '../bpf/map-specs.js';
 import { ipv4Value } from '../net/ip.js';
-import { closeFd, innerTableElements, openInnerTable, readInnerTable } from '../reconcile/maglev-maps.js';
+import { closeFd, innerTableElements, openInnerTable, readInnerTable } from '../reconcile/maps/maglev-maps.js';
 import { DsrlbError } from '../errors.js';
 
 const PROTO_NAMES: Readonly<Record<number, string>> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };

@@ -36,8 +36,9 @@
  * tell unchanged frontends by identity.
  */
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import type { ClusterState } from '../k8s/types.js';
+import type { ClusterState } from '../api/types.js';
 import { sliceServiceKey } from './endpoints.js';
+import { FullSync } from '../model/full-sync.js';
 import { frontendKey } from './keys.js';
 import { LABEL_TOPOLOGY_ZONE } from './nodes.js';
 import { servicePlanner, type ServicePlan, type ServicePlanner } from './plan.js';
@@ -116,7 +117,9 @@ export class PlanCache {
   private nodeSig: string | undefined;
   /** planService for the current node. */
   private planner: ServicePlanner | undefined;
-  private primed = false;
+  /** Shared with the rest of the pipeline (src/model/full-sync.ts); cleared here only when this cache owns it. */
+  private readonly fullSync: FullSync;
+  private readonly ownsFullSync: boolean;
 
   /** ClusterState key -> the Service's part. */
   private readonly parts = new Map<string, Part>();
@@ -138,11 +141,14 @@ export class PlanCache {
   /**
    * @param tuning.chunkSize entries per copy-on-write chunk of the report order
    *   (default 64; tests use tiny ones to exercise splitting)
+   * @param tuning.fullSync the pipeline's "next sync is full" (else the cache keeps its own)
    */
-  constructor(node: PlanNodeSource, options: PlanOptions = {}, tuning: { readonly chunkSize?: number } = {}) {
+  constructor(node: PlanNodeSource, options: PlanOptions = {}, tuning: { readonly chunkSize?: number; readonly fullSync?: FullSync } = {}) {
     this.nodeSource = node;
     this.options = options;
     this.chunk = Math.max(1, tuning.chunkSize ?? 64);
+    this.fullSync = tuning.fullSync ?? new FullSync();
+    this.ownsFullSync = tuning.fullSync === undefined;
     this.order = new ReportOrder(this.chunk);
   }
 
@@ -179,7 +185,7 @@ export class PlanCache {
    * after a restart of the source), call rebuild() instead.
    */
   update(state: ClusterState, changed: PlanChanges): PlanUpdate {
-    if (!this.primed) return this.rebuild(state);
+    if (this.fullSync.needed) return this.rebuild(state);
     try {
       if (typeof this.nodeSource === 'function' && !isEmpty(changed.nodes)) {
         const node = this.nodeSource(state);
@@ -187,7 +193,7 @@ export class PlanCache {
       }
       return this.incremental(state, changed);
     } catch (e) {
-      this.primed = false; // the indexes may be half-updated: start over next time
+      this.fullSync.request('plan-failure'); // the indexes may be half-updated: start over next time
       throw e;
     }
   }
@@ -201,7 +207,15 @@ export class PlanCache {
   // ---- full -------------------------------------------------------------------
 
   private rebuildWith(state: ClusterState, node: PlanNode): PlanUpdate {
-    this.primed = false;
+    try {
+      return this.replan(state, node);
+    } catch (e) {
+      this.fullSync.request('plan-failure');
+      throw e;
+    }
+  }
+
+  private replan(state: ClusterState, node: PlanNode): PlanUpdate {
     // Same validation (and error) as a full build: an invalid node address throws here.
     const planner = servicePlanner(node, this.options);
     const beforeFrontends = new Map<string, Frontend>();
@@ -275,7 +289,7 @@ export class PlanCache {
       portsChanged = !now || !healthCheckEqual(hc, now);
     }
     const report = this.publish();
-    this.primed = true;
+    if (this.ownsFullSync) this.fullSync.done();
     return {
       report, frontends: { added, updated, removed }, services, healthCheckNodePortsChanged: portsChanged,
       warningsChanged: !warningsEqual(beforeWarnings, report.warnings), replanned: sorted.length, full: true,

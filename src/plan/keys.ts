@@ -2,12 +2,13 @@
  * Identities the reconcile layer needs, derived from contract objects so the
  * plan's JSON stays exactly the contract.
  */
+import { frontendKey as keyOf, protocolNumber, type FrontendKey } from '../model/keys.js';
 import { ipFamilyOf } from './ip.js';
 import type { Frontend, IPFamily } from './types.js';
 
-/** Unique within a plan: the datapath's lookup key {address, port, protocol}. */
-export function frontendKey(f: Pick<Frontend, 'address' | 'port' | 'protocol'>): string {
-  return `${f.address}|${f.port}|${f.protocol}`;
+/** Unique within a plan: the datapath's lookup key {address, port, protocol}, as the reconciler keys it too. */
+export function frontendKey(f: Pick<Frontend, 'address' | 'port' | 'protocol'>): FrontendKey {
+  return keyOf(f.address, f.port, protocolNumber(f.protocol));
 }
 
 export function frontendFamily(f: Pick<Frontend, 'address'>): IPFamily {

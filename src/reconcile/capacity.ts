@@ -9,6 +9,8 @@
  * source-range prefixes. Backends still draining (TERMINATING) also hold
  * slots: the caller leaves room for them in `Capacity.backends`.
  */
+import { backendKey, protocolNumber } from '../model/keys.js';
+import { frontendKey } from '../plan/keys.js';
 import type { Frontend } from '../plan/types.js';
 
 export interface Capacity {
@@ -38,7 +40,7 @@ function needOf(frontends: readonly Frontend[]): Need {
   const backends = new Set<string>();
   let ranges = 0;
   for (const f of frontends) {
-    for (const b of f.backends) backends.add(`${b.address}|${b.port}|${f.protocol}`);
+    for (const b of f.backends) backends.add(backendKey(b.address, b.port, protocolNumber(f.protocol)));
     ranges += f.sourceRanges?.length ?? 0;
   }
   return { frontends: frontends.length, backends: [...backends], ranges };
@@ -52,9 +54,8 @@ const NOTHING: Need = { frontends: 0, backends: [], ranges: 0 };
  * in both is updated in place).
  */
 function union(old: readonly Frontend[], want: readonly Frontend[]): Frontend[] {
-  const key = (f: Frontend): string => `${f.address}|${f.port}|${f.protocol}`;
-  const seen = new Set(old.map(key));
-  return [...old, ...want.filter((f) => !seen.has(key(f)))];
+  const seen = new Set(old.map(frontendKey));
+  return [...old, ...want.filter((f) => !seen.has(frontendKey(f)))];
 }
 
 function byName(a: string, b: string): number {

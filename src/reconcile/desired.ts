@@ -23,18 +23,20 @@
  * without an IPv4 address) cannot be reached through Geneve and is left out
  * of its table, with a warning.
  */
-import { isIPv4 } from 'node:net';
 import {
   DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_NOEP_DROP, DSRLB_SVC_F_NOEP_REJECT,
   DSRLB_SVC_F_SOURCE_RANGES,
 } from '../bpf/consts.generated.js';
-import type { Lb4Key } from '../bpf/codecs/services.js';
 import { backendSetKey } from '../plan/keys.js';
-import type { Backend, Frontend, FrontendKind, Plan, Protocol } from '../plan/types.js';
+import { backendKey, backendName, frontendKey, PROTOCOL_NUMBERS } from '../model/keys.js';
+import { ipv4Value } from '../net/ip.js';
+import type { Frontend, Plan, Protocol } from '../plan/types.js';
+import type {
+  DesiredBackend, DesiredFrontend, DesiredGroup, DesiredState, DesiredWarning, ServiceDesired, SourceRange,
+} from './desired-types.js';
+import { samePlanBackends } from './equality.js';
 import { maglevTableSize } from './maglev.js';
 import { nodeIdForAddress } from './node-ids.js';
-
-export const PROTOCOL_NUMBERS: Readonly<Record<Protocol, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
 
 /** What most services have none of (warnings, source ranges), shared: a reconciler keeps every service's desired state. */
 const NONE: readonly never[] = Object.freeze([]);
@@ -61,84 +63,6 @@ export interface DesiredContext {
   readonly maglevMaxSize: number;
 }
 
-export interface DesiredBackend {
-  /** Identity in lb4_backends: "address|port|proto". */
-  readonly key: string;
-  /** Identity in Maglev tables: "address:port" (a table has one protocol). */
-  readonly name: string;
-  readonly address: string;
-  readonly port: number;
-  readonly proto: number;
-  readonly nodeId: number;
-}
-
-export interface SourceRange {
-  readonly address: string;
-  readonly prefixLength: number;
-}
-
-export interface DesiredGroup {
-  /** backendSetKey of its frontends (plus a suffix when frontends of one key disagree). */
-  readonly key: string;
-  /** Usable backends, sorted by name; the Maglev table holds exactly these. */
-  readonly backends: readonly DesiredBackend[];
-  /** M, or 0 without backends (no table). */
-  readonly maglevSize: number;
-  /** loadBalancerSourceRanges of its LoadBalancer frontends, sorted. */
-  readonly sourceRanges: readonly SourceRange[];
-}
-
-export interface DesiredFrontend {
-  /** "address|port|proto" (proto as a number, like the lb4_services key). */
-  readonly key: string;
-  readonly lbKey: Lb4Key;
-  readonly groupKey: string;
-  readonly kind: FrontendKind;
-  /** DSRLB_SVC_F_* */
-  readonly flags: number;
-  /** Seconds; 0 without affinity. */
-  readonly affinityTimeout: number;
-  /** Usable backends of its group (lb4_service.backend_count). */
-  readonly backendCount: number;
-}
-
-export interface DesiredWarning {
-  /** "namespace/name" */
-  readonly service: string;
-  readonly message: string;
-}
-
-/** Everything one Service contributes. */
-export interface ServiceDesired {
-  readonly service: string;
-  readonly frontends: readonly DesiredFrontend[];
-  readonly groups: readonly DesiredGroup[];
-  readonly warnings: readonly DesiredWarning[];
-}
-
-export interface DesiredState {
-  readonly services: ReadonlyMap<string, ServiceDesired>;
-  /** node id -> IPv4 address */
-  readonly nodes: ReadonlyMap<number, string>;
-}
-
-/**
- * Both identities of a backend are kept for as long as it is programmed,
- * 100,000 of each in a large cluster: join() builds one flat string, where a
- * template literal leaves a chain of cons strings (about 70 bytes more per
- * backend for the two).
- */
-export function backendKey(address: string, port: number, proto: number): string {
-  return [address, port, proto].join('|');
-}
-
-function backendName(address: string, port: number): string {
-  return [address, port].join(':');
-}
-
-export function lbKeyString(k: Lb4Key): string {
-  return `${k.address}|${k.port}|${k.proto}`;
-}
 
 /** Node ids by name and by id, from every node's address and this node's. */
 export function desiredNodes(localNode: DesiredInput['localNode'], nodeAddresses: ReadonlyMap<string, string>): {
@@ -147,7 +71,7 @@ export function desiredNodes(localNode: DesiredInput['localNode'], nodeAddresses
   const byId = new Map<number, string>();
   const idByName = new Map<string, number>();
   for (const [name, address] of nodeAddresses) {
-    if (!isIPv4(address)) continue;
+    if (ipv4Value(address) < 0) continue;
     const id = nodeIdForAddress(address);
     byId.set(id, address);
     idByName.set(name, id);
@@ -169,22 +93,11 @@ export function frontendsByService(frontends: readonly Frontend[]): Map<string, 
   return out;
 }
 
-function sameBackends(a: readonly Backend[], b: readonly Backend[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as Backend;
-    const y = b[i] as Backend;
-    if (x.address !== y.address || x.port !== y.port || x.nodeName !== y.nodeName) return false;
-  }
-  return true;
-}
-
 function parseCidr(cidr: string): SourceRange | null {
   const slash = cidr.indexOf('/');
   const address = slash < 0 ? cidr : cidr.slice(0, slash);
   const prefixLength = slash < 0 ? 32 : Number(cidr.slice(slash + 1));
-  if (!isIPv4(address) || !Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) return null;
+  if (ipv4Value(address) < 0 || !Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) return null;
   return { address, prefixLength };
 }
 
@@ -202,7 +115,7 @@ export function buildServiceDesired(service: string, frontends: readonly Fronten
     if (!warnings.some((w) => w.message === message)) warnings.push({ service, message });
   };
 
-  interface Draft { key: string; protocol: Protocol; backends: readonly Backend[]; ranges: SourceRange[] | null }
+  interface Draft { key: string; protocol: Protocol; backends: Frontend['backends']; ranges: SourceRange[] | null }
   const variants = new Map<string, Draft[]>();
   const drafts: Draft[] = [];
   const placed: [Frontend, Draft][] = [];
@@ -217,7 +130,7 @@ export function buildServiceDesired(service: string, frontends: readonly Fronten
       list = [];
       variants.set(base, list);
     }
-    let draft = list.find((d) => sameBackends(d.backends, f.backends));
+    let draft = list.find((d) => samePlanBackends(d.backends, f.backends));
     if (!draft) {
       // Frontends of one backend set are meant to agree; if not, each variant gets its own table.
       if (list.length > 0) warn(`frontends of port '${f.servicePort}' disagree on backends: ${f.kind} ${f.address}:${f.port} gets its own table`);
@@ -284,7 +197,7 @@ export function buildServiceDesired(service: string, frontends: readonly Fronten
     else if (count === 0) flags |= DSRLB_SVC_F_NOEP_REJECT;
     const proto = PROTOCOL_NUMBERS[f.protocol];
     out.push({
-      key: `${f.address}|${f.port}|${proto}`,
+      key: frontendKey(f.address, f.port, proto),
       lbKey: { address: f.address, port: f.port, proto },
       groupKey: draft.key,
       kind: f.kind,
@@ -332,32 +245,4 @@ export function allBackends(d: DesiredState): Map<string, DesiredBackend> {
 
 export function allWarnings(d: DesiredState): DesiredWarning[] {
   return [...d.services.values()].flatMap((s) => s.warnings);
-}
-
-/** True when two service states program exactly the same entries (ids aside). */
-export function sameServiceDesired(a: ServiceDesired, b: ServiceDesired): boolean {
-  if (a.frontends.length !== b.frontends.length || a.groups.length !== b.groups.length) return false;
-  for (let i = 0; i < a.frontends.length; i++) {
-    const x = a.frontends[i] as DesiredFrontend;
-    const y = b.frontends[i] as DesiredFrontend;
-    if (x.key !== y.key || x.groupKey !== y.groupKey || x.flags !== y.flags || x.affinityTimeout !== y.affinityTimeout
-      || x.backendCount !== y.backendCount || x.kind !== y.kind) return false;
-  }
-  for (let i = 0; i < a.groups.length; i++) {
-    const x = a.groups[i] as DesiredGroup;
-    const y = b.groups[i] as DesiredGroup;
-    if (x.key !== y.key || x.maglevSize !== y.maglevSize || x.backends.length !== y.backends.length
-      || x.sourceRanges.length !== y.sourceRanges.length) return false;
-    for (let j = 0; j < x.backends.length; j++) {
-      const p = x.backends[j] as DesiredBackend;
-      const q = y.backends[j] as DesiredBackend;
-      if (p.key !== q.key || p.nodeId !== q.nodeId) return false;
-    }
-    for (let j = 0; j < x.sourceRanges.length; j++) {
-      const p = x.sourceRanges[j] as SourceRange;
-      const q = y.sourceRanges[j] as SourceRange;
-      if (p.address !== q.address || p.prefixLength !== q.prefixLength) return false;
-    }
-  }
-  return true;
 }

@@ -11,7 +11,9 @@
  * (lb4_services) again.
  */
 import type { Lb4Frontend, Lb4Key, Lb4Service } from '../bpf/codecs/services.js';
-import type { BpfMap } from '../bpf/map.js';
+import { sameFrontendSlot } from './equality.js';
+import type { MapChanges } from './result.js';
+import type { SlotMap } from './maps/lb-maps.js';
 
 function freedFrontend(generation: number): Lb4Frontend {
   return { serviceId: 0, generation, flags: 0 };
@@ -23,29 +25,27 @@ export class FrontendSlots {
   private newest = 0;
 
   /** Adopts what the map holds (a restarted agent). */
-  constructor(private readonly map: BpfMap<number, Lb4Frontend>) {
-    map.scanRaw((keys, ko, values, vo) => {
-      const slot = map.value.decode(values, vo);
-      if (slot.generation > this.newest) this.newest = slot.generation;
-      if (slot.serviceId !== 0) this.live.set(keys.readUInt32LE(ko), slot);
-    });
+  constructor(private readonly map: SlotMap<Lb4Frontend>) {
+    const scan = map.scan();
+    this.newest = scan.newestGeneration;
+    for (const [id, slot] of scan.live) this.live.set(id, slot);
   }
 
   /** Mirrors these lb4_services writes (call just before making them). */
-  write(services: readonly (readonly [Lb4Key, Lb4Service])[]): number {
+  write(services: readonly (readonly [Lb4Key, Lb4Service])[], counts: MapChanges): void {
     const writes: [number, Lb4Frontend][] = [];
     for (const [, s] of services) {
       const cur = this.live.get(s.revnatId);
-      if (cur && cur.serviceId === s.serviceId && cur.flags === s.flags) continue;
+      if (cur && sameFrontendSlot(cur, s)) continue;
       writes.push([s.revnatId, { serviceId: s.serviceId, flags: s.flags, generation: cur ? cur.generation : ++this.newest }]);
     }
     this.map.updateBatch(writes);
     for (const [id, slot] of writes) this.live.set(id, slot);
-    return writes.length;
+    counts.written += writes.length;
   }
 
   /** Frees the slots of these revnat ids (call just before deleting their lb4_services entries). */
-  free(revnatIds: Iterable<number>): void {
+  free(revnatIds: Iterable<number>, counts: MapChanges): void {
     const writes: [number, Lb4Frontend][] = [];
     for (const id of revnatIds) {
       const cur = this.live.get(id);
@@ -53,6 +53,7 @@ export class FrontendSlots {
     }
     this.map.updateBatch(writes);
     for (const [id] of writes) this.live.delete(id);
+    counts.deleted += writes.length;
   }
 
   /**
@@ -60,9 +61,9 @@ export class FrontendSlots {
    * after an adoption, the map may hold slots of frontends that are gone, or
    * lack slots of entries written by an agent that predates them.
    */
-  match(services: readonly (readonly [Lb4Key, Lb4Service])[]): void {
+  match(services: readonly (readonly [Lb4Key, Lb4Service])[], counts: MapChanges): void {
     const wanted = new Set(services.map(([, s]) => s.revnatId));
-    this.free([...this.live.keys()].filter((id) => !wanted.has(id)));
-    this.write(services);
+    this.free([...this.live.keys()].filter((id) => !wanted.has(id)), counts);
+    this.write(services, counts);
   }
 }

@@ -99,3 +99,23 @@ export class IdAllocator {
     if (id >= this.cursor) this.cursor = id >= this.max ? this.min : id + 1;
   }
 }
+
+/** lb4_service.revnat_id is a __u16. */
+const MAX_REVNAT_ID = 0xffff;
+const MAX_U32 = 0xffffffff;
+
+/**
+ * The reconciler's ids: service id by group key (plan's backendSetKey),
+ * backend id by backend key (an lb4_backends slot), revnat id by frontend key
+ * (an lb4_frontends slot).
+ */
+export class ReconcileIds {
+  readonly service = new IdAllocator('service id', 1, MAX_U32);
+  readonly revnat = new IdAllocator('revnat id', 1, MAX_REVNAT_ID);
+  readonly backend: IdAllocator;
+
+  /** @param backendSlots lb4_backends' size: ids index it, 1 to its last slot */
+  constructor(backendSlots: number) {
+    this.backend = new IdAllocator('backend id', 1, backendSlots - 1);
+  }
+}

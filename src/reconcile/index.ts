@@ -1,4 +1,4 @@
-/** Plan -> maps (DESIGN.md §3): Maglev tables, the desired state, the reconciler. */
+/** Plan -> maps: Maglev tables, the desired state, the reconciler behind its map interface. */
 export {
   MAGLEV_SLOTS_PER_BACKEND, maglevPermutation, maglevTable, maglevTableOf, maglevTableSize, type MaglevBackend,
 } from './maglev.js';
@@ -6,11 +6,13 @@ export { isPrime, primeAtLeast, primeAtMost } from './primes.js';
 export { nodeIdForAddress } from './node-ids.js';
 export { IdAllocator } from './ids.js';
 export {
-  allBackends, allFrontends, allGroups, allWarnings, backendKey, buildDesiredState, buildServiceDesired, desiredContext,
-  desiredNodes, frontendsByService, lbKeyString, PROTOCOL_NUMBERS, sameServiceDesired, type DesiredBackend,
-  type DesiredContext, type DesiredFrontend, type DesiredGroup, type DesiredInput, type DesiredOptions, type DesiredState,
-  type DesiredWarning, type ServiceDesired, type SourceRange,
+  allBackends, allFrontends, allGroups, allWarnings, buildDesiredState, buildServiceDesired, desiredContext,
+  desiredNodes, frontendsByService, type DesiredContext, type DesiredInput, type DesiredOptions,
 } from './desired.js';
-export {
-  DEFAULT_TERMINATING_GRACE_MS, Reconciler, type MapChanges, type ReconcilerOptions, type SyncResult,
-} from './reconciler.js';
+export type {
+  DesiredBackend, DesiredFrontend, DesiredGroup, DesiredState, DesiredWarning, ServiceDesired, SourceRange,
+} from './desired-types.js';
+export { sameServiceDesired } from './equality.js';
+export { DEFAULT_TERMINATING_GRACE_MS, Reconciler, type ReconcilerOptions } from './reconciler.js';
+export { changesByMap, type MapChanges, type SyncResult } from './result.js';
+export type { LbMap, LbMaps, MaglevMaps, SlotMap } from './maps/lb-maps.js';

@@ -13,7 +13,7 @@
  */
 import { DSRLB_BE_F_TERMINATING, DSRLB_LOCAL_ANY } from '../bpf/consts.generated.js';
 import type { Lb4Backend, Lb4LocalBackendKey } from '../bpf/codecs/services.js';
-import type { BpfMap } from '../bpf/map.js';
+import type { LbMap } from './maps/lb-maps.js';
 
 /** A local backend in the backend set of service `serviceId`. */
 export interface LocalBackend {
@@ -43,7 +43,7 @@ export class LocalBackends {
   private readonly refs = new Map<string, number>();
 
   /** Adopts what the map holds (a restarted agent): the first sync names every service, prune() drops the rest. */
-  constructor(private readonly map: BpfMap<Lb4LocalBackendKey, number>) {
+  constructor(private readonly map: LbMap<Lb4LocalBackendKey, number>) {
     for (const [key, backendId] of map.entries()) this.held.set(keyString(key), { key, backendId });
   }
 

@@ -7,7 +7,7 @@
  * verified again. 0 means "verify every packet" and is skipped.
  */
 import type { DsrlbConfig } from '../bpf/codecs/node.js';
-import type { BpfMap } from '../bpf/map.js';
+import type { LbMap } from './maps/lb-maps.js';
 
 const MAX_EPOCH = 0xffff;
 
@@ -16,7 +16,7 @@ export function nextLocalEpoch(epoch: number): number {
 }
 
 /** Bumps config[0].local_epoch in place (the rest of config as it is); returns the new epoch. */
-export function bumpLocalEpoch(config: BpfMap<number, DsrlbConfig>): number {
+export function bumpLocalEpoch(config: LbMap<number, DsrlbConfig>): number {
   const cur = config.lookup(0);
   if (!cur) return 0;
   const localEpoch = nextLocalEpoch(cur.localEpoch);

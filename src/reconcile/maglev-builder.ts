@@ -29,7 +29,7 @@ import { DSRLB_MAGLEV_SLOTS_PER_ENTRY } from '../bpf/consts.generated.js';
 import { maglevElements } from '../bpf/codecs/maglev.js';
 import { DsrlbError } from '../errors.js';
 import { FILL_INPUT_WORDS, FILL_SOURCE, fillScratch, fillTable, maglevTableOf, writeFillInput } from './maglev.js';
-import { TableBuffer } from './maglev-maps.js';
+import { TableBuffer } from './table-buffer.js';
 
 /** One table to build: backend i is `names[i].name` with id `ids[i]`. */
 export interface TableJob {

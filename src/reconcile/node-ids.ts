@@ -5,17 +5,16 @@
  * set config.node_id before the first reconcile. 0 (0.0.0.0) is never a
  * node, so it stays free to mean "none".
  */
-import { isIPv4 } from 'node:net';
 import { DsrlbError } from '../errors.js';
+import { ipv4Value } from '../net/ip.js';
 
 export function nodeIdForAddress(address: string): number {
-  if (!isIPv4(address)) {
+  const id = ipv4Value(address);
+  if (id < 0) {
     throw new DsrlbError('ERR_NODE_ADDRESS', `'${address}' is not an IPv4 address`, {
       subject: address, remedy: 'node addresses in the datapath are IPv4: pass the node\'s IPv4 address',
     });
   }
-  const [a, b, c, d] = address.split('.').map(Number) as [number, number, number, number];
-  const id = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
   if (id === 0) {
     throw new DsrlbError('ERR_NODE_ADDRESS', '0.0.0.0 is not a node address', { subject: address, remedy: 'pass the node\'s own IPv4 address' });
   }

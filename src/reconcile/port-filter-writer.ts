@@ -1,96 +1,77 @@
 /**
- * Keeps lb4_port_filter (bpf/lib/maps.h) equal to the ports frontends use.
- * A set bit lets xdp_lb pass a packet without a service lookup, so the order
- * matters: a port's bit is cleared before its first frontend is written and
- * set only after its last frontend is gone. Counting frontends per
- * {protocol, port} makes each change cost only the words it touches.
+ * Keeps lb4_port_filter (bpf/lib/maps.h) equal to the ports frontends use:
+ * one step at each end of the ordered apply (apply.ts). A set bit lets xdp_lb
+ * pass a packet without a service lookup, so a port's bit is cleared before
+ * its first frontend is written and set only after its last frontend is gone.
+ * Counting frontends per {protocol, port} makes each change cost only the
+ * words it touches; the words are kept as last read or written, and each end
+ * writes the words that change in one batch.
  */
-import { MapSpecs, openPinned } from '../bpf/map-specs.js';
-import type { BpfMap } from '../bpf/map.js';
 import { portFilterBit, portFilterWords } from '../bpf/port-filter.js';
-import type { Frontend, Protocol } from '../plan/types.js';
-import { PROTOCOL_NUMBERS } from './desired.js';
+import { isPortFiltered, type L4Address } from '../model/keys.js';
+import type { LbMap } from './maps/lb-maps.js';
 
-const FILTERED = new Set<number>([PROTOCOL_NUMBERS.TCP, PROTOCOL_NUMBERS.UDP]);
-
-interface PortRef { proto: number; port: number }
-
-/** {proto, port} of a frontendKey ("address|port|protocol"). */
-function refOfKey(key: string): PortRef {
-  const [, port, protocol] = key.split('|');
-  return { proto: PROTOCOL_NUMBERS[protocol as Protocol] ?? 0, port: Number(port) };
+function refId(proto: number, port: number): number {
+  return proto * 65536 + port;
 }
 
-export class PortFilterWriter {
-  private readonly map: BpfMap<number, bigint>;
+export class PortFilter {
+  private readonly words: bigint[];
+  /** {proto, port} -> frontends using it. */
   private readonly counts = new Map<number, number>();
 
-  constructor(bpffsRoot: string) {
-    this.map = openPinned(bpffsRoot, MapSpecs.portFilter);
+  /** Reads what the map holds. */
+  constructor(private readonly map: LbMap<number, bigint>) {
+    this.words = new Array<bigint>(map.maxEntries).fill(0n);
+    for (const [i, w] of map.entries()) this.words[i] = w;
   }
 
-  private static id(r: PortRef): number {
-    return r.proto * 65536 + r.port;
-  }
-
-  /** Before a full sync: clears the bits of every port `frontends` use, keeping bits already clear. */
-  beforeFull(frontends: readonly Frontend[]): void {
-    const refs = frontends.map((f) => ({ proto: PROTOCOL_NUMBERS[f.protocol], port: f.port }));
-    const wanted = portFilterWords(refs);
-    const entries: [number, bigint][] = [];
-    for (const [word, current] of this.map.entries()) {
-      const next = current & (wanted[word] ?? 0n);
-      if (next !== current) entries.push([word, next]);
-    }
-    this.map.updateBatch(entries);
-    this.counts.clear();
-    for (const r of refs) if (FILTERED.has(r.proto)) this.counts.set(PortFilterWriter.id(r), (this.counts.get(PortFilterWriter.id(r)) ?? 0) + 1);
-  }
-
-  /** After a full sync: exactly the filter of what was planned. */
-  afterFull(): void {
-    const refs = [...this.counts.keys()].map((id) => ({ proto: Math.floor(id / 65536), port: id % 65536 }));
-    const wanted = portFilterWords(refs);
-    this.map.updateBatch(wanted.map((w, i) => [i, w] as [number, bigint]).filter(([i, w]) => this.map.lookup(i) !== w));
-  }
-
-  /** Before an incremental sync: ports gaining their first frontend stop being filtered. */
-  beforeAdded(keys: readonly string[]): void {
-    for (const key of keys) {
-      const r = refOfKey(key);
-      if (!FILTERED.has(r.proto)) continue;
-      const id = PortFilterWriter.id(r);
+  /** Before the maps gain these frontends: ports gaining their first frontend stop being filtered. Returns words written. */
+  open(added: readonly L4Address[]): number {
+    const next = new Map<number, bigint>();
+    for (const f of added) {
+      if (!isPortFiltered(f.proto)) continue;
+      const id = refId(f.proto, f.port);
       const n = this.counts.get(id) ?? 0;
       this.counts.set(id, n + 1);
-      if (n === 0) this.setBit(r, false);
+      if (n > 0) continue;
+      const { word, bit } = portFilterBit(f.proto, f.port);
+      next.set(word, (next.get(word) ?? (this.words[word] as bigint)) & ~(1n << BigInt(bit)));
     }
+    return this.write(next);
   }
 
-  /** After an incremental sync: ports that lost their last frontend are filtered again. */
-  afterRemoved(keys: readonly string[]): void {
-    for (const key of keys) {
-      const r = refOfKey(key);
-      if (!FILTERED.has(r.proto)) continue;
-      const id = PortFilterWriter.id(r);
+  /** After these frontends left the maps: ports that lost their last frontend are filtered again. Returns words written. */
+  close(removed: readonly L4Address[]): number {
+    const next = new Map<number, bigint>();
+    for (const f of removed) {
+      if (!isPortFiltered(f.proto)) continue;
+      const id = refId(f.proto, f.port);
       const n = (this.counts.get(id) ?? 1) - 1;
       if (n > 0) {
         this.counts.set(id, n);
         continue;
       }
       this.counts.delete(id);
-      this.setBit(r, true);
+      const { word, bit } = portFilterBit(f.proto, f.port);
+      next.set(word, (next.get(word) ?? (this.words[word] as bigint)) | (1n << BigInt(bit)));
     }
+    return this.write(next);
   }
 
-  private setBit(r: PortRef, filtered: boolean): void {
-    const { word, bit } = portFilterBit(r.proto, r.port);
-    const current = this.map.lookup(word) ?? 0n;
-    const mask = 1n << BigInt(bit);
-    const next = filtered ? current | mask : current & ~mask;
-    if (next !== current) this.map.update(word, next);
+  /** After an adoption: exactly the filter of the ports counted (whatever an earlier run or a person left). */
+  match(): number {
+    const wanted = portFilterWords([...this.counts.keys()].map((id) => ({ proto: Math.floor(id / 65536), port: id % 65536 })));
+    const next = new Map<number, bigint>();
+    wanted.forEach((w, i) => next.set(i, w));
+    return this.write(next);
   }
 
-  close(): void {
-    this.map.close();
+  private write(next: ReadonlyMap<number, bigint>): number {
+    const writes: [number, bigint][] = [];
+    for (const [i, w] of next) if (this.words[i] !== w) writes.push([i, w]);
+    this.map.updateBatch(writes);
+    for (const [i, w] of writes) this.words[i] = w;
+    return writes.length;
   }
 }

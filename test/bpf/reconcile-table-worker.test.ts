@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { BpfObjectFile, BpfObjects } from '../../src/bpf/index.js';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
-import { closeFd, openInnerTable, readInnerTable } from '../../src/reconcile/maglev-maps.js';
+import { closeFd, openInnerTable, readInnerTable } from '../../src/reconcile/maps/maglev-maps.js';
 import { Reconciler } from '../../src/reconcile/index.js';
 import type { Frontend } from '../../src/plan/index.js';
 import { tempPinRoot } from '../helpers/bpffs.js';

@@ -12,46 +12,14 @@ import {
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import type { Lb4Backend, Lb4Service } from '../../src/bpf/codecs/services.js';
 import { maglevInnerSpec, MapSpecs, openPinned, withPinned } from '../../src/bpf/map-specs.js';
-import { maglevTable, nodeIdForAddress, Reconciler, type DesiredInput, type ReconcilerOptions } from '../../src/reconcile/index.js';
+import { maglevTable, nodeIdForAddress, Reconciler, type ReconcilerOptions } from '../../src/reconcile/index.js';
 import { buildFrame, decodeFrame } from '../../src/packet/index.js';
-import type { Backend, Frontend, Plan } from '../../src/plan/index.js';
+import type { Backend, Frontend } from '../../src/plan/index.js';
+import { be, fe, input, LOCAL, NODES, orderSteps, orderUpdates, pods, twoServices, VIP } from '../fixtures/reconcile-plans.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
 import { requireRoot } from '../helpers/root.js';
 
-const LOCAL = { name: 'node-a', address: '198.51.100.1' };
-const NODES = new Map([['node-a', '198.51.100.1'], ['node-b', '198.51.100.2'], ['node-c', '198.51.100.3']]);
-const VIP = '203.0.113.10';
 const TCP = 6;
-
-function be(address: string, nodeName: string | null = 'node-b', port = 8080): Backend {
-  return { address, port, nodeName, terminating: false };
-}
-
-function pods(n: number, third = 2): Backend[] {
-  return Array.from({ length: n }, (_, i) => be(`198.18.${third}.${i + 10}`, third === 1 ? 'node-a' : 'node-b'));
-}
-
-function fe(over: Partial<Frontend> & Pick<Frontend, 'address'>): Frontend {
-  return {
-    service: 'default/web', servicePort: 'http', kind: 'ClusterIP', port: 80, protocol: 'TCP',
-    backends: [], sessionAffinityTimeoutSeconds: null, sourceRanges: null, trafficScope: 'Cluster',
-    noEndpointsAction: null, ...over,
-  };
-}
-
-function input(frontends: Frontend[], nodeAddresses = NODES): DesiredInput {
-  const plan: Plan = { frontends, healthCheckNodePorts: [] };
-  return { plan, localNode: LOCAL, nodeAddresses };
-}
-
-/** A LoadBalancer Service "web" (ClusterIP + LB with source ranges and affinity) and a ClusterIP "dns". */
-function twoServices(webBackends: Backend[] = pods(3), dnsBackends: Backend[] = pods(2, 1)): Frontend[] {
-  return [
-    fe({ address: '10.96.0.10', backends: webBackends, sessionAffinityTimeoutSeconds: 300 }),
-    fe({ kind: 'LoadBalancer', address: VIP, backends: webBackends, sessionAffinityTimeoutSeconds: 300, sourceRanges: ['192.0.2.0/24'] }),
-    fe({ service: 'kube-system/dns', servicePort: 'dns', address: '10.96.0.53', port: 53, protocol: 'UDP', backends: dnsBackends.map((b) => ({ ...b, port: 53 })) }),
-  ];
-}
 
 interface Env {
   root: string;
@@ -576,27 +544,14 @@ test.serial('at every single map write of a sync, every live frontend resolves t
   }
   t.teardown(() => { for (const m of methods) proto[m] = originals[m] as (...a: unknown[]) => unknown; });
 
-  const steps: [string, Frontend[]][] = [
-    ['create', twoServices(pods(2))],
-    ['grow', twoServices(pods(10))],
-    ['replace every backend', twoServices(pods(10, 3))],
-    ['shrink', twoServices(pods(3))],
-    ['shrink and replace', twoServices(pods(1, 4))],
-    ['to zero', twoServices([])],
-    ['from zero', twoServices(pods(5))],
-    ['scope change', twoServices(pods(5)).map((f) => (f.kind === 'LoadBalancer' ? { ...f, trafficScope: 'Local' as const, backends: pods(1) } : f))],
-    ['delete a service', twoServices(pods(5)).slice(0, 1)],
-  ];
-  for (const [name, frontends] of steps) {
+  for (const [name, frontends] of orderSteps()) {
     step = name;
     r.sync(input(frontends));
   }
-  step = 'updateServices: grow';
-  r.updateServices(new Map([['default/web', twoServices(pods(12)).slice(0, 2)]]));
-  step = 'updateServices: shrink';
-  r.updateServices(new Map([['default/web', twoServices(pods(4, 5)).slice(0, 2)]]));
-  step = 'updateServices: remove';
-  r.updateServices(new Map([['default/web', []]]));
+  for (const [name, changes] of orderUpdates()) {
+    step = name;
+    r.updateServices(changes);
+  }
   t.true(writes > 20);
   t.deepEqual(problems, []);
 });

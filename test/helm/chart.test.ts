@@ -29,7 +29,7 @@ const PERMUTATIONS: Readonly<Record<string, Values>> = {
   defaults: REQUIRED,
   snat: { ...REQUIRED, loadBalancer: { mode: 'snat' } },
   hybrid: { ...REQUIRED, loadBalancer: { mode: 'hybrid', acceleration: 'generic' } },
-  'custom devices': { ...REQUIRED, devices: ['ens5', 'bond0.100'], mtu: 9000 },
+  'custom devices': { ...REQUIRED, devices: ['ens5', 'bond0.100'], mtu: 9000, tunnelPort: 6082, syncPeriod: '15m' },
   'API host set': { k8sServiceHost: 'api.cluster.example', k8sServicePort: 443 },
   'metrics off': { ...REQUIRED, prometheus: { enabled: false } },
   'ServiceMonitor': { ...REQUIRED, prometheus: { serviceMonitor: { enabled: true, labels: { release: 'prom' }, interval: '30s' } } },
@@ -85,7 +85,7 @@ test('the DaemonSet is a node agent as Cilium\'s: host network, every node, one 
 test('values reach the agent\'s configuration', (t) => {
   t.like(config(render(PERMUTATIONS.snat ?? {})), { DSRLB_MODE: 'snat', DSRLB_XDP_MODE: 'native' });
   t.like(config(render(PERMUTATIONS.hybrid ?? {})), { DSRLB_MODE: 'hybrid', DSRLB_XDP_MODE: 'generic' });
-  t.like(config(render(PERMUTATIONS['custom devices'] ?? {})), { DSRLB_DEVICES: 'ens5,bond0.100', DSRLB_MTU: '9000' });
+  t.like(config(render(PERMUTATIONS['custom devices'] ?? {})), { DSRLB_DEVICES: 'ens5,bond0.100', DSRLB_MTU: '9000', DSRLB_GENEVE_PORT: '6082', DSRLB_SYNC_PERIOD: '15m' });
   t.like(config(render(PERMUTATIONS['socket LB host namespace only'] ?? {})), { DSRLB_SOCKET_LB: 'true', DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY: 'true', DSRLB_CGROUP_ROOT: '/run/dsrlb/cgroupv2' });
   const off = render(PERMUTATIONS['socket LB off'] ?? {});
   t.is(config(off).DSRLB_SOCKET_LB, 'false');
@@ -142,6 +142,7 @@ const REFUSED: readonly [string, Values, RegExp][] = [
   ['a bad device name', { ...REQUIRED, devices: ['eth0; rm'] }, /devices/],
   ['a misspelt key', { ...REQUIRED, socketLb: { enabled: false } }, /socketLb/],
   ['an MTU below the minimum', { ...REQUIRED, mtu: 100 }, /mtu/],
+  ['a sync period that is not a duration', { ...REQUIRED, syncPeriod: 'hourly' }, /syncPeriod/],
   ['a string where a bool goes', { ...REQUIRED, kubeProxyReplacement: 'yes' }, /kubeProxyReplacement/],
   ['a map size the image was not built with', { ...REQUIRED, bpf: { lbMapMax: 1000000 } }, /bpf.lbMapMax=1000000: dsrlb sizes its Service maps when the image is built/],
   ['a node port range upside down', { ...REQUIRED, nodePort: { range: '32767,30000' } }, /nodePort.range=32767,30000: expected LOW,HIGH/],

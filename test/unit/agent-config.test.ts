@@ -16,6 +16,7 @@ test('defaults follow docs/design.md §4', (t) => {
   t.deepEqual(c.healthAddr, { host: '127.0.0.1', port: 9964 });
   t.deepEqual(c.healthzBindAddress, { host: '0.0.0.0', port: 10256 });
   t.is(c.mtu, undefined);
+  t.is(c.syncPeriodMs, 60 * 60 * 1000, "kube-proxy's --sync-period default");
   t.is(c.genevePort, 6081);
   t.deepEqual(c.generatedReplies, { rate: 1000, burst: 50 });
   t.false(c.xdpReplaceForeign);
@@ -38,6 +39,14 @@ test('--healthz-bind-address: kube-proxy\'s default, empty turns it off, a bad v
   t.deepEqual(parseAgentConfig(mergeEnv(minimal, { DSRLB_HEALTHZ_BIND_ADDRESS: '[::]:10256' })).healthzBindAddress, { host: '::', port: 10256 });
   const e = t.throws(() => parseAgentConfig({ ...minimal, healthzBindAddress: '10256' }), { instanceOf: DsrlbError });
   t.regex(e?.toLine() ?? '', /--healthz-bind-address: '10256' is not host:port/);
+});
+
+test('--sync-period takes durations, from the flag or DSRLB_SYNC_PERIOD', (t) => {
+  t.is(parseAgentConfig({ ...minimal, syncPeriod: '30s' }).syncPeriodMs, 30_000);
+  t.is(parseAgentConfig({ ...minimal, syncPeriod: '1h' }).syncPeriodMs, 3_600_000);
+  t.is(parseAgentConfig({ ...minimal, syncPeriod: '1m30s' }).syncPeriodMs, 90_000);
+  t.is(parseAgentConfig({ ...minimal, syncPeriod: '1500ms' }).syncPeriodMs, 1500);
+  t.is(parseAgentConfig(mergeEnv(minimal, { DSRLB_SYNC_PERIOD: '2m' })).syncPeriodMs, 120_000);
 });
 
 test('the environment fills what the flags leave out, flags win', (t) => {
@@ -65,6 +74,8 @@ const bad: [string, RawAgentOptions, RegExp][] = [
   ['bad device name', { ...minimal, devices: 'eth0,bad name!' }, /--devices: 'bad name!'/],
   ['bad API server', { nodeName: 'n', devices: 'eth0', apiServer: '10.0.0.1:6443' }, /--api-server.*https:\/\//],
   ['bad node address', { ...minimal, nodeAddress: '300.1.1.1' }, /--node-address/],
+  ['a sync period without a unit', { ...minimal, syncPeriod: '60' }, /--sync-period: '60' is not a duration.*30s/],
+  ['a sync period under a second', { ...minimal, syncPeriod: '10ms' }, /--sync-period: 10ms is shorter than 1s/],
   ['Geneve port 0', { ...minimal, genevePort: '0' }, /--geneve-port: '0' is not a whole number in \[1, 65535\]/],
   ['generated-reply rate too high', { ...minimal, generatedRepliesRate: '5000000' }, /--generated-replies-rate/],
   ['generated-reply burst of 0', { ...minimal, generatedRepliesBurst: '0' }, /--generated-replies-burst/],

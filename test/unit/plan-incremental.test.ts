@@ -75,7 +75,7 @@ function seeded(t: ExecutionContext): { world: World; cache: PlanCache } {
   const cache = new PlanCache(NODE_A);
   const u = step(t, cache, world);
   t.true(u.full);
-  t.deepEqual(sorted(u.frontends.added), ['10.96.0.10|80|TCP', '10.96.0.11|80|TCP', '198.51.100.1|30080|TCP']);
+  t.deepEqual(sorted(u.frontends.added), ['10.96.0.10|80|6', '10.96.0.11|80|6', '198.51.100.1|30080|6']);
   return { world, cache };
 }
 
@@ -91,7 +91,7 @@ test('a changed Service re-plans that Service only', (t) => {
   const u = step(t, cache, world);
   t.false(u.full);
   t.is(u.replanned, 1);
-  t.deepEqual(u.frontends, { added: [], updated: ['10.96.0.11|80|TCP'], removed: [] });
+  t.deepEqual(u.frontends, { added: [], updated: ['10.96.0.11|80|6'], removed: [] });
   t.deepEqual([...u.services], ['default/api']);
   // web's frontends are the very same objects.
   t.is(u.report.plan.frontends.find((f) => f.service === 'default/web'), before.find((f) => f.service === 'default/web'));
@@ -100,11 +100,11 @@ test('a changed Service re-plans that Service only', (t) => {
 test('a removed Service removes its frontends; a new one adds them', (t) => {
   const { world, cache } = seeded(t);
   let u = step(t, cache, world.del('services', 'default/web'));
-  t.deepEqual(u.frontends, { added: [], updated: [], removed: ['10.96.0.10|80|TCP', '198.51.100.1|30080|TCP'] });
+  t.deepEqual(u.frontends, { added: [], updated: [], removed: ['10.96.0.10|80|6', '198.51.100.1|30080|6'] });
   // Its slice stays indexed: the Service coming back finds it.
   u = step(t, cache, world.put(web));
-  t.deepEqual(sorted(u.frontends.added), ['10.96.0.10|80|TCP', '198.51.100.1|30080|TCP']);
-  t.is(cache.frontend('10.96.0.10|80|TCP')?.backends.length, 2);
+  t.deepEqual(sorted(u.frontends.added), ['10.96.0.10|80|6', '198.51.100.1|30080|6']);
+  t.is(cache.frontend('10.96.0.10|80|6')?.backends.length, 2);
 });
 
 test('a changed EndpointSlice re-plans the Service its label names', (t) => {
@@ -112,8 +112,8 @@ test('a changed EndpointSlice re-plans the Service its label names', (t) => {
   const next = slice('web-1', { service: 'web', endpoints: [{ ip: '198.18.1.5', node: 'node-a', ready: false }, { ip: '198.18.2.5', node: 'node-b' }] });
   const u = step(t, cache, world.put(next));
   t.is(u.replanned, 1);
-  t.deepEqual(sorted(u.frontends.updated), ['10.96.0.10|80|TCP', '198.51.100.1|30080|TCP']);
-  t.deepEqual(cache.frontend('10.96.0.10|80|TCP')?.backends.map((b) => b.address), ['198.18.2.5']);
+  t.deepEqual(sorted(u.frontends.updated), ['10.96.0.10|80|6', '198.51.100.1|30080|6']);
+  t.deepEqual(cache.frontend('10.96.0.10|80|6')?.backends.map((b) => b.address), ['198.18.2.5']);
 });
 
 test('an EndpointSlice whose label moves re-plans both the old and the new Service', (t) => {
@@ -121,7 +121,7 @@ test('an EndpointSlice whose label moves re-plans both the old and the new Servi
   const moved = slice('web-1', { service: 'api', endpoints: [{ ip: '198.18.1.5', node: 'node-a' }, { ip: '198.18.2.5', node: 'node-b' }] });
   const u = step(t, cache, world.put(moved));
   t.is(u.replanned, 2);
-  t.deepEqual(sorted(u.frontends.updated), ['10.96.0.10|80|TCP', '10.96.0.11|80|TCP', '198.51.100.1|30080|TCP']);
+  t.deepEqual(sorted(u.frontends.updated), ['10.96.0.10|80|6', '10.96.0.11|80|6', '198.51.100.1|30080|6']);
   t.deepEqual(lines(u.report.plan), [
     'default/api:http ClusterIP 10.96.0.11:80/TCP Cluster -> 198.18.1.5:8080@node-a, 198.18.1.7:8080@node-a, 198.18.2.5:8080@node-b',
     'default/web:http ClusterIP 10.96.0.10:80/TCP Cluster -> reject',
@@ -136,18 +136,18 @@ test('an EndpointSlice that gains the service-proxy-name label leaves its Servic
     endpoints: [{ ip: '198.18.1.5', node: 'node-a' }],
   });
   let u = step(t, cache, world.put(foreign));
-  t.is(cache.frontend('10.96.0.10|80|TCP')?.noEndpointsAction, 'reject');
+  t.is(cache.frontend('10.96.0.10|80|6')?.noEndpointsAction, 'reject');
   t.is(u.replanned, 1);
   // And back.
   u = step(t, cache, world.put(webSlice));
-  t.is(cache.frontend('10.96.0.10|80|TCP')?.backends.length, 2);
+  t.is(cache.frontend('10.96.0.10|80|6')?.backends.length, 2);
 });
 
 test('a deleted EndpointSlice re-plans the Service it belonged to', (t) => {
   const { world, cache } = seeded(t);
   const u = step(t, cache, world.del('endpointSlices', 'default/api-1'));
-  t.deepEqual(u.frontends.updated, ['10.96.0.11|80|TCP']);
-  t.is(cache.frontend('10.96.0.11|80|TCP')?.noEndpointsAction, 'reject');
+  t.deepEqual(u.frontends.updated, ['10.96.0.11|80|6']);
+  t.is(cache.frontend('10.96.0.11|80|6')?.noEndpointsAction, 'reject');
 });
 
 test('a slice change that does not change the plan reports nothing and keeps the report', (t) => {
@@ -178,7 +178,7 @@ test('this node\'s addresses changing (through a resolver) re-plans everything',
   step(t, cache, world, resolve);
   const u = step(t, cache, world.put(node('node-a', ['198.51.100.3'])), resolve);
   t.true(u.full);
-  t.deepEqual(u.frontends, { added: ['198.51.100.3|30080|TCP'], updated: [], removed: ['198.51.100.1|30080|TCP'] });
+  t.deepEqual(u.frontends, { added: ['198.51.100.3|30080|6'], updated: [], removed: ['198.51.100.1|30080|6'] });
   t.is(cache.planNode?.addresses[0], '198.51.100.3');
 });
 
@@ -190,7 +190,7 @@ test('this node\'s zone changing re-plans everything (topology hints); other lab
   const world = new World().put(web, hinted, node('node-a', ['198.51.100.1'], { 'topology.kubernetes.io/zone': 'zone-a' }));
   const cache = new PlanCache(resolve);
   step(t, cache, world, resolve);
-  t.deepEqual(cache.frontend('10.96.0.10|80|TCP')?.backends.map((b) => b.address), ['198.18.1.5']);
+  t.deepEqual(cache.frontend('10.96.0.10|80|6')?.backends.map((b) => b.address), ['198.18.1.5']);
 
   let u = step(t, cache, world.put(node('node-a', ['198.51.100.1'], { 'topology.kubernetes.io/zone': 'zone-a', team: 'x' })), resolve);
   t.false(u.full);
@@ -198,8 +198,8 @@ test('this node\'s zone changing re-plans everything (topology hints); other lab
 
   u = step(t, cache, world.put(node('node-a', ['198.51.100.1'], { 'topology.kubernetes.io/zone': 'zone-b' })), resolve);
   t.true(u.full);
-  t.deepEqual(sorted(u.frontends.updated), ['10.96.0.10|80|TCP', '198.51.100.1|30080|TCP']);
-  t.deepEqual(cache.frontend('10.96.0.10|80|TCP')?.backends.map((b) => b.address), ['198.18.2.5']);
+  t.deepEqual(sorted(u.frontends.updated), ['10.96.0.10|80|6', '198.51.100.1|30080|6']);
+  t.deepEqual(cache.frontend('10.96.0.10|80|6')?.backends.map((b) => b.address), ['198.18.2.5']);
 });
 
 test('a frontend two Services claim: the first by name owns it; the other takes over when the first lets go', (t) => {
@@ -208,14 +208,14 @@ test('a frontend two Services claim: the first by name owns it; the other takes 
   const world = new World().put(b, a);
   const cache = new PlanCache(NODE_A);
   let u = step(t, cache, world);
-  t.is(cache.frontend('203.0.113.20|80|TCP')?.service, 'default/a');
+  t.is(cache.frontend('203.0.113.20|80|6')?.service, 'default/a');
   t.deepEqual(u.report.warnings.map((w) => w.service), ['default/b']);
 
   // a gives the IP up: b's frontend replaces it (an update of that key), its warning goes.
   u = step(t, cache, world.put(svc('a', { clusterIP: '10.96.0.1' })));
   t.is(u.replanned, 1);
-  t.deepEqual(u.frontends, { added: [], updated: ['203.0.113.20|80|TCP'], removed: [] });
-  t.is(cache.frontend('203.0.113.20|80|TCP')?.service, 'default/b');
+  t.deepEqual(u.frontends, { added: [], updated: ['203.0.113.20|80|6'], removed: [] });
+  t.is(cache.frontend('203.0.113.20|80|6')?.service, 'default/b');
   // Both services' lists of frontends changed: what a per-service reconciler needs.
   t.deepEqual(sorted([...u.services]), ['default/a', 'default/b']);
   t.deepEqual(lines({ frontends: cache.frontendsOf('default/a'), healthCheckNodePorts: [] }), ['default/a:http ClusterIP 10.96.0.1:80/TCP Cluster -> reject']);
@@ -226,12 +226,12 @@ test('a frontend two Services claim: the first by name owns it; the other takes 
 
   // a claims it again: back to a, b warned again.
   u = step(t, cache, world.put(a));
-  t.deepEqual(u.frontends, { added: [], updated: ['203.0.113.20|80|TCP'], removed: [] });
+  t.deepEqual(u.frontends, { added: [], updated: ['203.0.113.20|80|6'], removed: [] });
   t.true(u.warningsChanged);
 
   // b is deleted: a keeps it, nothing about that key changes, the warning goes.
   u = step(t, cache, world.del('services', 'default/b'));
-  t.deepEqual(u.frontends, { added: [], updated: [], removed: ['10.96.0.2|80|TCP'] });
+  t.deepEqual(u.frontends, { added: [], updated: [], removed: ['10.96.0.2|80|6'] });
   t.deepEqual([...u.services], ['default/b']);
   t.deepEqual(cache.frontendsOf('default/b'), []);
   t.true(u.warningsChanged);
@@ -324,7 +324,7 @@ test('Services and slices are matched by their own namespace, as the full build 
   );
   const cache = new PlanCache(NODE_A);
   step(t, cache, world);
-  t.deepEqual(cache.frontend('10.96.0.10|80|TCP')?.backends.map((b) => b.address), ['198.18.1.5']);
+  t.deepEqual(cache.frontend('10.96.0.10|80|6')?.backends.map((b) => b.address), ['198.18.1.5']);
   step(t, cache, world.put(svc('web', { clusterIP: '10.96.0.12' }, { namespace: 'ns1' })));
-  t.deepEqual(cache.frontend('10.96.0.12|80|TCP')?.backends.map((b) => b.address), ['198.18.1.6']);
+  t.deepEqual(cache.frontend('10.96.0.12|80|6')?.backends.map((b) => b.address), ['198.18.1.6']);
 });

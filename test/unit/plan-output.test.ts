@@ -116,7 +116,7 @@ test('frontendKey, frontendFamily and backendSetKey identify frontends for the r
   const plan = buildPlan(state({ services: [lb], slices: [shopSlice] }), { name: 'node-a', addresses: ['198.51.100.1'] });
   const [cip, np, lbf] = plan.frontends;
   if (!cip || !np || !lbf) return t.fail('expected three frontends');
-  t.is(frontendKey(cip), '10.96.0.20|80|TCP');
+  t.is(frontendKey(cip) as string, '10.96.0.20|80|6');
   t.is(frontendFamily(cip), 'IPv4');
   t.is(frontendFamily({ address: 'fd00::1' }), 'IPv6');
   // NodePort and LoadBalancer share the Local backend set; the cluster IP has its own.

@@ -6,7 +6,7 @@ import test from 'ava';
 import { lb4Backend, lb4Key, lb4Revnat, lb4Service } from '../../src/bpf/codecs/services.js';
 import {
   encodeBackend, encodeLbKey, encodeRevnat, encodeService, LAYOUTS_MATCH,
-} from '../../src/reconcile/batch-writes.js';
+} from '../../src/reconcile/maps/batch-writes.js';
 
 let seed = 12345;
 function rnd(max: number): number {

@@ -8,9 +8,10 @@ import {
   DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_NOEP_DROP, DSRLB_SVC_F_NOEP_REJECT, DSRLB_SVC_F_SOURCE_RANGES,
 } from '../../src/bpf/consts.generated.js';
 import {
-  allBackends, allFrontends, allGroups, allWarnings, buildDesiredState, sameServiceDesired, type DesiredInput,
-  type DesiredState,
+  allBackends, allFrontends, allGroups, allWarnings, buildDesiredState, type DesiredInput,
 } from '../../src/reconcile/desired.js';
+import type { DesiredState } from '../../src/reconcile/desired-types.js';
+import { sameServiceDesired } from '../../src/reconcile/equality.js';
 import { nodeIdForAddress } from '../../src/reconcile/node-ids.js';
 import { DsrlbError } from '../../src/errors.js';
 import { buildPlan } from '../../src/plan/index.js';

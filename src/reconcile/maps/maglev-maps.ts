@@ -4,88 +4,16 @@
  * are many (one per backend set) and written whole, so this talks to the
  * addon directly with prebuilt buffers instead of a codec per element.
  */
-import { DSRLB_MAGLEV_SLOTS_PER_ENTRY } from '../bpf/consts.generated.js';
-import { maglevElements } from '../bpf/codecs/maglev.js';
-import { call } from '../bpf/errors.js';
-import { MapFlags, MapType, UpdateFlags } from '../bpf/map-types.js';
-import { native, type NativeBatch } from '../bpf/native.js';
-import type { BpfMap } from '../bpf/map.js';
-import { DsrlbError } from '../errors.js';
+import { call } from '../../bpf/errors.js';
+import { MapFlags, MapType, UpdateFlags } from '../../bpf/map-types.js';
+import { native, type NativeBatch } from '../../bpf/native.js';
+import type { BpfMap } from '../../bpf/map.js';
+import { DsrlbError } from '../../errors.js';
+import { ELEMENT_BYTES, TableBuffer } from '../table-buffer.js';
 
-const SLOT_BYTES = 4;
-const scratchBuffers: [Uint32Array, Uint32Array] = [new Uint32Array(0), new Uint32Array(0)];
-const ELEMENT_BYTES = SLOT_BYTES * DSRLB_MAGLEV_SLOTS_PER_ENTRY;
 const KEY_BYTES = 4;
 /** Most elements per lookup-batch call when reading a table back (the addon allocates this much per call). */
 const READ_CHUNK = 8192;
-
-/**
- * A table's slots in memory laid out exactly like the inner map's values
- * (little-endian u32 per slot, padded to whole elements), so the bytes go to
- * the kernel as they are.
- */
-export class TableBuffer {
-  /** Slot -> backend id; length M. */
-  readonly slots: Uint32Array;
-  readonly elements: number;
-  private readonly padded: Uint32Array;
-
-  /** @param backing memory to use (at least the padded length), e.g. from scratch(). */
-  constructor(readonly size: number, backing?: Uint32Array) {
-    this.elements = maglevElements(size);
-    const length = this.elements * DSRLB_MAGLEV_SLOTS_PER_ENTRY;
-    this.padded = backing ? backing.subarray(0, length) : new Uint32Array(length);
-    this.slots = this.padded.subarray(0, size);
-  }
-
-  /**
-   * A table over shared memory (`which` picks one of two), valid until the
-   * next scratch() call with the same `which`: tables go to the kernel as
-   * soon as they are built, so one buffer serves them all.
-   */
-  static scratch(size: number, which: 0 | 1 = 0): TableBuffer {
-    const need = maglevElements(size) * DSRLB_MAGLEV_SLOTS_PER_ENTRY;
-    let buf = scratchBuffers[which];
-    if (buf.length < need) {
-      buf = new Uint32Array(need);
-      scratchBuffers[which] = buf;
-    }
-    return new TableBuffer(size, buf);
-  }
-
-  /** Element values as bytes (host order: the kernel's). */
-  bytes(): Buffer {
-    return Buffer.from(this.padded.buffer, this.padded.byteOffset, this.elements * ELEMENT_BYTES);
-  }
-
-  /**
-   * Fills the slots past M in the last element (padding) with slot 0's
-   * backend. The datapath never reads them under this table's own size, but
-   * a table rewritten in place to a smaller size is read under the old, larger
-   * size until the service entry changes: every slot it can reach must name a
-   * live backend then.
-   */
-  fillPadding(): void {
-    this.padded.fill(this.slots[0] ?? 0, this.size);
-  }
-
-  /** Indexes of the elements that differ from `other` (same size). */
-  changedElements(other: TableBuffer): number[] {
-    const out: number[] = [];
-    const a = this.padded;
-    const b = other.padded;
-    for (let e = 0; e < this.elements; e++) {
-      const base = e * DSRLB_MAGLEV_SLOTS_PER_ENTRY;
-      for (let k = 0; k < DSRLB_MAGLEV_SLOTS_PER_ENTRY; k++) {
-        if (a[base + k] !== b[base + k]) {
-          out.push(e);
-          break;
-        }
-      }
-    }
-    return out;
-  }
-}
 
 let indexKeys = Buffer.alloc(0);
 /** u32 keys 0..n-1, shared. */
@@ -187,51 +115,20 @@ export function closeFd(fd: number): void {
 }
 
 /**
- * lb4_maglev writes, in batches: every update of a map-of-maps waits for an
- * RCU grace period in the kernel (synchronize_rcu, ~10 ms here), once per
- * batch instead of once per table. Each table carries a state of the caller's
- * that flush() hands back for the tables it put in.
+ * Puts tables into lb4_maglev in one batch update: every update of a
+ * map-of-maps waits for an RCU grace period in the kernel (synchronize_rcu,
+ * ~10 ms here), once per batch instead of once per table.
  */
-export class OuterBatch<S> {
-  private keys: number[] = [];
-  private fds: number[] = [];
-  private states: [number, S][] = [];
-
-  constructor(private readonly outer: BpfMap<number, number>) {}
-
-  get size(): number { return this.keys.length; }
-
-  add(serviceId: number, fd: number, state: S): void {
-    this.keys.push(serviceId);
-    this.fds.push(fd);
-    this.states.push([serviceId, state]);
-  }
-
-  /** Puts every table in and returns their states; closes the fds whatever happens. */
-  flush(): [number, S][] {
-    const states = this.states;
-    if (this.keys.length === 0) return states;
-    const n = this.keys.length;
-    const keys = Buffer.alloc(n * 4);
-    const values = Buffer.alloc(n * 4);
-    for (let i = 0; i < n; i++) {
-      keys.writeUInt32LE(this.keys[i] as number, i * 4);
-      values.writeUInt32LE(this.fds[i] as number, i * 4);
-    }
-    try {
-      call(this.outer.name, () => native().mapUpdateBatch(this.outer.fd, keys, values, n, UpdateFlags.ANY));
-    } finally {
-      this.discard();
-    }
-    return states;
-  }
-
-  discard(): void {
-    for (const fd of this.fds) closeFd(fd);
-    this.keys = [];
-    this.fds = [];
-    this.states = [];
-  }
+export function updateOuterBatch(outer: BpfMap<number, number>, entries: readonly (readonly [serviceId: number, fd: number])[]): void {
+  if (entries.length === 0) return;
+  const n = entries.length;
+  const keys = Buffer.alloc(n * 4);
+  const values = Buffer.alloc(n * 4);
+  entries.forEach(([sid, fd], i) => {
+    keys.writeUInt32LE(sid, i * 4);
+    values.writeUInt32LE(fd, i * 4);
+  });
+  call(outer.name, () => native().mapUpdateBatch(outer.fd, keys, values, n, UpdateFlags.ANY));
 }
 
 export function deleteOuterBatch(outer: BpfMap<number, number>, ids: readonly number[]): void {

@@ -7,12 +7,13 @@
  * test/unit/reconcile-batch-writes.test.ts); if a struct ever changes without
  * this file, writes fall back to the codecs instead of writing wrong bytes.
  */
-import type { StructCodec } from '../bpf/codec.js';
-import { lb4Backend, lb4Key, lb4Revnat, lb4Service, type Lb4Backend, type Lb4Key, type Lb4Revnat, type Lb4Service } from '../bpf/codecs/services.js';
-import { call } from '../bpf/errors.js';
-import type { BpfMap } from '../bpf/map.js';
-import { UpdateFlags } from '../bpf/map-types.js';
-import { native } from '../bpf/native.js';
+import type { StructCodec } from '../../bpf/codec.js';
+import { lb4Backend, lb4Key, lb4Revnat, lb4Service, type Lb4Backend, type Lb4Key, type Lb4Revnat, type Lb4Service } from '../../bpf/codecs/services.js';
+import { call } from '../../bpf/errors.js';
+import type { BpfMap } from '../../bpf/map.js';
+import { UpdateFlags } from '../../bpf/map-types.js';
+import { native } from '../../bpf/native.js';
+import { ipv4Value } from '../../net/ip.js';
 
 type Layout = readonly (readonly [name: string, offset: number, size: number])[];
 
@@ -31,25 +32,9 @@ export const LAYOUTS_MATCH = matches(lb4Backend as StructCodec<unknown>, 16, [['
 
 /** Dotted quad -> 4 bytes at `o`, network order. */
 function writeIpv4(b: Buffer, o: number, address: string): void {
-  let part = 0;
-  let n = 0;
-  let digits = 0;
-  for (let i = 0; i < address.length; i++) {
-    const c = address.charCodeAt(i) - 48;
-    if (c === -2) { // '.'
-      if (digits === 0 || n > 255 || part > 2) throw new RangeError(`not an IPv4 address: ${address}`);
-      b[o + part++] = n;
-      n = 0;
-      digits = 0;
-    } else if (c >= 0 && c <= 9 && digits < 3) {
-      n = n * 10 + c;
-      digits++;
-    } else {
-      throw new RangeError(`not an IPv4 address: ${address}`);
-    }
-  }
-  if (digits === 0 || n > 255 || part !== 3) throw new RangeError(`not an IPv4 address: ${address}`);
-  b[o + 3] = n;
+  const v = ipv4Value(address);
+  if (v < 0) throw new RangeError(`not an IPv4 address: ${address}`);
+  b.writeUInt32BE(v, o);
 }
 
 export function encodeBackend(b: Buffer, o: number, v: Lb4Backend): void {

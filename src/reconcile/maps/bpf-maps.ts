@@ -1,0 +1,104 @@
+/**
+ * LbMaps over the pinned kernel maps (src/bpf): what the agent uses. The big
+ * service maps are batch-written without a Buffer per entry
+ * (batch-writes.ts), Maglev tables go through prebuilt buffers
+ * (maglev-maps.ts), and lb4_maglev is only ever written in batches (an RCU
+ * grace period per write).
+ */
+import { scanBackends } from '../../bpf/backend-slots.js';
+import type { Lb4Backend, Lb4Frontend } from '../../bpf/codecs/services.js';
+import type { BpfMap } from '../../bpf/map.js';
+import { MapSpecs, openPinned, type MapSpec } from '../../bpf/map-specs.js';
+import { writeBackendBatch, writeRevnatBatch, writeServiceBatch } from './batch-writes.js';
+import {
+  closeFd, createInnerTable, deleteOuterBatch, innerTableElements, openInnerTable, readInnerTable, updateOuterBatch, writeInnerElements,
+} from './maglev-maps.js';
+import type { TableBuffer } from '../table-buffer.js';
+import type { InnerTable, LbMap, LbMaps, MaglevMaps, SlotMap, SlotScan } from './lb-maps.js';
+
+class KernelMap<K, V> implements LbMap<K, V> {
+  readonly maxEntries: number;
+  constructor(readonly map: BpfMap<K, V>, private readonly batch?: (m: BpfMap<K, V>, e: readonly (readonly [K, V])[]) => void) {
+    this.maxEntries = map.info().maxEntries;
+  }
+
+  get name(): string { return this.map.name; }
+  lookup(key: K): V | undefined { return this.map.lookup(key); }
+  update(key: K, value: V): void { this.map.update(key, value); }
+  delete(key: K): boolean { return this.map.delete(key); }
+  updateBatch(entries: readonly (readonly [K, V])[]): void {
+    if (this.batch) this.batch(this.map, entries);
+    else this.map.updateBatch(entries);
+  }
+  deleteBatch(keys: readonly K[]): number { return this.map.deleteBatch(keys); }
+  entries(): [K, V][] { return this.map.entries(); }
+  keys(): K[] { return [...this.map.keys()]; }
+}
+
+class KernelSlots<V> extends KernelMap<number, V> implements SlotMap<V> {
+  constructor(map: BpfMap<number, V>, private readonly scanner: (m: BpfMap<number, V>) => SlotScan<V>,
+    batch?: (m: BpfMap<number, V>, e: readonly (readonly [number, V])[]) => void) {
+    super(map, batch);
+  }
+
+  scan(): SlotScan<V> { return this.scanner(this.map); }
+}
+
+function scanFrontends(map: BpfMap<number, Lb4Frontend>): SlotScan<Lb4Frontend> {
+  const live: [number, Lb4Frontend][] = [];
+  let newestGeneration = 0;
+  map.scanRaw((keys, ko, values, vo) => {
+    const slot = map.value.decode(values, vo);
+    if (slot.generation > newestGeneration) newestGeneration = slot.generation;
+    if (slot.serviceId !== 0) live.push([keys.readUInt32LE(ko), slot]);
+  });
+  return { live, newestGeneration };
+}
+
+class KernelMaglev implements MaglevMaps {
+  constructor(private readonly outer: BpfMap<number, number>) {}
+  get name(): string { return this.outer.name; }
+  keys(): number[] { return [...this.outer.keys()]; }
+  lookup(serviceId: number): number | undefined { return this.outer.lookup(serviceId); }
+  create(serviceId: number, table: TableBuffer, capacity: number): InnerTable { return createInnerTable(serviceId, table, capacity); }
+  open(serviceId: number, innerId: number): InnerTable { return openInnerTable(serviceId, innerId); }
+  capacity(serviceId: number, t: InnerTable): number { return innerTableElements(serviceId, t); }
+  read(serviceId: number, t: InnerTable, size: number): TableBuffer { return readInnerTable(serviceId, t, size); }
+  write(serviceId: number, t: InnerTable, table: TableBuffer, elements: readonly number[]): void {
+    writeInnerElements(serviceId, t, table, elements);
+  }
+  close(t: InnerTable): void { closeFd(t); }
+  swap(entries: readonly (readonly [number, InnerTable])[]): void { updateOuterBatch(this.outer, entries); }
+  delete(serviceIds: readonly number[]): void { deleteOuterBatch(this.outer, serviceIds); }
+}
+
+/** Opens the maps pinned under `root` (--bpffs-root). */
+export function openBpfMaps(root: string): LbMaps {
+  const opened: BpfMap<unknown, unknown>[] = [];
+  const open = <K, V>(spec: MapSpec<K, V>): BpfMap<K, V> => {
+    const m = openPinned(root, spec);
+    opened.push(m as BpfMap<unknown, unknown>);
+    return m;
+  };
+  try {
+    return {
+      services: new KernelMap(open(MapSpecs.services), writeServiceBatch),
+      frontends: new KernelSlots(open(MapSpecs.frontends), scanFrontends),
+      backends: new KernelSlots<Lb4Backend>(open(MapSpecs.backends), scanBackends, writeBackendBatch),
+      localBackends: new KernelMap(open(MapSpecs.localBackends)),
+      revnat: new KernelMap(open(MapSpecs.revnat), writeRevnatBatch),
+      sourceRanges: new KernelMap(open(MapSpecs.sourceRanges)),
+      nodes: new KernelMap(open(MapSpecs.nodes)),
+      nodeAddrs: new KernelMap(open(MapSpecs.nodeAddrs)),
+      portFilter: new KernelMap(open(MapSpecs.portFilter)),
+      maglev: new KernelMaglev(open(MapSpecs.maglev)),
+      config: new KernelMap(open(MapSpecs.config)),
+      close() {
+        for (const m of opened) m.close();
+      },
+    };
+  } catch (e) {
+    for (const m of opened) m.close();
+    throw e;
+  }
+}
