@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * tc_revnat - tc egress on the node's devices (DESIGN.md §1.4): a reply
+ * tc_revnat - tc egress on the node's devices (docs/design.md §1.4): a reply
  * whose tuple is in lb4_dsr_revnat leaves with the frontend as its source,
  * and its SYN-ACK advertises an MSS that fits once the client's segments
  * are encapsulated; so do the fragments of a reply (frag.h) and a pod's ICMP

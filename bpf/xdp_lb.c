@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * xdp_lb - the XDP program on the node's devices (DESIGN.md §1): frontend
+ * xdp_lb - the XDP program on the node's devices (docs/design.md §1): frontend
  * lookup and load balancing on the LB node, Geneve decapsulation on the
  * backend node, SNAT-mode replies, ICMP errors about flows. The logic
  * lives in lib/.

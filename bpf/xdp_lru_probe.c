@@ -5,7 +5,7 @@
  * inserts it when missing. Nothing else. bench/datapath.ts runs it on the
  * new-flow frames to show what the kernel's LRU insert alone costs, the
  * part of a new flow no code of ours can remove while lb4_flows is an LRU
- * hash (DESIGN.md §2).
+ * hash (docs/design.md §2).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

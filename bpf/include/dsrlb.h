@@ -20,7 +20,7 @@
 
 #include <linux/types.h>
 
-/* ---- wire format (DESIGN.md §1.2) ---------------------------------- */
+/* ---- wire format (docs/design.md §1.2) ---------------------------------- */
 #define DSRLB_GENEVE_PORT          6081
 #define DSRLB_GENEVE_PROTO_ETH     0x6558  /* Geneve payload: inner Ethernet */
 #define DSRLB_GENEVE_OPT_CLASS     0x014B  /* same option class as Cilium  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * encap.h - Geneve (RFC 8926) with the DSR option (DESIGN.md §1.2, §1.3):
+ * encap.h - Geneve (RFC 8926) with the DSR option (docs/design.md §1.2, §1.3):
  * encapsulation on the LB node, validation and decapsulation on the
  * backend node.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * forward.h - the LB node's path for a packet to a frontend (DESIGN.md
+ * forward.h - the LB node's path for a packet to a frontend (docs/design.md
  * §1.1-1.2, 1.5-1.7): select a backend, then deliver locally (DNAT), or
  * encapsulate to the backend's node (DSR, or SNAT in snat/hybrid mode),
  * or answer the client (no endpoints, too big). Also SNAT-mode replies.
@@ -23,7 +23,7 @@
 #include "stats.h"
 #include "tcp.h"
 
-/* A client packet that will not fit once encapsulated (DESIGN.md §1.7). */
+/* A client packet that will not fit once encapsulated (docs/design.md §1.7). */
 static __always_inline int forward_too_big(struct xdp_md *ctx, const struct pkt4 *p, __u32 mtu,
 					   __u32 overhead)
 {

@@ -2,7 +2,7 @@
 /*
  * icmp.h - ICMP destination-unreachable replies generated in XDP:
  * fragmentation needed (a client packet too big once encapsulated,
- * DESIGN.md §1.7) and port unreachable (a UDP frontend without endpoints).
+ * docs/design.md §1.7) and port unreachable (a UDP frontend without endpoints).
  *
  * The reply comes from the frontend address the client used: that is the
  * address the client can route back to, and the one its stack matches the

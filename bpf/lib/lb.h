@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * lb.h - service and backend selection on the LB node (DESIGN.md §1.1):
+ * lb.h - service and backend selection on the LB node (docs/design.md §1.1):
  * source ranges, then the flow table, then session affinity, then Maglev.
  */
 #ifndef DSRLB_LB_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * maps.h - every map of the datapath (DESIGN.md §2). Both objects include
+ * maps.h - every map of the datapath (docs/design.md §2). Both objects include
  * this file; LIBBPF_PIN_BY_NAME makes them share one instance of each map
  * under the pin root the loader passes (the agent's --bpffs-root).
  *
@@ -58,7 +58,8 @@ struct {
 /*
  * Template of one service's Maglev table. BPF_F_INNER_MAP lets every
  * service's table have its own size (lb4_service.maglev_size slots in
- * (maglev_size + 1) / 2 elements); this size is only the template's.
+ * ceil(maglev_size / DSRLB_MAGLEV_SLOTS_PER_ENTRY) elements); this size is only
+ * the template's.
  */
 struct lb4_maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * snat.h - SNAT mode's connection table (DESIGN.md §1.6): a client flow
+ * snat.h - SNAT mode's connection table (docs/design.md §1.6): a client flow
  * leaves the LB node as node:port -> pod, and the pod's replies to
  * node:port are turned back into frontend -> client here.
  *

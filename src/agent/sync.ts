@@ -7,8 +7,8 @@
  * a whole pass that went through clears it.
  */
 import { performance } from 'node:perf_hooks';
+import type { ClusterState } from '../api/types.js';
 import type { StateChange } from '../k8s/source.js';
-import type { ClusterState } from '../k8s/types.js';
 import type { FullSync } from '../model/full-sync.js';
 import { PlanCache, type PlanUpdate } from '../plan/incremental.js';
 import { nodeAddressForFamily, resolvePlanNode } from '../plan/index.js';

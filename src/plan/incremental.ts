@@ -34,28 +34,28 @@
  * that works per service uses PlanUpdate.services and frontendsOf() instead.
  * A frontend whose value did not change keeps its object, so consumers can
  * tell unchanged frontends by identity.
+ *
+ * The parts: cache-index.ts (what a change invalidates), cache-claims.ts
+ * (conflicts per key), report-order.ts (the chunked report and its
+ * snapshots), cache-part.ts (a Service's part and the report's sort key),
+ * plan-equal.ts (equality of plan values); this file is the facade.
  */
-import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { ClusterState } from '../api/types.js';
-import { sliceServiceKey } from './endpoints.js';
 import { FullSync } from '../model/full-sync.js';
-import { frontendKey } from './keys.js';
+import { Claims } from './cache-claims.js';
+import { ChangeIndex, type PlanChanges } from './cache-index.js';
+import { comparePart, makePart, NONE, placeholder, type Assembled, type Part } from './cache-part.js';
 import { LABEL_TOPOLOGY_ZONE } from './nodes.js';
-import { servicePlanner, type ServicePlan, type ServicePlanner } from './plan.js';
+import { frontendEqual, healthCheckEqual, warningsEqual } from './plan-equal.js';
+import { servicePlanner, type ServicePlanner } from './plan.js';
+import { ReportOrder, snapshot } from './report-order.js';
 import { serviceKey } from './services.js';
-import type {
-  Backend, Frontend, HealthCheckNodePort, Plan, PlanNode, PlanOptions, PlanReport, PlanWarning,
-} from './types.js';
+import type { Frontend, HealthCheckNodePort, PlanNode, PlanOptions, PlanReport, PlanWarning } from './types.js';
+
+export type { PlanChanges } from './cache-index.js';
 
 /** This node, or how to find it in the cluster state (it may read only `state.nodes`). */
 export type PlanNodeSource = PlanNode | ((state: ClusterState) => PlanNode);
-
-/** Keys added, modified or removed, per collection (a StateChange's `changed`). */
-export interface PlanChanges {
-  readonly services?: Iterable<string>;
-  readonly endpointSlices?: Iterable<string>;
-  readonly nodes?: Iterable<string>;
-}
 
 /** Frontends whose plan entry changed, by frontendKey. */
 export interface FrontendChanges {
@@ -87,29 +87,6 @@ export interface PlanUpdate {
   readonly full: boolean;
 }
 
-/** One Service's plan, as the cache holds it. Re-planning makes a new one. */
-interface Part {
-  /** ClusterState key. */
-  readonly key: string;
-  /** serviceKey of the raw object: what its slices name (buildPlanReport's index key). */
-  readonly identity: string;
-  readonly plan: ServicePlan;
-  /** frontendKey of plan.frontends[i]. */
-  readonly fkeys: readonly string[];
-  /** Its current contribution (set by assemble; the only mutable field). */
-  assembled?: Assembled;
-}
-
-/** A Part after conflicts with other Services: what it contributes to the report. */
-interface Assembled {
-  readonly part: Part;
-  readonly frontends: readonly Frontend[];
-  readonly warnings: readonly PlanWarning[];
-  readonly healthCheckNodePort: HealthCheckNodePort | null;
-}
-
-const NONE: readonly never[] = Object.freeze([]);
-
 export class PlanCache {
   private readonly nodeSource: PlanNodeSource;
   private readonly options: PlanOptions;
@@ -126,16 +103,10 @@ export class PlanCache {
   /** Parts' contributions, sorted like the report (service name, then key). */
   private order: ReportOrder;
   private readonly chunk: number;
-  /** frontendKey -> parts claiming it, in report order; the first owns it. */
-  private readonly claims = new Map<string, Part[]>();
-  /** healthCheckNodePort -> parts claiming it, in report order. */
-  private readonly portClaims = new Map<number, Part[]>();
-  /** Service identity -> ClusterState keys of the Services with it (one, unless keys disagree with metadata). */
-  private readonly servicesByIdentity = new Map<string, string[]>();
-  /** Slice ClusterState key -> identity of the Service it belongs to (only slices that belong to one). */
-  private readonly sliceOwner = new Map<string, string>();
-  /** Service identity -> its slices' ClusterState keys. */
-  private readonly slicesByIdentity = new Map<string, string[]>();
+  /** Conflicts: every frontend key's and health check port's claimants. */
+  private readonly claims = new Claims();
+  /** Which Services a slice change invalidates. */
+  private readonly index = new ChangeIndex();
   private current: PlanReport = snapshot([]);
 
   /**
@@ -159,7 +130,7 @@ export class PlanCache {
 
   /** The frontend the latest plan has under `key` (frontendKey), if any. */
   frontend(key: string): Frontend | undefined {
-    return ownerFrontend(this.claims, key);
+    return this.claims.frontend(key);
   }
 
   /** The latest plan's frontends of `service` ("namespace/name"), in plan order; empty when it has none. */
@@ -219,9 +190,9 @@ export class PlanCache {
     // Same validation (and error) as a full build: an invalid node address throws here.
     const planner = servicePlanner(node, this.options);
     const beforeFrontends = new Map<string, Frontend>();
-    for (const key of this.claims.keys()) beforeFrontends.set(key, ownerFrontend(this.claims, key) as Frontend);
+    for (const key of this.claims.frontends.keys()) beforeFrontends.set(key, this.claims.frontend(key) as Frontend);
     const beforePorts = new Map<number, HealthCheckNodePort>();
-    for (const port of this.portClaims.keys()) beforePorts.set(port, ownerPort(this.portClaims, port) as HealthCheckNodePort);
+    for (const port of this.claims.ports.keys()) beforePorts.set(port, this.claims.port(port) as HealthCheckNodePort);
     const beforeWarnings = this.current.warnings;
     const oldParts = new Map(this.parts);
 
@@ -230,45 +201,27 @@ export class PlanCache {
     this.planner = planner;
     this.parts.clear();
     this.claims.clear();
-    this.portClaims.clear();
-    this.servicesByIdentity.clear();
-    this.sliceOwner.clear();
-    this.slicesByIdentity.clear();
-
-    const sliceObjects = new Map<string, V1EndpointSlice[]>();
-    for (const [key, slice] of state.endpointSlices) {
-      const identity = sliceServiceKey(slice);
-      if (identity === null) continue;
-      this.sliceOwner.set(key, identity);
-      addTo(this.slicesByIdentity, identity, key);
-      const list = sliceObjects.get(identity);
-      if (list) list.push(slice);
-      else sliceObjects.set(identity, [slice]);
-    }
+    const sliceObjects = this.index.reset(state);
     const sorted: Part[] = [];
     for (const [key, svc] of state.services) {
       const identity = serviceKey(svc);
       const part = makePart(key, identity, planner(svc, sliceObjects.get(identity) ?? NONE), oldParts.get(key));
       this.parts.set(key, part);
-      addTo(this.servicesByIdentity, identity, key);
+      this.index.addService(identity, key);
       sorted.push(part);
     }
     sorted.sort(comparePart);
     // In report order, so every claim list is already sorted.
-    for (const part of sorted) {
-      for (const k of part.fkeys) pushTo(this.claims, k, part);
-      const hc = part.plan.healthCheckNodePort;
-      if (hc) pushTo(this.portClaims, hc.port, part);
-    }
-    this.order = ReportOrder.from(sorted.map((part) => this.assemble(part)), this.chunk);
+    for (const part of sorted) this.claims.append(part);
+    this.order = ReportOrder.from(sorted.map((part) => this.claims.assemble(part)), this.chunk);
 
     const added: string[] = [];
     const updated: string[] = [];
     const removed: string[] = [];
     const services = new Set<string>();
-    for (const key of this.claims.keys()) {
+    for (const key of this.claims.frontends.keys()) {
       const before = beforeFrontends.get(key);
-      const now = ownerFrontend(this.claims, key) as Frontend;
+      const now = this.claims.frontend(key) as Frontend;
       if (!before) {
         added.push(key);
         services.add(now.service);
@@ -278,14 +231,14 @@ export class PlanCache {
       }
     }
     for (const [key, before] of beforeFrontends) {
-      if (this.claims.has(key)) continue;
+      if (this.claims.frontends.has(key)) continue;
       removed.push(key);
       services.add(before.service);
     }
-    let portsChanged = beforePorts.size !== this.portClaims.size;
+    let portsChanged = beforePorts.size !== this.claims.ports.size;
     for (const [port, hc] of beforePorts) {
       if (portsChanged) break;
-      const now = ownerPort(this.portClaims, port);
+      const now = this.claims.port(port);
       portsChanged = !now || !healthCheckEqual(hc, now);
     }
     const report = this.publish();
@@ -301,31 +254,7 @@ export class PlanCache {
   private incremental(state: ClusterState, changed: PlanChanges): PlanUpdate {
     const planner = this.planner as ServicePlanner;
     // 1. Which Services to plan again.
-    const affected = new Set<string>(changed.services ?? NONE);
-    const touchedIdentities = new Set<string>();
-    for (const key of changed.endpointSlices ?? NONE) {
-      const before = this.sliceOwner.get(key);
-      const slice = state.endpointSlices.get(key);
-      const after = slice ? sliceServiceKey(slice) : null;
-      if (before === after) {
-        if (after !== null) touchedIdentities.add(after);
-        continue;
-      }
-      if (before !== undefined) {
-        removeFrom(this.slicesByIdentity, before, key);
-        touchedIdentities.add(before);
-      }
-      if (after !== null) {
-        this.sliceOwner.set(key, after);
-        addTo(this.slicesByIdentity, after, key);
-        touchedIdentities.add(after);
-      } else {
-        this.sliceOwner.delete(key);
-      }
-    }
-    for (const identity of touchedIdentities) {
-      for (const key of this.servicesByIdentity.get(identity) ?? NONE) affected.add(key);
-    }
+    const affected = this.index.invalidated(state, changed);
 
     // 2. Plan them; keep the parts whose plan did not change at all.
     interface Replan { key: string; old: Part | undefined; next: Part | null }
@@ -338,7 +267,7 @@ export class PlanCache {
         continue;
       }
       const identity = serviceKey(svc);
-      const plan = planner(svc, this.slicesOf(state, identity));
+      const plan = planner(svc, this.index.slicesOf(state, identity));
       const next = makePart(key, identity, plan, old);
       if (old && next.plan === old.plan && next.identity === old.identity) continue;
       replans.push({ key, old, next });
@@ -356,9 +285,9 @@ export class PlanCache {
     for (const { old, next } of replans) {
       for (const p of [old, next]) {
         if (!p) continue;
-        for (const k of p.fkeys) if (!beforeFrontends.has(k)) beforeFrontends.set(k, ownerFrontend(this.claims, k));
+        for (const k of p.fkeys) if (!beforeFrontends.has(k)) beforeFrontends.set(k, this.claims.frontend(k));
         const port = p.plan.healthCheckNodePort?.port;
-        if (port !== undefined && !beforePorts.has(port)) beforePorts.set(port, ownerPort(this.portClaims, port));
+        if (port !== undefined && !beforePorts.has(port)) beforePorts.set(port, this.claims.port(port));
       }
     }
 
@@ -369,22 +298,18 @@ export class PlanCache {
     let warningsChanged = false;
     for (const { key, old, next } of replans) {
       if (old) {
-        for (const k of old.fkeys) removeClaim(this.claims, k, old, dirty);
-        const hc = old.plan.healthCheckNodePort;
-        if (hc) removeClaim(this.portClaims, hc.port, old, dirty);
+        this.claims.remove(old, dirty);
         const { warnings } = old.assembled as Assembled;
         // Gone, or moved in the report: its warnings moved with it.
         if (warnings.length > 0 && (!next || comparePart(old, next) !== 0)) warningsChanged = true;
         else replacedWarnings.set(key, warnings);
-        removeFrom(this.servicesByIdentity, old.identity, key);
+        this.index.removeService(old.identity, key);
         dirty.delete(old);
       }
       if (next) {
         this.parts.set(key, next);
-        addTo(this.servicesByIdentity, next.identity, key);
-        for (const k of next.fkeys) insertClaim(this.claims, k, next, dirty);
-        const hc = next.plan.healthCheckNodePort;
-        if (hc) insertClaim(this.portClaims, hc.port, next, dirty);
+        this.index.addService(next.identity, key);
+        this.claims.insert(next, dirty);
         dirty.add(next);
       } else {
         this.parts.delete(key);
@@ -401,7 +326,7 @@ export class PlanCache {
     // 5. Re-assemble them.
     for (const part of dirty) {
       const before = part.assembled?.warnings ?? replacedWarnings.get(part.key) ?? NONE;
-      const a = this.assemble(part);
+      const a = this.claims.assemble(part);
       if (!warningsChanged && !warningsEqual(before, a.warnings)) warningsChanged = true;
       this.order.replace(a);
     }
@@ -412,7 +337,7 @@ export class PlanCache {
     const removed: string[] = [];
     const services = new Set<string>();
     for (const [key, before] of beforeFrontends) {
-      const now = ownerFrontend(this.claims, key);
+      const now = this.claims.frontend(key);
       if (!before) {
         if (!now) continue;
         added.push(key);
@@ -427,7 +352,7 @@ export class PlanCache {
     }
     let portsChanged = false;
     for (const [port, before] of beforePorts) {
-      const now = ownerPort(this.portClaims, port);
+      const now = this.claims.port(port);
       if (before === now) continue;
       if (!before || !now || !healthCheckEqual(before, now)) {
         portsChanged = true;
@@ -442,67 +367,10 @@ export class PlanCache {
 
   // ---- helpers ------------------------------------------------------------------
 
-  private slicesOf(state: ClusterState, identity: string): V1EndpointSlice[] {
-    const keys = this.slicesByIdentity.get(identity);
-    if (!keys) return [];
-    const out: V1EndpointSlice[] = [];
-    for (const key of keys) {
-      const s = state.endpointSlices.get(key);
-      if (s) out.push(s);
-    }
-    return out;
-  }
-
-  /** The part's contribution given the current claims (assemblePlan's loop body). */
-  private assemble(part: Part): Assembled {
-    const { plan, fkeys } = part;
-    let frontends: Frontend[] | null = null;
-    let warnings: PlanWarning[] | null = null;
-    for (let i = 0; i < fkeys.length; i++) {
-      const k = fkeys[i] as string;
-      const owner = (this.claims.get(k) as Part[])[0] as Part;
-      if (owner === part) {
-        frontends?.push(plan.frontends[i] as Frontend);
-        continue;
-      }
-      frontends ??= plan.frontends.slice(0, i);
-      warnings ??= [...plan.warnings];
-      const f = plan.frontends[i] as Frontend;
-      const first = owner.plan.frontends[owner.fkeys.indexOf(k)] as Frontend;
-      warnings.push({
-        service: f.service,
-        message: `${f.kind} ${f.address}:${f.port}/${f.protocol} is already ${first.service}'s ${first.kind} frontend; left out`,
-      });
-    }
-    let healthCheckNodePort = plan.healthCheckNodePort;
-    if (healthCheckNodePort) {
-      const owner = (this.portClaims.get(healthCheckNodePort.port) as Part[])[0] as Part;
-      if (owner !== part) {
-        const first = owner.plan.healthCheckNodePort as HealthCheckNodePort;
-        warnings ??= [...plan.warnings];
-        warnings.push({
-          service: healthCheckNodePort.service,
-          message: `healthCheckNodePort ${healthCheckNodePort.port} is already ${first.service}'s; left out`,
-        });
-        healthCheckNodePort = null;
-      }
-    }
-    const a: Assembled = { part, frontends: frontends ?? plan.frontends, warnings: warnings ?? plan.warnings, healthCheckNodePort };
-    part.assembled = a;
-    return a;
-  }
-
   private publish(): PlanReport {
     this.current = snapshot(this.order.freeze());
     return this.current;
   }
-}
-
-// ---- module helpers ---------------------------------------------------------------
-
-/** Stands in the order until the part is assembled (step 5 always replaces it). */
-function placeholder(part: Part): Assembled {
-  return { part, frontends: NONE, warnings: NONE, healthCheckNodePort: null };
 }
 
 /** What planning reads of the node (plan.ts prepare): name, addresses, zone. */
@@ -514,303 +382,5 @@ function nodeSignature(node: PlanNode): string {
 function isEmpty(keys: Iterable<string> | undefined): boolean {
   if (keys === undefined) return true;
   for (const _ of keys) return false;
-  return true;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function comparePart(a: Part, b: Part): number {
-  return cmp(a.plan.service, b.plan.service) || cmp(a.key, b.key);
-}
-
-/**
- * A Part for `plan`, reusing the previous part's objects where equal: the same
- * Frontend objects when a frontend did not change (consumers can compare with
- * ===), and the previous ServicePlan itself when nothing changed.
- */
-function makePart(key: string, identity: string, plan: ServicePlan, old: Part | undefined): Part {
-  const fkeys = plan.frontends.map(frontendKey);
-  if (!old) return { key, identity, plan, fkeys };
-  const prev = old.plan;
-  let same = prev.service === plan.service && prev.frontends.length === plan.frontends.length
-    && healthCheckEqual(prev.healthCheckNodePort, plan.healthCheckNodePort) && warningsEqual(prev.warnings, plan.warnings);
-  let frontends: Frontend[] | null = null;
-  for (let i = 0; i < plan.frontends.length; i++) {
-    const f = plan.frontends[i] as Frontend;
-    const j = old.fkeys[i] === fkeys[i] ? i : old.fkeys.indexOf(fkeys[i] as string);
-    const g = j < 0 ? undefined : prev.frontends[j];
-    if (g && frontendEqual(f, g)) {
-      if (!frontends) frontends = plan.frontends.slice(0, i);
-      frontends.push(g);
-      if (j !== i) same = false;
-    } else {
-      same = false;
-      frontends?.push(f);
-    }
-  }
-  if (same) return old.identity === identity ? old : { key, identity, plan: prev, fkeys: old.fkeys };
-  return { key, identity, plan: frontends ? { ...plan, frontends } : plan, fkeys };
-}
-
-function ownerFrontend(claims: ReadonlyMap<string, Part[]>, key: string): Frontend | undefined {
-  const owner = claims.get(key)?.[0];
-  return owner?.plan.frontends[owner.fkeys.indexOf(key)];
-}
-
-function ownerPort(claims: ReadonlyMap<number, Part[]>, port: number): HealthCheckNodePort | undefined {
-  return claims.get(port)?.[0]?.plan.healthCheckNodePort ?? undefined;
-}
-
-/** Index lists are short (a Service's slices; usually one Service per identity): arrays beat Sets. */
-function addTo(index: Map<string, string[]>, key: string, value: string): void {
-  const list = index.get(key);
-  if (!list) index.set(key, [value]);
-  else if (!list.includes(value)) list.push(value);
-}
-
-function removeFrom(index: Map<string, string[]>, key: string, value: string): void {
-  const list = index.get(key);
-  if (!list) return;
-  const i = list.indexOf(value);
-  if (i < 0) return;
-  if (list.length === 1) index.delete(key);
-  else list.splice(i, 1);
-}
-
-function pushTo<K>(claims: Map<K, Part[]>, key: K, part: Part): void {
-  const list = claims.get(key);
-  if (list) list.push(part);
-  else claims.set(key, [part]);
-}
-
-/** Adds `part` to the key's claimants in report order; the others' contributions may change. */
-function insertClaim<K>(claims: Map<K, Part[]>, key: K, part: Part, dirty: Set<Part>): void {
-  const list = claims.get(key);
-  if (!list) {
-    claims.set(key, [part]);
-    return;
-  }
-  let i = 0;
-  while (i < list.length && comparePart(list[i] as Part, part) < 0) i++;
-  list.splice(i, 0, part);
-  for (const p of list) dirty.add(p);
-}
-
-function removeClaim<K>(claims: Map<K, Part[]>, key: K, part: Part, dirty: Set<Part>): void {
-  const list = claims.get(key);
-  if (!list) return;
-  const i = list.indexOf(part);
-  if (i < 0) return;
-  if (list.length === 1) {
-    claims.delete(key);
-    return;
-  }
-  list.splice(i, 1);
-  for (const p of list) dirty.add(p);
-}
-
-/**
- * The parts' contributions in report order, as a copy-on-write list of
- * chunks: after freeze() (a snapshot now holds the chunks), an update copies
- * only the chunks it touches and the short outer list, not all N entries.
- */
-class ReportOrder {
-  private chunks: Assembled[][] = [];
-  /** Chunk arrays made since the last freeze(): free to change in place. */
-  private readonly fresh = new Set<Assembled[]>();
-  private outerFresh = true;
-
-  /** @param chunk entries per chunk (a chunk splits at twice that) */
-  constructor(private readonly chunk: number) {}
-
-  static from(sorted: readonly Assembled[], chunk: number): ReportOrder {
-    const o = new ReportOrder(chunk);
-    for (let i = 0; i < sorted.length; i += chunk) o.chunks.push(sorted.slice(i, i + chunk));
-    return o;
-  }
-
-  /** The current chunks, never changed again (later changes copy them). */
-  freeze(): readonly (readonly Assembled[])[] {
-    this.fresh.clear();
-    this.outerFresh = false;
-    return this.chunks;
-  }
-
-  /** Replaces the entry of the part with the same sort key. */
-  replace(a: Assembled): void {
-    const [ci, i] = this.find(a.part);
-    this.own(ci)[i] = a;
-  }
-
-  insert(a: Assembled): void {
-    if (this.chunks.length === 0) {
-      this.ownOuter();
-      const c = [a];
-      this.fresh.add(c);
-      this.chunks.push(c);
-      return;
-    }
-    const [ci, i] = this.locate(a.part);
-    const c = this.own(ci);
-    c.splice(i, 0, a);
-    if (c.length > 2 * this.chunk) {
-      const right = c.splice(this.chunk);
-      this.fresh.add(right);
-      this.chunks.splice(ci + 1, 0, right);
-    }
-  }
-
-  remove(part: Part): void {
-    const [ci, i] = this.find(part);
-    const c = this.own(ci);
-    c.splice(i, 1);
-    if (c.length === 0) this.chunks.splice(ci, 1);
-  }
-
-  /** The accepted frontends of the parts named `service`, in order. */
-  frontendsOf(service: string): readonly Frontend[] {
-    if (this.chunks.length === 0) return NONE;
-    let [ci, i] = this.locate({ key: '', identity: '', plan: { service, frontends: NONE, healthCheckNodePort: null, warnings: NONE }, fkeys: NONE });
-    let out: readonly Frontend[] = NONE;
-    let copied = false;
-    for (; ci < this.chunks.length; ci++, i = 0) {
-      const c = this.chunks[ci] as Assembled[];
-      for (; i < c.length; i++) {
-        const a = c[i] as Assembled;
-        if (a.part.plan.service !== service) return out;
-        if (out.length === 0) {
-          out = a.frontends; // the usual case: one part, its own array
-        } else if (a.frontends.length > 0) {
-          if (!copied) {
-            out = [...out];
-            copied = true;
-          }
-          (out as Frontend[]).push(...a.frontends);
-        }
-      }
-    }
-    return out;
-  }
-
-  /** Where `part` is; throws when it is not there (a bug). */
-  private find(part: Part): [number, number] {
-    const at = this.locate(part);
-    if ((this.chunks[at[0]]?.[at[1]])?.part.key !== part.key) throw new Error(`plan cache: ${part.key} is not where it should be`);
-    return at;
-  }
-
-  /** The first position whose part does not sort before `part` (the end of the last chunk if none). */
-  private locate(part: Part): [number, number] {
-    const chunks = this.chunks;
-    let lo = 0;
-    let hi = chunks.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = chunks[mid] as Assembled[];
-      if (comparePart((c[c.length - 1] as Assembled).part, part) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    const c = chunks[lo] as Assembled[];
-    let a = 0;
-    let b = c.length;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if (comparePart((c[mid] as Assembled).part, part) < 0) a = mid + 1;
-      else b = mid;
-    }
-    return [lo, a];
-  }
-
-  private own(ci: number): Assembled[] {
-    const c = this.chunks[ci] as Assembled[];
-    if (this.fresh.has(c)) return c;
-    this.ownOuter();
-    const copy = c.slice();
-    this.fresh.add(copy);
-    this.chunks[ci] = copy;
-    return copy;
-  }
-
-  private ownOuter(): void {
-    if (this.outerFresh) return;
-    this.chunks = this.chunks.slice();
-    this.outerFresh = true;
-  }
-}
-
-/** A report over fixed contributions; its arrays are built on first access. */
-function snapshot(chunks: readonly (readonly Assembled[])[]): PlanReport {
-  let frontends: Frontend[] | undefined;
-  let ports: HealthCheckNodePort[] | undefined;
-  let warnings: PlanWarning[] | undefined;
-  const plan: Plan = {
-    get frontends(): readonly Frontend[] {
-      if (!frontends) {
-        frontends = [];
-        for (const c of chunks) for (const a of c) for (const f of a.frontends) frontends.push(f);
-      }
-      return frontends;
-    },
-    get healthCheckNodePorts(): readonly HealthCheckNodePort[] {
-      if (!ports) {
-        ports = [];
-        for (const c of chunks) for (const a of c) if (a.healthCheckNodePort) ports.push(a.healthCheckNodePort);
-      }
-      return ports;
-    },
-  };
-  return {
-    plan,
-    get warnings(): readonly PlanWarning[] {
-      if (!warnings) {
-        warnings = [];
-        for (const c of chunks) for (const a of c) for (const w of a.warnings) warnings.push(w);
-      }
-      return warnings;
-    },
-  };
-}
-
-export function frontendEqual(a: Frontend, b: Frontend): boolean {
-  if (a === b) return true;
-  return a.service === b.service && a.servicePort === b.servicePort && a.kind === b.kind && a.address === b.address
-    && a.port === b.port && a.protocol === b.protocol && a.sessionAffinityTimeoutSeconds === b.sessionAffinityTimeoutSeconds
-    && a.trafficScope === b.trafficScope && a.noEndpointsAction === b.noEndpointsAction
-    && rangesEqual(a.sourceRanges, b.sourceRanges) && backendsEqual(a.backends, b.backends);
-}
-
-function backendsEqual(a: readonly Backend[], b: readonly Backend[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as Backend;
-    const y = b[i] as Backend;
-    if (x.address !== y.address || x.port !== y.port || x.nodeName !== y.nodeName || x.terminating !== y.terminating) return false;
-  }
-  return true;
-}
-
-function rangesEqual(a: readonly string[] | null, b: readonly string[] | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function healthCheckEqual(a: HealthCheckNodePort | null, b: HealthCheckNodePort | null): boolean {
-  if (a === b) return true;
-  return a !== null && b !== null && a.service === b.service && a.port === b.port && a.localReadyEndpoints === b.localReadyEndpoints;
-}
-
-function warningsEqual(a: readonly PlanWarning[], b: readonly PlanWarning[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as PlanWarning;
-    const y = b[i] as PlanWarning;
-    if (x.service !== y.service || x.message !== y.message) return false;
-  }
   return true;
 }

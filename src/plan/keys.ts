@@ -3,7 +3,7 @@
  * plan's JSON stays exactly the contract.
  */
 import { frontendKey as keyOf, protocolNumber, type FrontendKey } from '../model/keys.js';
-import { ipFamilyOf } from './ip.js';
+import { ipFamilyOf } from '../net/ip.js';
 import type { Frontend, IPFamily } from './types.js';
 
 /** Unique within a plan: the datapath's lookup key {address, port, protocol}, as the reconciler keys it too. */

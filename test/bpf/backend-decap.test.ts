@@ -1,5 +1,5 @@
 /**
- * Backend node ingress (DESIGN.md §1.3): dsrlb's Geneve from a known node,
+ * Backend node ingress (docs/design.md §1.3): dsrlb's Geneve from a known node,
  * for a frontend this node has and a local backend of it, is stripped to the
  * inner frame, addressed to this NIC, handed to the stack, and its DSR
  * option becomes reverse-NAT state. Anything else of dsrlb's is dropped and

@@ -1,5 +1,5 @@
 /**
- * DSR to a backend on another node (DESIGN.md §1.2): the client's packet is
+ * DSR to a backend on another node (docs/design.md §1.2): the client's packet is
  * DNATed to the pod and leaves Geneve-encapsulated for the backend's node,
  * the DSR option on every packet. The expected frame is built independently
  * in TypeScript and compared byte for byte, so every checksum is checked.

@@ -1,5 +1,5 @@
 /**
- * The flow table (DESIGN.md §1.1): an established flow keeps its backend
+ * The flow table (docs/design.md §1.1): an established flow keeps its backend
  * when the service's backends change; a flow whose backend is gone moves.
  */
 import test from 'ava';

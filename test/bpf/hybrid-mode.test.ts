@@ -1,4 +1,4 @@
-/** Hybrid mode (DESIGN.md §1.6): DSR for TCP, SNAT for UDP. */
+/** Hybrid mode (docs/design.md §1.6): DSR for TCP, SNAT for UDP. */
 import test from 'ava';
 import { decodeFrame, DSR_OPTION, SNAT_OPTION } from '../../src/packet/index.js';
 import { Addr, clientTcp, clientUdp, Datapath, NodeId, Proto, XdpAction } from '../helpers/datapath.js';

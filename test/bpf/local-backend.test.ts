@@ -1,5 +1,5 @@
 /**
- * Local backend (DESIGN.md §1.5): DNAT to the pod, reverse-NAT state, and
+ * Local backend (docs/design.md §1.5): DNAT to the pod, reverse-NAT state, and
  * the stack delivers; the pod's reply is rewritten at tc egress.
  */
 import test from 'ava';

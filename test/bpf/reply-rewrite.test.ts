@@ -1,5 +1,5 @@
 /**
- * Reply path (DESIGN.md §1.4): tc egress rewrites a reply that matches a
+ * Reply path (docs/design.md §1.4): tc egress rewrites a reply that matches a
  * reverse-NAT entry to come from the frontend, and clamps the MSS its
  * SYN-ACK advertises so the client's segments fit once encapsulated.
  */

@@ -1,5 +1,5 @@
 /**
- * sessionAffinity ClientIP (DESIGN.md §1.1): every connection of a client
+ * sessionAffinity ClientIP (docs/design.md §1.1): every connection of a client
  * lands on one backend until the affinity times out; the Maglev hash leaves
  * the client port out so even a lost affinity entry picks the same backend.
  */

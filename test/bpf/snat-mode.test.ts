@@ -1,5 +1,5 @@
 /**
- * SNAT mode (DESIGN.md §1.6): the client's flow leaves the LB node from
+ * SNAT mode (docs/design.md §1.6): the client's flow leaves the LB node from
  * node:port towards the pod (Geneve without the DSR option), and the pod's
  * reply to node:port is turned back into frontend -> client here.
  */

@@ -1,4 +1,4 @@
-/** loadBalancerSourceRanges (DESIGN.md §1.1): checked before anything else. */
+/** loadBalancerSourceRanges (docs/design.md §1.1): checked before anything else. */
 import test from 'ava';
 import { Addr, clientTcp, Datapath, NodeId, SvcFlag, XdpAction } from '../helpers/datapath.js';
 

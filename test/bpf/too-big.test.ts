@@ -1,5 +1,5 @@
 /**
- * Too big (DESIGN.md §1.7): a client packet that would exceed the MTU once
+ * Too big (docs/design.md §1.7): a client packet that would exceed the MTU once
  * encapsulated, with DF set, is answered with ICMP fragmentation needed
  * carrying the usable MTU; never dropped silently.
  */
