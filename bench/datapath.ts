@@ -42,7 +42,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_MAX_FLOWS } from '../src/bpf/index.js';
-import type { Lb4Backend } from '../src/bpf/codecs/services.js';
+import type { Lb4Backend, Lb4Key, Lb4Service } from '../src/bpf/codecs/services.js';
 import { maglevTable, maglevTableSize } from '../src/reconcile/maglev.js';
 import { buildFrame, buildGeneveFrame, dsrOption, mssOption } from '../src/packet/index.js';
 import { Addr, type Cleanup, Datapath, Mac, NodeId, Proto, XdpAction } from '../test/helpers/datapath.js';
@@ -89,7 +89,7 @@ function frontend(i: number): { vip: string; port: number } {
  */
 function loadServices(dp: Datapath, services: number): number {
   const backends: [number, Lb4Backend][] = [];
-  const serviceEntries: [{ address: string; port: number; proto: number }, { serviceId: number; affinityTimeout: number; backendCount: number; revnatId: number; flags: number; maglevSize: number }][] = [];
+  const serviceEntries: [Lb4Key, Lb4Service][] = [];
   const revnat: [number, { address: string; port: number }][] = [];
   const tables: [number, Uint32Array | number[]][] = [];
   const size = maglevTableSize(BACKENDS_PER_SERVICE);
@@ -106,7 +106,7 @@ function loadServices(dp: Datapath, services: number): number {
     const fe = frontend(s);
     revnat.push([s + 1, { address: fe.vip, port: fe.port }]);
     serviceEntries.push([{ address: fe.vip, port: fe.port, proto: Proto.TCP },
-      { serviceId: s + 1, affinityTimeout: 0, backendCount: BACKENDS_PER_SERVICE, revnatId: s + 1, flags: 0, maglevSize: size }]);
+      { serviceId: s + 1, affinityTimeout: 0, backendCount: BACKENDS_PER_SERVICE, revnatId: s + 1, flags: 0, kind: 0, internalRevnat: 0, maglevSize: size }]);
   }
   const innerBytes = dp.setMaglevBatch(tables);
   dp.maps.backends.updateBatch(backends);

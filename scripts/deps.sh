@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 iperf3 ethtool
-          cmake make g++ pkg-config gcc-multilib linux-libc-dev iputils-ping procps util-linux
+          cmake make g++ pkg-config gcc-multilib linux-libc-dev iputils-ping procps util-linux nftables
           unzip openssl shellcheck)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,10 +1,11 @@
 // Attaching programs: XDP on an ifindex, tc clsact (no TCX in libbpf 1.1),
-// cgroup hooks.
+// cgroup hooks (through links); the network namespace's cookie.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -99,27 +100,61 @@ int OpenCgroup(const Napi::CallbackInfo& info, const std::string& path) {
   return fd;
 }
 
-// cgroupAttach(path, progFd, attachType, flags)
-Napi::Value CgroupAttach(const Napi::CallbackInfo& info) {
+// cgroupLinkCreate(path, progFd, attachType) -> link fd. A link, not
+// bpf_prog_attach: it can be pinned (it outlives the agent), replaced in one
+// step (linkUpdate) and is detached when its last pin and fd go.
+Napi::Value CgroupLinkCreate(const Napi::CallbackInfo& info) {
   std::string path = ArgString(info, 0, "cgroupPath");
   int cg = OpenCgroup(info, path);
-  int err = bpf_prog_attach(ArgInt(info, 1, "progFd"), cg, static_cast<bpf_attach_type>(ArgU32(info, 2, "attachType")),
-                            ArgU32(info, 3, "flags"));
+  LogCaptureBegin();
+  int fd = bpf_link_create(ArgInt(info, 1, "progFd"), cg, static_cast<bpf_attach_type>(ArgU32(info, 2, "attachType")), nullptr);
   int saved = errno;
   close(cg);
-  if (err) ThrowErrno(info.Env(), saved, "bpf_prog_attach", path);
+  if (fd < 0) ThrowErrno(info.Env(), saved, "bpf_link_create", path);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// linkUpdate(linkFd, progFd): the link runs the new program from now on.
+Napi::Value LinkUpdate(const Napi::CallbackInfo& info) {
+  int link = ArgInt(info, 0, "linkFd");
+  if (bpf_link_update(link, ArgInt(info, 1, "progFd"), nullptr)) ThrowErrno(info.Env(), errno, "bpf_link_update", "link fd " + std::to_string(link));
   return info.Env().Undefined();
 }
 
-// cgroupDetach(path, progFd, attachType)
-Napi::Value CgroupDetach(const Napi::CallbackInfo& info) {
-  std::string path = ArgString(info, 0, "cgroupPath");
-  int cg = OpenCgroup(info, path);
-  int err = bpf_prog_detach2(ArgInt(info, 1, "progFd"), cg, static_cast<bpf_attach_type>(ArgU32(info, 2, "attachType")));
-  int saved = errno;
-  close(cg);
-  if (err) ThrowErrno(info.Env(), saved, "bpf_prog_detach2", path);
+// linkDetach(linkFd): detaches now, whoever else holds the link.
+Napi::Value LinkDetach(const Napi::CallbackInfo& info) {
+  int link = ArgInt(info, 0, "linkFd");
+  if (bpf_link_detach(link)) ThrowErrno(info.Env(), errno, "bpf_link_detach", "link fd " + std::to_string(link));
   return info.Env().Undefined();
+}
+
+// linkInfo(linkFd) -> {id, progId, type, attachType, cgroupId} (cgroupId as a
+// bigint; 0 once detached).
+Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bpf_link_info li = ObjInfo<bpf_link_info>(env, ArgInt(info, 0, "linkFd"), "link");
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("id", li.id);
+  out.Set("progId", li.prog_id);
+  out.Set("type", li.type);
+  bool cgroup = li.type == BPF_LINK_TYPE_CGROUP;
+  out.Set("attachType", cgroup ? li.cgroup.attach_type : 0);
+  out.Set("cgroupId", Napi::BigInt::New(env, static_cast<uint64_t>(cgroup ? li.cgroup.cgroup_id : 0)));
+  return out;
+}
+
+// netnsCookie() -> this thread's network namespace cookie (SO_NETNS_COOKIE),
+// as bpf_get_netns_cookie() gives it to programs.
+Napi::Value NetnsCookie(const Napi::CallbackInfo& info) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) ThrowErrno(info.Env(), errno, "socket", "SO_NETNS_COOKIE");
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  int err = getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
+  int saved = errno;
+  close(s);
+  if (err) ThrowErrno(info.Env(), saved, "getsockopt", "SO_NETNS_COOKIE");
+  return Napi::BigInt::New(info.Env(), cookie);
 }
 
 // ifNameToIndex(name) -> ifindex in this thread's network namespace (sysfs
@@ -141,8 +176,11 @@ void InitAttach(Napi::Env env, Napi::Object exports) {
   exports.Set("tcAttach", Napi::Function::New(env, TcAttach));
   exports.Set("tcDetach", Napi::Function::New(env, TcDetach));
   exports.Set("tcQuery", Napi::Function::New(env, TcQuery));
-  exports.Set("cgroupAttach", Napi::Function::New(env, CgroupAttach));
-  exports.Set("cgroupDetach", Napi::Function::New(env, CgroupDetach));
+  exports.Set("cgroupLinkCreate", Napi::Function::New(env, CgroupLinkCreate));
+  exports.Set("linkUpdate", Napi::Function::New(env, LinkUpdate));
+  exports.Set("linkDetach", Napi::Function::New(env, LinkDetach));
+  exports.Set("linkInfo", Napi::Function::New(env, LinkInfo));
+  exports.Set("netnsCookie", Napi::Function::New(env, NetnsCookie));
 }
 
 }  // namespace dsrlb

@@ -1,7 +1,10 @@
 // Shared helpers of the native layer: errno -> JS errors that carry the
 // libbpf log captured during the failing call, and argument conversions.
 #pragma once
+#include <bpf/bpf.h>
 #include <napi.h>
+
+#include <cerrno>
 #include <string>
 
 namespace dsrlb {
@@ -18,6 +21,15 @@ std::string LogTail(size_t max = 4096);
 
 // Throws a TypeError for a bad argument (programming error in the TS layer).
 [[noreturn]] void ThrowType(Napi::Env env, const std::string& what);
+
+// bpf_obj_get_info_by_fd into a bpf_{prog,map,link}_info; throws naming `kind`.
+template <typename Info>
+Info ObjInfo(Napi::Env env, int fd, const char* kind) {
+  Info out{};
+  __u32 len = sizeof(out);
+  if (bpf_obj_get_info_by_fd(fd, &out, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", std::string(kind) + " fd " + std::to_string(fd));
+  return out;
+}
 
 int ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name);
 uint32_t ArgU32(const Napi::CallbackInfo& info, size_t i, const char* name);

@@ -118,10 +118,7 @@ Napi::Value MapDeleteBatch(const Napi::CallbackInfo& info) {
 // mapInfo(fd) -> {type, id, name, keySize, valueSize, maxEntries, flags}
 Napi::Value MapInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = ArgInt(info, 0, "fd");
-  bpf_map_info mi{};
-  __u32 len = sizeof(mi);
-  if (bpf_obj_get_info_by_fd(fd, &mi, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", FdSubject(fd));
+  bpf_map_info mi = ObjInfo<bpf_map_info>(env, ArgInt(info, 0, "fd"), "map");
   Napi::Object out = Napi::Object::New(env);
   out.Set("type", mi.type);
   out.Set("id", mi.id);

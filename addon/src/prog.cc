@@ -37,10 +37,7 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
 // progInfo(fd) -> {id, type, name}
 Napi::Value ProgInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = ArgInt(info, 0, "fd");
-  bpf_prog_info pi{};
-  __u32 len = sizeof(pi);
-  if (bpf_obj_get_info_by_fd(fd, &pi, &len)) ThrowErrno(env, errno, "bpf_obj_get_info_by_fd", "prog fd " + std::to_string(fd));
+  bpf_prog_info pi = ObjInfo<bpf_prog_info>(env, ArgInt(info, 0, "fd"), "prog");
   Napi::Object out = Napi::Object::New(env);
   out.Set("id", pi.id);
   out.Set("type", pi.type);

@@ -178,6 +178,18 @@ struct lb4_key {
 #define DSRLB_SVC_F_NOEP_REJECT    0x04  /* no endpoints: RST / ICMP unreach */
 #define DSRLB_SVC_F_NOEP_DROP      0x08  /* no endpoints: drop (Local); also
                                           * what happens without either flag */
+#define DSRLB_SVC_F_SOCKET_ONLY    0x10  /* for the socket hooks alone: XDP
+                                          * treats the address as no frontend
+                                          * (the {0.0.0.0, nodePort} entries) */
+
+/* lb4_service.kind: the Service field the frontend comes from. */
+enum dsrlb_frontend_kind {
+	DSRLB_KIND_UNKNOWN       = 0,
+	DSRLB_KIND_CLUSTER_IP    = 1,
+	DSRLB_KIND_NODE_PORT     = 2,
+	DSRLB_KIND_LOAD_BALANCER = 3,
+	DSRLB_KIND_EXTERNAL_IP   = 4,
+};
 
 struct lb4_service {
 	__u32 service_id;        /* key of lb4_maglev, lb4_affinity, ranges */
@@ -185,7 +197,12 @@ struct lb4_service {
 	__u16 backend_count;     /* active (non-terminating) backends; 0 = no endpoints */
 	__u16 revnat_id;         /* key of lb4_revnat */
 	__u8  flags;             /* DSRLB_SVC_F_* */
-	__u8  pad[3];
+	__u8  kind;              /* enum dsrlb_frontend_kind */
+	/* Socket hooks: revnat id of the ClusterIP frontend of the same service
+	 * port, when in-cluster clients must see other backends than this
+	 * frontend's (externalTrafficPolicy differs from internalTrafficPolicy);
+	 * 0 = this entry's own backends. */
+	__u16 internal_revnat;
 	__u32 maglev_size;       /* M: slots in this service's lb4_maglev table */
 };
 
@@ -323,9 +340,13 @@ struct lb4_snat_entry {
 };
 
 /* ---- lb4_affinity ----------------------------------------------------- */
+/* XDP keys a client by its address (netns_cookie 0); the socket hooks, which
+ * see no client address before the route is chosen, by its network
+ * namespace (client 0), as one pod is one network namespace. */
 struct lb4_affinity_key {
 	__be32 client;
 	__u32  service_id;
+	__u64  netns_cookie; /* bpf_get_netns_cookie(); 0 for XDP */
 };
 
 struct lb4_affinity {
@@ -344,6 +365,44 @@ struct lb4_source_range_key {
 	__u32  prefixlen;
 	__u32  service_id;  /* host order; matched as 32 exact bits */
 	__be32 address;     /* CIDR base address */
+};
+
+/* ---- socket hooks (bpf/sock_lb.c, docs/datapath.md) --------------------- */
+/* lb4_sock_revnat: {socket, backend} a UDP socket sent to -> the frontend it
+ * addressed, so recvmsg shows replies from the frontend. Keyed by socket
+ * cookie, not only the netns cookie: two sockets of one pod may reach one
+ * backend through two frontends. */
+struct lb4_sock_revnat_key {
+	__u64  cookie;    /* bpf_get_socket_cookie() */
+	__be32 address;   /* backend */
+	__be16 port;
+	__u16  pad;
+};
+
+struct lb4_sock_revnat {
+	__u64  last_used_ns; /* bpf_ktime_get_ns(); older than the timeout = gone */
+	__be32 address;      /* frontend */
+	__be16 port;
+	__u16  pad;
+};
+
+/* A UDP frontend's reverse entry is good this long after its socket last
+ * sent to or heard from the backend (kube-proxy's conntrack UDP stream
+ * timeout is 120 s). */
+#define DSRLB_SOCK_REVNAT_TIMEOUT_SEC 120
+#define DSRLB_MAX_SOCK_REVNAT      32768   /* lb4_sock_revnat LRU entries   */
+/* Maglev slots tried after the first when it holds a terminating or freed
+ * backend (a table rebuilt without it is on its way). */
+#define DSRLB_SOCK_PICK_TRIES      16
+
+/* lb4_sock_peer (socket storage): what a connect translated, for
+ * getpeername and the replies of a connected UDP socket. */
+struct lb4_sock_peer {
+	__be32 frontend_address;
+	__be32 backend_address;
+	__be16 frontend_port;
+	__be16 backend_port;
+	__u32  pad;
 };
 
 /* ---- nodes; node_addrs maps dsrlb_node.address back to the node id --- */
@@ -384,6 +443,10 @@ struct dsrlb_config {
 	                        * a local backend goes: a flow verified at another
 	                        * epoch is verified again; 0 = verify every packet */
 	__u16  pad;
+	__u32  pad2;
+	/* --socket-lb-host-namespace-only: the socket hooks translate only for
+	 * sockets of this network namespace (the agent's); 0 = every one. */
+	__u64  sock_netns_cookie;
 };
 
 /* ---- reply_bucket (per-CPU array, one entry): the generated-reply budget.
@@ -442,6 +505,13 @@ enum dsrlb_stat {
 	DSRLB_STAT_DROP_FRAG_SHORT,       /* tc egress: a reply's first fragment cut before its L4 checksum */
 	DSRLB_STAT_PASS_FRAGMENT_FRONTEND, /* a first fragment to a frontend: the stack's, not balanced
 	                                    * (its later fragments count PASS_FRAGMENT) */
+	/* socket hooks (per system call, not per packet) */
+	DSRLB_STAT_SOCK_NOT_SERVICE,      /* connect/sendmsg to no frontend */
+	DSRLB_STAT_SOCK_OTHER_NETNS,      /* host-namespace-only: not translated */
+	DSRLB_STAT_SOCK_XLATE,            /* connect/sendmsg sent to a backend */
+	DSRLB_STAT_SOCK_REJECT,           /* no backend: ECONNREFUSED */
+	DSRLB_STAT_SOCK_REVNAT,           /* recvmsg/getpeername shown the frontend */
+	DSRLB_STAT_SOCK_REVNAT_NONE,      /* recvmsg/getpeername of no translated peer */
 	DSRLB_STAT_MAX,                   /* number of counters, keep last */
 };
 

@@ -165,7 +165,8 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 			return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
 	} else {
 		svc = lb_service(&p->tuple);
-		if (!svc)
+		/* Socket-only entries ({0.0.0.0, nodePort}) are no frontend on the wire. */
+		if (!svc || unlikely(svc->flags & DSRLB_SVC_F_SOCKET_ONLY))
 			return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);
 		stat_inc(DSRLB_STAT_SERVICE_HIT);
 		if (unlikely((svc->flags & DSRLB_SVC_F_SOURCE_RANGES) &&

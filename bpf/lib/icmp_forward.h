@@ -58,7 +58,7 @@ static __always_inline int icmp_flow_backend(const struct lb4_tuple *client, str
 		return LB_NO_BACKEND;
 	if (lb_flow_backend(svc->service_id, &flow, 0, ch))
 		return LB_OK;
-	return lb_pick(svc, client, flow_hash(client, 1), &now, ch);
+	return lb_pick(svc, client, flow_hash(client, 1), 0, &now, ch);
 }
 
 /*

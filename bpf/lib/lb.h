@@ -169,11 +169,15 @@ static __always_inline __u32 lb_frontend_generation(const struct lb4_service *sv
 	return fe && fe->service_id == svc->service_id ? fe->generation : 0;
 }
 
-/* ClientIP affinity: the client's backend while unexpired and still usable. */
-static __always_inline int lb_affinity_backend(const struct lb4_service *svc, __be32 client,
+/*
+ * ClientIP affinity: the client's backend while unexpired and still usable.
+ * The client is its address (XDP, netns_cookie 0) or its network namespace
+ * (the socket hooks: client 0).
+ */
+static __always_inline int lb_affinity_backend(const struct lb4_service *svc, __be32 client, __u64 netns_cookie,
 					       __u64 now, struct lb_choice *out)
 {
-	struct lb4_affinity_key key = { .client = client, .service_id = svc->service_id };
+	struct lb4_affinity_key key = { .client = client, .service_id = svc->service_id, .netns_cookie = netns_cookie };
 	const struct lb4_affinity *a = bpf_map_lookup_elem(&lb4_affinity, &key);
 	__u64 last_used;
 	__u32 id, generation;
@@ -188,10 +192,10 @@ static __always_inline int lb_affinity_backend(const struct lb4_service *svc, __
 	return lb_recorded_backend(id, generation, out) && !backend_terminating(&out->backend);
 }
 
-static __always_inline void lb_affinity_update(const struct lb4_service *svc, __be32 client,
+static __always_inline void lb_affinity_update(const struct lb4_service *svc, __be32 client, __u64 netns_cookie,
 					       __u64 now, const struct lb_choice *choice)
 {
-	struct lb4_affinity_key key = { .client = client, .service_id = svc->service_id };
+	struct lb4_affinity_key key = { .client = client, .service_id = svc->service_id, .netns_cookie = netns_cookie };
 	struct lb4_affinity value = {
 		.last_used_ns = now,
 		.backend_id = choice->backend_id,
@@ -204,16 +208,18 @@ static __always_inline void lb_affinity_update(const struct lb4_service *svc, __
 /*
  * A backend for a flow without a usable flow entry: the client's affinity
  * entry, else the Maglev slot of `hash` (the 5-tuple's flow hash). Writes
- * nothing; `*now` is the time affinity was judged at.
+ * nothing; `*now` is the time affinity was judged at. `netns_cookie`: 0 for
+ * XDP (the client is flow->saddr), the client's network namespace for the
+ * socket hooks.
  */
 static __always_inline int lb_pick(const struct lb4_service *svc, const struct lb4_tuple *flow,
-				   __u32 hash, __u64 *now, struct lb_choice *out)
+				   __u32 hash, __u64 netns_cookie, __u64 *now, struct lb_choice *out)
 {
 	if (!svc->backend_count)
 		return LB_NO_ENDPOINTS;
 	if (svc->flags & DSRLB_SVC_F_AFFINITY) {
 		*now = bpf_ktime_get_ns();
-		if (lb_affinity_backend(svc, flow->saddr, *now, out))
+		if (lb_affinity_backend(svc, netns_cookie ? 0 : flow->saddr, netns_cookie, *now, out))
 			return LB_OK;
 		/* Every connection of a client hashes alike: no source port. */
 		hash = flow_hash(flow, 0);
@@ -259,7 +265,7 @@ static __always_inline int lb_select(const struct lb4_service *svc, const struct
 		}
 		return LB_OK;
 	}
-	rc = lb_pick(svc, flow, hash, &now, out);
+	rc = lb_pick(svc, flow, hash, 0, &now, out);
 	if (rc != LB_OK)
 		return rc;
 
@@ -267,7 +273,7 @@ static __always_inline int lb_select(const struct lb4_service *svc, const struct
 	entry.backend_generation = out->backend.generation;
 	bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);
 	if (svc->flags & DSRLB_SVC_F_AFFINITY)
-		lb_affinity_update(svc, flow->saddr, now, out);
+		lb_affinity_update(svc, flow->saddr, 0, now, out);
 	return LB_OK;
 }
 

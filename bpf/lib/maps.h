@@ -175,6 +175,32 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_affinity SEC(".maps");
 
+/*
+ * Socket hooks, UDP: {socket cookie, backend} -> the frontend the socket
+ * addressed, with its last use (struct lb4_sock_revnat). Written by
+ * connect4/sendmsg4, read by recvmsg4.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DSRLB_MAX_SOCK_REVNAT);
+	__type(key, struct lb4_sock_revnat_key);
+	__type(value, struct lb4_sock_revnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_sock_revnat SEC(".maps");
+
+/*
+ * Socket hooks: per socket, the frontend a connect was translated from
+ * (struct lb4_sock_peer), for getpeername4 and a connected UDP socket's
+ * replies. Socket storage lives and dies with its socket: nothing to expire.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lb4_sock_peer);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_sock_peer SEC(".maps");
+
 /* loadBalancerSourceRanges: {service, CIDR} present = allowed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

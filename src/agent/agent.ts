@@ -27,6 +27,7 @@ import type { Frontend } from '../plan/types.js';
 import type { AgentConfig } from './config.js';
 import { attachDatapath, loadDatapath, type AttachOptions, type LoadedDatapath } from './datapath-loader.js';
 import { checkForeignXdp } from './foreign-xdp.js';
+import { socketLbTarget, startSocketLb, type SocketLbTarget } from './socket-lb.js';
 import { HealthCheckNodePorts } from './health-check-node-ports.js';
 import { NodeNeighbours } from './neighbours.js';
 import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
@@ -53,6 +54,7 @@ export class Agent {
   private readonly log: Logger;
   private datapath: LoadedDatapath | undefined;
   private attachOptions: AttachOptions | undefined;
+  private socketLb: SocketLbTarget | undefined;
   private lock: RootLock | undefined;
   private reconciler: Reconciler | undefined;
   private pipeline: SyncPipeline | undefined;
@@ -83,6 +85,7 @@ export class Agent {
     const { local, mtu, source: created } = preflight(c);
     // Somebody else's XDP program stays unless the operator said otherwise.
     const foreignXdp = checkForeignXdp(c.devices, c.xdpReplaceForeign);
+    this.socketLb = socketLbTarget(c);
     this.metrics = new AgentMetrics(() => this.readDatapath());
     this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins()));
     this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
@@ -107,6 +110,7 @@ export class Agent {
     this.attachOptions = {
       devices: c.devices, xdpMode: c.xdpMode, mode: c.mode, nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
       genevePort: c.genevePort, generatedReplies: c.generatedReplies,
+      sockNetnsCookie: this.socketLb.netnsCookie,
     };
     for (const p of foreignXdp) this.log.warn(p, 'replacing an XDP program dsrlb did not attach (--xdp-replace-foreign)');
     if (holdsPlan) this.attach('the pinned maps hold a plan: programs replaced in place');
@@ -179,6 +183,7 @@ export class Agent {
     this.status.attached = true;
     const { mode, mtu, nodeAddress } = this.attachOptions;
     this.log.info({ devices: Object.fromEntries(attached), mode, mtu, nodeAddress, bpffsRoot: this.config.bpffsRoot }, `datapath attached (${why})`);
+    if (this.socketLb) startSocketLb(this.config.bpffsRoot, this.socketLb, this.log);
   }
 
   /** Compares the pins with the maps opened at start; logs when that changes. */

@@ -1,15 +1,17 @@
 /**
  * `dsrlb-agent cleanup`: detaches dsrlb's programs from every device of this
- * network namespace and removes the pinned maps. It finds the programs by
- * name in the kernel, so it needs no state from the agent that attached them.
+ * network namespace and the socket LB from its cgroup, and removes the pinned
+ * maps. It finds the device programs by name in the kernel and the socket LB
+ * by its pinned links, so it needs no state from the agent that attached them.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { detachTc, detachXdp } from '../bpf/index.js';
 import { dsrlbAttachments } from './attachments.js';
 import { TC_HANDLE, TC_PRIORITY } from './datapath-loader.js';
 import { lockRoot } from './lock.js';
+import { detachSocketLb } from './socket-lb.js';
 
-export interface CleanupReport { xdpDetached: string[]; tcDetached: string[]; unpinned: boolean }
+export interface CleanupReport { xdpDetached: string[]; tcDetached: string[]; socketLbDetached: string[]; unpinned: boolean }
 
 /** Refused (ERR_LOCKED, naming the pid) while an agent runs on `bpffsRoot`: it would keep writing maps nothing reads. */
 export function cleanup(bpffsRoot: string): CleanupReport {
@@ -22,7 +24,7 @@ export function cleanup(bpffsRoot: string): CleanupReport {
 }
 
 function detachAndUnpin(bpffsRoot: string): CleanupReport {
-  const report: CleanupReport = { xdpDetached: [], tcDetached: [], unpinned: false };
+  const report: CleanupReport = { xdpDetached: [], tcDetached: [], socketLbDetached: detachSocketLb(bpffsRoot), unpinned: false };
   for (const a of dsrlbAttachments()) {
     if (a.xdp === 'native' || a.xdp === 'generic') {
       detachXdp(a.ifindex, a.xdp);

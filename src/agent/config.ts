@@ -43,6 +43,12 @@ export interface AgentConfig {
   readonly logLevel: string;
   /** --sync-period: how often the maps are read back and repaired to the plan (ms). */
   readonly syncPeriodMs: number;
+  /** Socket LB (cgroup hooks) on --cgroup-root; off: detached if a previous run attached it. */
+  readonly socketLb: boolean;
+  /** undefined = the cgroup2 mount found in /proc/mounts when the agent starts. */
+  readonly cgroupRoot?: string;
+  /** Translate only for sockets in the agent's (the host's) network namespace. */
+  readonly socketLbHostNamespaceOnly: boolean;
 }
 
 /** Raw values as commander hands them over (strings, or undefined when not given). */
@@ -55,6 +61,8 @@ export interface RawAgentOptions {
   /** A switch: true when given, or a string from the environment. */
   xdpReplaceForeign?: string | boolean;
   healthzBindAddress?: string;
+  /** Boolean flags: true when given without a value. */
+  socketLb?: string | boolean; cgroupRoot?: string; socketLbHostNamespaceOnly?: string | boolean;
 }
 
 /** Flag name -> environment variable that may supply it. */
@@ -67,6 +75,7 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   genevePort: 'DSRLB_GENEVE_PORT', generatedRepliesRate: 'DSRLB_GENERATED_REPLIES_RATE',
   generatedRepliesBurst: 'DSRLB_GENERATED_REPLIES_BURST', xdpReplaceForeign: 'DSRLB_XDP_REPLACE_FOREIGN',
   healthzBindAddress: 'DSRLB_HEALTHZ_BIND_ADDRESS',
+  socketLb: 'DSRLB_SOCKET_LB', cgroupRoot: 'DSRLB_CGROUP_ROOT', socketLbHostNamespaceOnly: 'DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY',
 };
 
 const MIN_MTU = 576;
@@ -100,12 +109,13 @@ export function parseDuration(flag: string, value: string): number {
   return parts.reduce((ms, [, n, unit]) => ms + Number(n) * (DURATION_UNITS[unit as string] as number), 0);
 }
 
-function parseSwitch(flag: string, value: string | boolean | undefined): boolean {
-  if (value === undefined || typeof value === 'boolean') return value ?? false;
+function parseSwitch(flag: string, value: string | boolean | undefined, fallback = false): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? fallback;
   if (/^(1|true|yes)$/i.test(value)) return true;
   if (/^(0|false|no)$/i.test(value)) return false;
   throw usage(flag, `'${value}' is not a switch value`, 'use true or false');
 }
+
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
@@ -174,6 +184,9 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     ...(raw.healthzBindAddress === '' ? {} : { healthzBindAddress: parseHostPort('healthz-bind-address', raw.healthzBindAddress ?? '0.0.0.0:10256') }),
     logLevel: oneOf('log-level', raw.logLevel ?? 'info', ['trace', 'debug', 'info', 'warn', 'error'] as const),
     syncPeriodMs: syncPeriod(raw.syncPeriod),
+    socketLb: parseSwitch('socket-lb', raw.socketLb, true),
+    ...(raw.cgroupRoot !== undefined ? { cgroupRoot: raw.cgroupRoot } : {}),
+    socketLbHostNamespaceOnly: parseSwitch('socket-lb-host-namespace-only', raw.socketLbHostNamespaceOnly),
   };
 }
 

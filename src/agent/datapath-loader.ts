@@ -29,6 +29,8 @@ export interface AttachOptions {
   readonly mtu: number;
   readonly genevePort: number;
   readonly generatedReplies: AgentConfig['generatedReplies'];
+  /** --socket-lb-host-namespace-only: the network namespace the socket hooks translate for (0n or unset: all). */
+  readonly sockNetnsCookie?: bigint;
 }
 
 export interface LoadedDatapath {
@@ -70,6 +72,7 @@ export function attachDatapath(dp: LoadedDatapath, opts: AttachOptions): Map<str
     replyBurst: opts.generatedReplies.burst,
     // The reconciler's (src/reconcile/local-epoch.ts): kept as it is.
     localEpoch: config.lookup(0)?.localEpoch ?? 0,
+    sockNetnsCookie: opts.sockNetnsCookie ?? 0n,
   });
   const attached = new Map<string, XdpMode>();
   const xdpProg = dp.xdp.program('xdp_lb');

@@ -12,6 +12,11 @@ function flag(name: string, key: keyof RawAgentOptions, description: string): Op
   return new Option(`--${name} <value>`, `${description} [${ENV_VARS[key]}]`);
 }
 
+/** A boolean flag: `--name` alone is true, `--name=false` false. */
+function boolFlag(name: string, key: keyof RawAgentOptions, description: string): Option {
+  return new Option(`--${name} [bool]`, `${description} [${ENV_VARS[key]}]`);
+}
+
 function requireRoot(): void {
   if (process.getuid?.() !== 0) {
     throw new DsrlbError('ERR_PRIVILEGES', 'dsrlb-agent loads BPF programs and attaches them to devices',
@@ -49,6 +54,10 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('manifests-max-objects', 'manifestsMaxObjects', 'a manifest file with more objects than this is refused (default 20000)'))
     .addOption(flag('log-level', 'logLevel', 'trace | debug | info | warn | error (default info)'))
     .addOption(flag('sync-period', 'syncPeriod', 'how often the maps are read back and repaired to the plan, e.g. 30s, 1h (default 1h)'))
+    .addOption(boolFlag('socket-lb', 'socketLb', 'socket-level LB for pods and node processes on cgroup hooks (default true)'))
+    .addOption(flag('cgroup-root', 'cgroupRoot', 'cgroup2 directory the socket LB attaches to (default: the cgroup2 mount)'))
+    .addOption(boolFlag('socket-lb-host-namespace-only', 'socketLbHostNamespaceOnly',
+      'socket LB only for processes in the host network namespace (default false)'))
     .action(async (opts: RawAgentOptions) => {
       const config = parseAgentConfig(mergeEnv(opts, process.env));
       requireRoot();
@@ -63,7 +72,7 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     });
 
   program.command('cleanup')
-    .description('detach dsrlb from every device of this network namespace and remove its pinned maps')
+    .description('detach dsrlb from every device of this network namespace and its cgroup, and remove its pinned maps')
     .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))
     .action((opts: { bpffsRoot?: string }) => {
       requireRoot();

@@ -1,4 +1,5 @@
 /** The typed BPF layer: objects, programs, maps, codecs, errors. */
+export * from './cgroup.js';
 export * from './codec.js';
 export * from './errors.js';
 export * from './map.js';

@@ -4,7 +4,7 @@
  */
 import type { Codec } from './codec.js';
 import {
-  lb4Affinity, lb4AffinityKey, lb4DsrFrontend, lb4Flow, lb4FragKey, lb4SnatEntry, lb4Tuple,
+  lb4Affinity, lb4AffinityKey, lb4DsrFrontend, lb4Flow, lb4FragKey, lb4SnatEntry, lb4SockRevnat, lb4SockRevnatKey, lb4Tuple,
 } from './codecs/connections.js';
 import { maglevEntry } from './codecs/maglev.js';
 import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
@@ -38,6 +38,8 @@ export const MapSpecs = {
   fragRevnat: spec('lb4_frag_revnat', lb4FragKey, lb4Revnat),
   snat: spec('lb4_snat', lb4Tuple, lb4SnatEntry),
   affinity: spec('lb4_affinity', lb4AffinityKey, lb4Affinity),
+  /** Socket LB, UDP: {socket cookie, backend} -> the frontend the socket addressed. */
+  sockRevnat: spec('lb4_sock_revnat', lb4SockRevnatKey, lb4SockRevnat),
   sourceRanges: spec('lb4_source_ranges', lb4SourceRangeKey, u32Value),
   nodes: spec('nodes', u32Key, dsrlbNode),
   nodeAddrs: spec('node_addrs', nodeAddress, u32Value),

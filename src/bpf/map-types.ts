@@ -10,6 +10,8 @@ export const MapType = {
   LPM_TRIE: 11,
   ARRAY_OF_MAPS: 12,
   HASH_OF_MAPS: 13,
+  /** Per-socket storage: no keys to iterate (lb4_sock_peer). */
+  SK_STORAGE: 24,
 } as const;
 
 export const MapTypeName: Readonly<Record<number, string>> = Object.fromEntries(

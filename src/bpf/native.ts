@@ -34,6 +34,7 @@ export interface NativeMapInfo {
 }
 export interface NativeBatch { keys: Buffer; values: Buffer; count: number; token: Buffer; done: boolean }
 export interface NativeTestRun { retval: number; dataOut: Buffer; duration: number }
+export interface NativeLinkInfo { id: number; progId: number; type: number; attachType: number; cgroupId: bigint }
 export interface NativeXdpQuery { attachMode: number; progId: number; driverProgId: number; genericProgId: number }
 
 export interface Native {
@@ -64,8 +65,11 @@ export interface Native {
   tcAttach(ifindex: number, direction: 'ingress' | 'egress', progFd: number, handle: number, priority: number): number;
   tcDetach(ifindex: number, direction: 'ingress' | 'egress', handle: number, priority: number): void;
   tcQuery(ifindex: number, direction: 'ingress' | 'egress', handle: number, priority: number): number | null;
-  cgroupAttach(cgroupPath: string, progFd: number, attachType: number, flags: number): void;
-  cgroupDetach(cgroupPath: string, progFd: number, attachType: number): void;
+  cgroupLinkCreate(cgroupPath: string, progFd: number, attachType: number): number;
+  linkUpdate(linkFd: number, progFd: number): void;
+  linkDetach(linkFd: number): void;
+  linkInfo(linkFd: number): NativeLinkInfo;
+  netnsCookie(): bigint;
   /** An exclusive non-blocking flock on a directory: the fd holding it, or -1 when held elsewhere. */
   lockDir(path: string): number;
 }

@@ -51,13 +51,6 @@ export class BpfProgram {
     call(`${this.name} on ifindex ${ifindex} ${direction}`, () => native().tcAttach(ifindex, direction, this.fd, handle, priority));
   }
 
-  attachCgroup(cgroupPath: string, flags = 0): void {
-    call(`${this.name} on ${cgroupPath}`, () => native().cgroupAttach(cgroupPath, this.fd, this.attachType, flags));
-  }
-
-  detachCgroup(cgroupPath: string): void {
-    call(`${this.name} on ${cgroupPath}`, () => native().cgroupDetach(cgroupPath, this.fd, this.attachType));
-  }
 }
 
 export interface XdpAttachment { readonly mode: XdpMode | 'none' | 'offload' | 'multi'; readonly progId: number }

@@ -42,7 +42,7 @@ export function registerBpfCommands(program: Command): void {
       } else {
         const services = listServices(root);
         if (json) printJson(services);
-        else printTable(['SERVICE ADDRESS', 'BACKEND ADDRESS (REVNAT_ID) (SLOT)'], serviceRows(services));
+        else printTable(['SERVICE ADDRESS', 'BACKEND ADDRESS (REVNAT_ID) (SLOT)', 'TYPE'], serviceRows(services));
       }
     });
 

@@ -3,7 +3,7 @@
  * (the distinct ids of each service's Maglev table, resolved in lb4_backends),
  * revnat entries and raw Maglev tables. Read-only: it opens the pins.
  */
-import { DSRLB_BE_F_TERMINATING } from '../bpf/consts.generated.js';
+import { DSRLB_BE_F_TERMINATING, DSRLB_SVC_F_SOCKET_ONLY, dsrlb_frontend_kind } from '../bpf/consts.generated.js';
 import type { Lb4Backend } from '../bpf/codecs/services.js';
 import { liveBackends } from '../bpf/backend-slots.js';
 import { MapSpecs, withPinned } from '../bpf/map-specs.js';
@@ -26,8 +26,23 @@ export interface BackendEntry {
   terminating: boolean;
 }
 
+const KIND_NAMES: Readonly<Record<number, string>> = {
+  [dsrlb_frontend_kind.DSRLB_KIND_CLUSTER_IP]: 'ClusterIP',
+  [dsrlb_frontend_kind.DSRLB_KIND_NODE_PORT]: 'NodePort',
+  [dsrlb_frontend_kind.DSRLB_KIND_LOAD_BALANCER]: 'LoadBalancer',
+  [dsrlb_frontend_kind.DSRLB_KIND_EXTERNAL_IP]: 'ExternalIP',
+};
+
+/** The frontend's type as `lbctl bpf lb list` shows it; socket-only entries are the NodePort on any node address. */
+export function frontendType(kind: number, flags: number): string {
+  const name = KIND_NAMES[kind] ?? 'unknown';
+  return flags & DSRLB_SVC_F_SOCKET_ONLY ? `${name} (socket LB, any node address)` : name;
+}
+
 export interface ServiceEntry {
   frontend: { address: string; port: number; protocol: string };
+  /** ClusterIP, NodePort, LoadBalancer or ExternalIP (frontendType). */
+  type: string;
   serviceId: number;
   revnatId: number;
   backendCount: number;
@@ -72,6 +87,7 @@ export function listServices(root: string): ServiceEntry[] {
       }
       return {
         frontend: { address: k.address, port: k.port, protocol: protoName(k.proto) },
+        type: frontendType(v.kind, v.flags),
         serviceId: v.serviceId, revnatId: v.revnatId, backendCount: v.backendCount, maglevSize: v.maglevSize, flags: v.flags,
         backends: members,
       };
@@ -104,8 +120,8 @@ export function maglevFor(root: string, svc: string): { serviceId: number; size:
 export function serviceRows(services: ServiceEntry[]): string[][] {
   return services.flatMap((s) => {
     const frontend = `${s.frontend.address}:${s.frontend.port}/${s.frontend.protocol}`;
-    const head = [frontend, `0.0.0.0:0 (${s.revnatId}) (0) [service ${s.serviceId}, M=${s.maglevSize}]`];
-    const rows = s.backends.map((b, i) => ['', `${b.address}:${b.port}/${b.protocol} (${s.revnatId}) (${i + 1})${b.terminating ? ' [terminating]' : ''}`]);
+    const head = [frontend, `0.0.0.0:0 (${s.revnatId}) (0) [service ${s.serviceId}, M=${s.maglevSize}]`, s.type];
+    const rows = s.backends.map((b, i) => ['', `${b.address}:${b.port}/${b.protocol} (${s.revnatId}) (${i + 1})${b.terminating ? ' [terminating]' : ''}`, '']);
     return [head, ...rows];
   });
 }

@@ -1,6 +1,6 @@
 /**
  * `lbctl status`: is dsrlb serving here? Programs attached in this network
- * namespace, the node's datapath config, map fill and memory, and the agent's
+ * namespace, the socket LB's cgroup, the node's datapath config, map fill and memory, and the agent's
  * /healthz when it can be reached.
  */
 import type { Command } from 'commander';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { MapSpecs, mapFill, withPinned, type MapSpec } from '../bpf/map-specs.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { dsrlbAttachments, type DeviceAttachment } from '../agent/attachments.js';
+import { socketLbStatus, type SocketLbStatus } from '../agent/socket-lb.js';
 import { parseFormat, printJson, printTable } from './output.js';
 
 interface MapStatus { name: string; entries: number; maxEntries: number; memoryBytes: number }
@@ -17,6 +18,7 @@ interface MapStatus { name: string; entries: number; maxEntries: number; memoryB
 export interface Status {
   bpffsRoot: string;
   attachments: DeviceAttachment[];
+  socketLb: SocketLbStatus;
   config: { nodeAddress: string; mode: string; mtu: number } | null;
   maps: MapStatus[];
   /** Maps expected under the root that are not pinned there (removed by hand, or no agent ever ran). */
@@ -49,7 +51,7 @@ async function agentHealth(addr: string): Promise<Status['agent']> {
 
 export async function readStatus(root: string, healthAddr: string): Promise<Status> {
   const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows,
-    MapSpecs.dsrRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.nodes];
+    MapSpecs.dsrRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.nodes];
   const pinned = specs.filter((s) => existsSync(join(root, s.name)));
   const maps = pinned.map((s) => mapStatus(root, s as MapSpec<unknown, unknown>));
   const missingMaps = specs.filter((s) => !pinned.includes(s)).map((s) => s.name);
@@ -58,6 +60,7 @@ export async function readStatus(root: string, healthAddr: string): Promise<Stat
   return {
     bpffsRoot: root,
     attachments: dsrlbAttachments(),
+    socketLb: socketLbStatus(root),
     config: cfg && cfg.nodeId !== 0 ? { nodeAddress: cfg.nodeAddress, mode: MODE_NAMES[cfg.mode] ?? String(cfg.mode), mtu: cfg.mtu } : null,
     maps,
     missingMaps,
@@ -81,6 +84,7 @@ export function registerStatusCommand(program: Command): void {
       const devices = s.attachments.map((a) => `${a.device} (xdp ${a.xdp ?? 'none'}, tc egress ${a.tcEgress ? 'yes' : 'no'})`).join(', ');
       printTable(['', ''], [
         ['Devices', devices || 'none in this network namespace'],
+        ['Socket LB', s.socketLb.attached ? `attached to ${s.socketLb.cgroup ?? 'a cgroup not under the cgroup2 mount'} (${s.socketLb.programs.join(', ')})` : 'not attached'],
         ['Node', s.config ? `${s.config.nodeAddress}, mode ${s.config.mode}, MTU ${s.config.mtu}` : 'not configured'],
         ['Agent', s.agent.healthy === null ? s.agent.detail : `${s.agent.healthy ? 'healthy' : 'unhealthy'}: ${s.agent.detail}`],
         ['Capacity', s.agent.rejectedServices ? `${s.agent.rejectedServices} Services left out of the maps for want of room (see /healthz)` : 'every planned Service fits'],

@@ -6,6 +6,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Mode } from '../agent/config.js';
+import { agentCgroupRoot } from './cgroups.js';
 import { LabEntries, NODE } from './entries.js';
 import { fileSize, readLog, startProcess, stopProcess, summarizeLine, waitFor, type LabProcess } from './processes.js';
 import type { LabNode, LabTopology } from './topology.js';
@@ -45,6 +46,7 @@ export function agentArgv(topo: LabTopology, node: LabNode, opts: AgentOptions):
     '--mode', opts.mode,
     '--bpffs-root', agentBpffsRoot(topo, node),
     '--node-address', node.address,
+    '--cgroup-root', agentCgroupRoot(topo, node),
     '--metrics-addr', `${node.address}:${AGENT_METRICS_PORT}`,
     '--health-addr', `127.0.0.1:${AGENT_HEALTH_PORT}`,
     ...(opts.mtu !== undefined ? ['--mtu', String(opts.mtu)] : []),

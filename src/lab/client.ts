@@ -1,5 +1,6 @@
 /**
- * Runs the client's tools (client-tool.ts) inside the client namespace and
+ * Runs the client's tools (client-tool.ts) inside the client namespace, and
+ * the socket client (socket-client.ts) in any namespace and cgroup, and
  * parses what they print. Each call is one process with a deadline.
  */
 import { spawn } from 'node:child_process';
@@ -9,7 +10,8 @@ import type {
   ClientOp, DownloadResult, ForgeResult, GetResult, HoldRound, LoadResult, SpreadResult, StatusResult, UdpResult,
 } from './client-tool.js';
 import { LabEntries, NODE } from './entries.js';
-import { nsRunAsync } from './sh.js';
+import { inCgroup, nsRunAsync, runAsync } from './sh.js';
+import type { SocketOp } from './socket-client.js';
 import type { LabTopology } from './topology.js';
 
 export interface ClientResults {
@@ -72,4 +74,19 @@ export async function holdConnections(topo: LabTopology, url: string, count: num
     again: () => { const r = next(); child.stdin.write('again\n'); return r; },
     end: () => { child.stdin.end('end\n'); setTimeout(() => child.kill('SIGKILL'), 2_000).unref(); },
   };
+}
+
+/**
+ * Runs the socket client in namespace `ns`, as a member of `cgroup` (a
+ * cgroup2 directory the socket LB is attached to, or above) unless null.
+ */
+export async function runSocketClient<T>(ns: string, op: SocketOp, cgroup: string | null, timeoutMs = DEFAULT_PROCESS_TIMEOUT_MS): Promise<T> {
+  const argv = ['ip', 'netns', 'exec', ns, NODE, LabEntries.socketClient, JSON.stringify(op)];
+  const [cmd, args] = cgroup === null ? ['ip', argv.slice(1)] : inCgroup(cgroup, argv);
+  const out = await runAsync(cmd, args, timeoutMs);
+  try {
+    return JSON.parse(out) as T;
+  } catch (e) {
+    throw new DsrlbError('ERR_LAB_CLIENT', `socket client '${op.op}' printed no JSON: ${out.slice(0, 200)}`, { cause: e });
+  }
 }

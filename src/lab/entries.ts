@@ -13,6 +13,8 @@ import { DsrlbError } from '../errors.js';
 export const LabEntries = {
   podServer: join(projectRoot, 'dist', 'lab', 'pod-server.js'),
   clientTool: join(projectRoot, 'dist', 'lab', 'client-tool.js'),
+  socketClient: join(projectRoot, 'dist', 'lab', 'socket-client.js'),
+  byteServer: join(projectRoot, 'dist', 'lab', 'byte-server.js'),
   attachXdpPass: join(projectRoot, 'dist', 'lab', 'attach-xdp-pass.js'),
   agent: join(projectRoot, 'bin', 'dsrlb-agent.js'),
   agentMain: join(projectRoot, 'dist', 'agent', 'main.js'),

@@ -11,7 +11,9 @@ import type { Mode } from '../agent/config.js';
 import { DsrlbError } from '../errors.js';
 import { LabAgent, writeManifests, type AgentOptions } from './agents.js';
 import { createLab, destroyLab, labNamespaces, type Progress } from './build.js';
-import { holdConnections, runClient, type ClientOpResult, type HeldConnections } from './client.js';
+import { createLabCgroups, nodeCgroup, removeLabCgroups } from './cgroups.js';
+import { holdConnections, runClient, runSocketClient, type ClientOpResult, type HeldConnections } from './client.js';
+import type { SocketOp } from './socket-client.js';
 import type { ClientOp } from './client-tool.js';
 import { LabEntries, NODE, requireBuilt } from './entries.js';
 import { labManifests, type LabServiceOptions } from './manifests.js';
@@ -93,6 +95,7 @@ export class Lab {
 
       step = 'namespaces';
       createLab(topo, progress);
+      createLabCgroups(topo);
 
       step = 'xdp-pass';
       progress('attaching xdp_pass to the fabric side of every node uplink');
@@ -202,6 +205,15 @@ export class Lab {
     return runClient(this.topo, op, timeoutMs);
   }
 
+  /**
+   * Runs the socket client on a node: in namespace `ns` (the node's own, or
+   * one of its pods') as a process of the node's cgroup, so the node's socket
+   * LB balances its connects and sends.
+   */
+  onNode<T>(nodeName: string, ns: string, op: SocketOp, timeoutMs?: number): Promise<T> {
+    return runSocketClient<T>(ns, op, nodeCgroup(this.topo, this.node(nodeName)), timeoutMs);
+  }
+
   /** Keep-alive connections from the client, held open across changes. */
   hold(url: string, count: number): Promise<HeldConnections> {
     return holdConnections(this.topo, url, count);
@@ -222,13 +234,16 @@ export class Lab {
 /**
  * Removes a lab by id: every process in its namespaces (by pid, from
  * `ip netns pids`), the namespaces (their veths and attached programs go
- * with them), the agents' bpffs directories (the pinned maps), and the work
+ * with them), the agents' bpffs directories (the pinned maps and socket LB
+ * links), the nodes' cgroups, and the work
  * directory unless `keepLogs`. Idempotent, synchronous (usable on exit).
  */
 export function teardownLab(id: string, opts: { keepLogs?: boolean } = {}): void {
   const topo = labTopology({ id, nodes: 1 });
   destroyLab(topo.prefix);
+  // Pinned socket LB links go with the bpffs root, the cgroups after.
   rmSync(topo.bpffsBase, { recursive: true, force: true });
+  removeLabCgroups(id);
   if (!opts.keepLogs) rmSync(topo.workDir, { recursive: true, force: true });
   else rmSync(join(topo.workDir, 'bpffs-stash'), { recursive: true, force: true });
 }

@@ -46,6 +46,12 @@ export interface DesiredFrontend {
   readonly affinityTimeout: number;
   /** Usable backends of its group (lb4_service.backend_count). */
   readonly backendCount: number;
+  /**
+   * Key of the ClusterIP frontend of the same service port whose backends the
+   * socket hooks give in-cluster clients of this one (lb4_service.internal_revnat),
+   * when its traffic policy picks other backends than this frontend's; else null.
+   */
+  readonly internalFrontend: FrontendKey | null;
 }
 
 export interface DesiredWarning {

@@ -25,18 +25,26 @@
  */
 import {
   DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_NOEP_DROP, DSRLB_SVC_F_NOEP_REJECT,
-  DSRLB_SVC_F_SOURCE_RANGES,
+  DSRLB_SVC_F_SOCKET_ONLY, DSRLB_SVC_F_SOURCE_RANGES, dsrlb_frontend_kind,
 } from '../bpf/consts.generated.js';
 import { backendSetKey } from '../plan/keys.js';
-import { backendKey, backendName, frontendKey, PROTOCOL_NUMBERS } from '../model/keys.js';
+import { backendKey, backendName, frontendKey, PROTOCOL_NUMBERS, type FrontendKey } from '../model/keys.js';
 import { ipv4Value } from '../net/ip.js';
-import type { Frontend, Plan, Protocol } from '../plan/types.js';
+import type { Frontend, FrontendKind, Plan, Protocol } from '../plan/types.js';
 import type {
   DesiredBackend, DesiredFrontend, DesiredGroup, DesiredState, DesiredWarning, ServiceDesired, SourceRange,
 } from './desired-types.js';
 import { samePlanBackends } from './equality.js';
 import { maglevTableSize } from './maglev.js';
 import { nodeIdForAddress } from './node-ids.js';
+
+/** lb4_service.kind of each frontend kind. */
+export const FRONTEND_KIND_CODES: Readonly<Record<FrontendKind, number>> = {
+  ClusterIP: dsrlb_frontend_kind.DSRLB_KIND_CLUSTER_IP,
+  NodePort: dsrlb_frontend_kind.DSRLB_KIND_NODE_PORT,
+  LoadBalancer: dsrlb_frontend_kind.DSRLB_KIND_LOAD_BALANCER,
+  ExternalIP: dsrlb_frontend_kind.DSRLB_KIND_EXTERNAL_IP,
+};
 
 /** What most services have none of (warnings, source ranges), shared: a reconciler keeps every service's desired state. */
 const NONE: readonly never[] = Object.freeze([]);
@@ -185,6 +193,7 @@ export function buildServiceDesired(service: string, frontends: readonly Fronten
   }
 
   const out: DesiredFrontend[] = [];
+  const clusterIps = clusterIpsByPort(placed);
   for (const [f, draft] of placed) {
     const group = groupByDraft.get(draft) as DesiredGroup;
     const count = Math.min(group.backends.length, MAX_BACKEND_COUNT);
@@ -196,6 +205,7 @@ export function buildServiceDesired(service: string, frontends: readonly Fronten
     // Endpoints exist but none is reachable from here: answer like "no endpoints" rather than a silent drop.
     else if (count === 0) flags |= DSRLB_SVC_F_NOEP_REJECT;
     const proto = PROTOCOL_NUMBERS[f.protocol];
+    const clusterIp = f.kind === 'ClusterIP' ? undefined : clusterIps.get(servicePortKey(f));
     out.push({
       key: frontendKey(f.address, f.port, proto),
       lbKey: { address: f.address, port: f.port, proto },
@@ -204,9 +214,50 @@ export function buildServiceDesired(service: string, frontends: readonly Fronten
       flags,
       affinityTimeout: f.sessionAffinityTimeoutSeconds ?? 0,
       backendCount: count,
+      internalFrontend: clusterIp && clusterIp.groupKey !== draft.key ? clusterIp.key : null,
     });
   }
+  out.push(...nodePortWildcards(out));
   return { service, frontends: out, groups, warnings: warnings.length > 0 ? warnings : NONE };
+}
+
+function servicePortKey(f: Frontend): string {
+  return `${f.servicePort}|${f.protocol}`;
+}
+
+/** Each service port's IPv4 ClusterIP frontend: its key and group. */
+function clusterIpsByPort(placed: readonly (readonly [Frontend, { readonly key: string }])[]): Map<string, { key: FrontendKey; groupKey: string }> {
+  const out = new Map<string, { key: FrontendKey; groupKey: string }>();
+  for (const [f, draft] of placed) {
+    if (f.kind === 'ClusterIP') out.set(servicePortKey(f), { key: frontendKey(f.address, f.port, PROTOCOL_NUMBERS[f.protocol]), groupKey: draft.key });
+  }
+  return out;
+}
+
+/**
+ * The socket hooks reach a NodePort on every node's address, not only this
+ * node's (docs/datapath.md, "Socket LB"): one socket-only {0.0.0.0, nodePort}
+ * entry per NodePort, with the backends in-cluster clients get (its
+ * ClusterIP's when `internalFrontend` names it).
+ */
+function nodePortWildcards(frontends: readonly DesiredFrontend[]): DesiredFrontend[] {
+  const byKey = new Map(frontends.map((f) => [f.key, f]));
+  const out = new Map<FrontendKey, DesiredFrontend>();
+  for (const f of frontends) {
+    if (f.kind !== 'NodePort') continue;
+    const key = frontendKey('0.0.0.0', f.lbKey.port, f.lbKey.proto);
+    if (out.has(key)) continue;
+    const internal = (f.internalFrontend === null ? undefined : byKey.get(f.internalFrontend)) ?? f;
+    out.set(key, {
+      ...internal,
+      key,
+      lbKey: { address: '0.0.0.0', port: f.lbKey.port, proto: f.lbKey.proto },
+      kind: 'NodePort',
+      flags: (internal.flags & ~DSRLB_SVC_F_SOURCE_RANGES) | DSRLB_SVC_F_SOCKET_ONLY,
+      internalFrontend: null,
+    });
+  }
+  return [...out.values()];
 }
 
 export function desiredContext(idByName: ReadonlyMap<string, number>, opts: DesiredOptions = {}): DesiredContext {

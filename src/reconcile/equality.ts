@@ -24,7 +24,8 @@ export const NOT_COMPARED = {
 
 export function sameService(a: Lb4Service, b: Lb4Service): boolean {
   return a.serviceId === b.serviceId && a.affinityTimeout === b.affinityTimeout && a.backendCount === b.backendCount
-    && a.revnatId === b.revnatId && a.flags === b.flags && a.maglevSize === b.maglevSize;
+    && a.revnatId === b.revnatId && a.flags === b.flags && a.kind === b.kind && a.internalRevnat === b.internalRevnat
+    && a.maglevSize === b.maglevSize;
 }
 
 /** Same backend, same state. */
@@ -55,7 +56,7 @@ export function samePlanBackend(x: Backend, y: Backend): boolean {
 
 export function sameDesiredFrontend(x: DesiredFrontend, y: DesiredFrontend): boolean {
   return x.key === y.key && x.groupKey === y.groupKey && x.flags === y.flags && x.affinityTimeout === y.affinityTimeout
-    && x.backendCount === y.backendCount && x.kind === y.kind;
+    && x.backendCount === y.backendCount && x.kind === y.kind && x.internalFrontend === y.internalFrontend;
 }
 
 export function sameDesiredBackend(p: DesiredBackend, q: DesiredBackend): boolean {

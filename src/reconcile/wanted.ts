@@ -7,6 +7,7 @@ import type { Lb4Backend, Lb4Revnat } from '../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../bpf/codecs/source-ranges.js';
 import type { FrontendKey, SourceRangeKey } from '../model/keys.js';
 import type { ReconcileContext } from './context.js';
+import { FRONTEND_KIND_CODES } from './desired.js';
 import type { ServiceDesired } from './desired-types.js';
 import { rangeKeyOf, type Members, type ServiceEntry } from './held.js';
 import type { LocalBackend } from './local-backends.js';
@@ -97,6 +98,10 @@ export function wanted(c: ReconcileContext, news: readonly ServiceDesired[]): Wa
           backendCount: f.backendCount,
           revnatId,
           flags: f.flags,
+          kind: FRONTEND_KIND_CODES[f.kind],
+          // The ClusterIP is this service's own frontend: its revnat id is acquired here or in its own turn.
+          internalRevnat: f.internalFrontend !== null && applied.frontendOwner.get(f.internalFrontend) === s.service
+            ? ids.revnat.acquire(f.internalFrontend) : 0,
           maglevSize: sizeOf.get(f.groupKey) ?? 0,
         },
       });

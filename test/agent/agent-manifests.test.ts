@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import { DSRLB_BE_F_TERMINATING, projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
+import type { CleanupReport } from '../../src/agent/cleanup.js';
+import { socketLbStatus } from '../../src/agent/socket-lb.js';
+import { testCgroup } from '../helpers/cgroup.js';
 import { agentBin, agentNode, programIds, serviceYaml, spawnAgent } from '../helpers/agent.js';
 import { sh } from '../helpers/netns.js';
 import type { Status } from '../../src/cli/status-command.js';
@@ -46,12 +49,13 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   const { ns, root, dir } = agentNode(t);
   const file = join(dir, 'web.yaml');
   writeFileSync(file, manifests(80, ['198.18.1.10', '198.18.1.11']));
+  const cgroup = testCgroup(t);
   const agent = spawnAgent(t, ns, ['--manifests', dir, '--node-name', 'node-a', '--devices', 'eth0', '--bpffs-root', root,
-    '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964']);
+    '--cgroup-root', cgroup, '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964']);
   const log = agent.log;
 
   await waitFor(() => log().includes('"msg":"synced"'), 20_000, () => `agent did not sync:\n${log()}`);
-  t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:80', '203.0.113.1:80']);
+  t.deepEqual(frontends(root), ['0.0.0.0:30080', '198.51.100.1:30080', '203.0.113.10:80', '203.0.113.1:80']);
   t.deepEqual(backends(root), ['198.18.1.10:8080', '198.18.1.11:8080']);
   const progId = programIds(ns).xdp;
   t.truthy(progId, 'xdp_lb attached to eth0');
@@ -59,13 +63,13 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   // An edit: new service port, one backend replaced.
   writeFileSync(file, manifests(8080, ['198.18.1.10', '198.18.1.12']));
   await waitFor(() => frontends(root).includes('203.0.113.10:8080'), 10_000, () => `maps did not follow the edit:\n${log()}`);
-  t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
+  t.deepEqual(frontends(root), ['0.0.0.0:30080', '198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
   await waitFor(() => backends(root).join() === '198.18.1.10:8080,198.18.1.12:8080', 10_000, () => backends(root).join());
 
   // A document that does not parse is reported; the last good version stays.
   writeFileSync(file, 'apiVersion: v1\nkind: Service\nmetadata: {name: web\n');
   await waitFor(() => /not valid YAML|parse/i.test(log()), 10_000, () => `no parse error reported:\n${log()}`);
-  t.deepEqual(frontends(root), ['198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
+  t.deepEqual(frontends(root), ['0.0.0.0:30080', '198.51.100.1:30080', '203.0.113.10:8080', '203.0.113.1:8080']);
 
   // lbctl status, from inside the node's network namespace: devices, config, the agent's health.
   const status = JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', join(projectRoot, 'bin', 'lbctl.js'),
@@ -73,7 +77,8 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   t.deepEqual(status.attachments.map((a) => [a.device, a.xdp, a.tcEgress]), [['eth0', 'native', true]]);
   t.deepEqual(status.config, { nodeAddress: '198.51.100.1', mode: 'dsr', mtu: 1500 });
   t.true(status.agent.healthy);
-  t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 3);
+  t.is(status.maps.find((m) => m.name === 'lb4_services')?.entries, 4, 'with the socket LB NodePort on any node address');
+  t.deepEqual(status.socketLb, { attached: true, cgroup, programs: ['sock_connect4', 'sock_sendmsg4', 'sock_recvmsg4', 'sock_getpeername4'] });
   // Every backend runs on node-a, this node: one entry under its service and one for any service each,
   // the two current ones and the replaced one, which drains (TERMINATING) with its entries.
   t.is(status.maps.find((m) => m.name === 'lb4_local_backends')?.entries, 6);
@@ -81,9 +86,12 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
 
   t.is(await agent.stop(), 0);
   t.is(programIds(ns).xdp, progId, 'the program stays attached after SIGTERM');
-  t.is(frontends(root).length, 3, 'the maps stay pinned after SIGTERM');
+  t.is(frontends(root).length, 4, 'the maps stay pinned after SIGTERM');
+  t.true(socketLbStatus(root).attached, 'the socket LB stays attached after SIGTERM');
 
-  sh('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin, 'cleanup', '--bpffs-root', root]);
+  const report = JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin, 'cleanup', '--bpffs-root', root])) as CleanupReport;
+  t.deepEqual(report.socketLbDetached, ['sock_connect4', 'sock_sendmsg4', 'sock_recvmsg4', 'sock_getpeername4']);
+  t.false(socketLbStatus(root).attached);
   t.is(programIds(ns).xdp, null, 'cleanup detached the program');
   t.false(existsSync(join(root, 'lb4_services')), 'cleanup removed the pins');
 });

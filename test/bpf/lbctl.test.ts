@@ -23,9 +23,9 @@ async function lbctlRun(args: string[]): Promise<{ code: number; stdout: string;
   }
 }
 
-function frontend(address: string, port: number, protocol: 'TCP' | 'UDP', backends: string[]): Frontend {
+function frontend(address: string, port: number, protocol: 'TCP' | 'UDP', backends: string[], kind: Frontend['kind'] = 'LoadBalancer'): Frontend {
   return {
-    service: 'shop/web', servicePort: protocol === 'TCP' ? 'http' : 'dns', kind: 'LoadBalancer', address, port, protocol,
+    service: 'shop/web', servicePort: protocol === 'TCP' ? 'http' : 'dns', kind, address, port, protocol,
     backends: backends.map((b) => ({ address: b, port: 8080, nodeName: 'node-b', terminating: false })),
     sessionAffinityTimeoutSeconds: null, sourceRanges: null, trafficScope: 'Cluster', noEndpointsAction: null,
   };
@@ -39,7 +39,8 @@ test('bpf lb list shows what the reconciler pinned: services with backends, back
   const reconciler = Reconciler.open({ bpffsRoot: root });
   t.teardown(() => reconciler.close());
   const plan: Plan = {
-    frontends: [frontend('203.0.113.10', 80, 'TCP', ['198.18.2.10', '198.18.2.11']), frontend('203.0.113.11', 53, 'UDP', ['198.18.2.12'])],
+    frontends: [frontend('203.0.113.10', 80, 'TCP', ['198.18.2.10', '198.18.2.11']), frontend('203.0.113.11', 53, 'UDP', ['198.18.2.12']),
+      frontend('10.96.0.10', 53, 'UDP', ['198.18.2.12'], 'ClusterIP')],
     healthCheckNodePorts: [],
   };
   reconciler.sync({ plan, localNode: { name: 'node-a', address: '198.51.100.1' }, nodeAddresses: new Map([['node-b', '198.51.100.2']]) });
@@ -48,21 +49,23 @@ test('bpf lb list shows what the reconciler pinned: services with backends, back
 
   const text = await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', root]);
   t.is(text.code, 0, text.stderr);
-  t.regex(text.stdout, /^SERVICE ADDRESS\s+BACKEND ADDRESS \(REVNAT_ID\) \(SLOT\)/);
-  t.regex(text.stdout, /203\.0\.113\.10:80\/TCP\s+0\.0\.0\.0:0 \(\d+\) \(0\)/);
+  t.regex(text.stdout, /^SERVICE ADDRESS\s+BACKEND ADDRESS \(REVNAT_ID\) \(SLOT\)\s+TYPE/);
+  t.regex(text.stdout, /203\.0\.113\.10:80\/TCP\s+0\.0\.0\.0:0 \(\d+\) \(0\) \[[^\]]*\]\s+LoadBalancer/);
+  t.regex(text.stdout, /10\.96\.0\.10:53\/UDP\s+0\.0\.0\.0:0 \(\d+\) \(0\) \[[^\]]*\]\s+ClusterIP/);
   t.regex(text.stdout, /198\.18\.2\.1[01]:8080\/TCP \(\d+\) \(2\)/);
   t.regex(text.stdout, /203\.0\.113\.11:53\/UDP/);
 
   const json = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', root, '-o', 'json'])).stdout) as ServiceEntry[];
-  t.deepEqual(json.map((s) => [s.frontend, s.backends.map((b) => b.address).sort()]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [
-    [{ address: '203.0.113.10', port: 80, protocol: 'TCP' }, ['198.18.2.10', '198.18.2.11']],
-    [{ address: '203.0.113.11', port: 53, protocol: 'UDP' }, ['198.18.2.12']],
+  t.deepEqual(json.map((s) => [s.frontend, s.type, s.backends.map((b) => b.address).sort()]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))), [
+    [{ address: '10.96.0.10', port: 53, protocol: 'UDP' }, 'ClusterIP', ['198.18.2.12']],
+    [{ address: '203.0.113.10', port: 80, protocol: 'TCP' }, 'LoadBalancer', ['198.18.2.10', '198.18.2.11']],
+    [{ address: '203.0.113.11', port: 53, protocol: 'UDP' }, 'LoadBalancer', ['198.18.2.12']],
   ]);
 
   const backends = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--backends', '--bpffs-root', root, '-o', 'json'])).stdout) as { address: string; terminating: boolean }[];
   t.deepEqual(backends.map((b) => b.address).sort(), ['198.18.2.10', '198.18.2.11', '198.18.2.12']);
   const revnat = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--revnat', '--bpffs-root', root, '-o', 'json'])).stdout) as { address: string }[];
-  t.deepEqual(revnat.map((r) => r.address).sort(), ['203.0.113.10', '203.0.113.11']);
+  t.deepEqual(revnat.map((r) => r.address).sort(), ['10.96.0.10', '203.0.113.10', '203.0.113.11']);
 
   const maglev = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--maglev', '203.0.113.10:80/TCP', '--bpffs-root', root, '-o', 'json'])).stdout) as { size: number; table: number[]; share: Record<string, number> };
   t.is(maglev.table.length, maglev.size);

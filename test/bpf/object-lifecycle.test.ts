@@ -14,7 +14,7 @@ import { tempPinRoot } from '../helpers/bpffs.js';
 import { requireRoot } from '../helpers/root.js';
 
 const frontend = { address: '203.0.113.10', port: 80, proto: 6 };
-const service = { serviceId: 7, affinityTimeout: 0, backendCount: 0, revnatId: 7, flags: 0, maglevSize: 0 };
+const service = { serviceId: 7, affinityTimeout: 0, backendCount: 0, revnatId: 7, flags: 0, kind: 0, internalRevnat: 0, maglevSize: 0 };
 
 function openFdCount(): number {
   return readdirSync('/proc/self/fd').length;

@@ -475,11 +475,11 @@ test('entries an earlier run left that the plan does not have are removed; conne
 
   const tuple = { saddr: '198.51.100.100', daddr: VIP, sport: 40000, dport: 80, proto: TCP, flags: 0 };
   flows.update(tuple, { backendId: 77, serviceId: 5, backendGeneration: 3, revnatId: 9, frontendGeneration: 1 });
-  affinity.update({ client: '198.51.100.100', serviceId: 5 }, { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
+  affinity.update({ client: '198.51.100.100', serviceId: 5, netnsCookie: 0n }, { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
   dsrRevnat.update(tuple, { address: VIP, port: 80 });
   snat.update(tuple, { saddr: '198.51.100.1', daddr: '198.18.2.10', sport: 61000, dport: 8080 });
   // What an earlier run left: a frontend and a backend that are not in the plan.
-  services.update({ address: '203.0.113.99', port: 443, proto: TCP }, { serviceId: 5, affinityTimeout: 0, backendCount: 1, revnatId: 9, flags: 0, maglevSize: 0 });
+  services.update({ address: '203.0.113.99', port: 443, proto: TCP }, { serviceId: 5, affinityTimeout: 0, backendCount: 1, revnatId: 9, flags: 0, kind: 0, internalRevnat: 0, maglevSize: 0 });
   backends.update(77, { address: '198.18.2.77', port: 8443, proto: TCP, flags: DSRLB_BE_F_LIVE, nodeId: nodeIdForAddress('198.51.100.2'), generation: 3 });
 
   let now = 0;
@@ -499,7 +499,7 @@ test('entries an earlier run left that the plan does not have are removed; conne
   t.false(s.backends.has(77));
 
   t.deepEqual(flows.lookup(tuple), { backendId: 77, serviceId: 5, backendGeneration: 3, revnatId: 9, frontendGeneration: 1 });
-  t.deepEqual(affinity.lookup({ client: '198.51.100.100', serviceId: 5 }), { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
+  t.deepEqual(affinity.lookup({ client: '198.51.100.100', serviceId: 5, netnsCookie: 0n }), { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
   t.deepEqual(dsrRevnat.lookup(tuple), { address: VIP, port: 80 });
   t.truthy(snat.lookup(tuple));
 });
@@ -592,7 +592,7 @@ test('the real program balances new flows over the backends of the table the rec
   config.update(0, {
     nodeId: nodeIdForAddress(LOCAL.address), nodeAddress: LOCAL.address, mode: dsrlb_mode.DSRLB_MODE_DSR, mtu: 1500,
     genevePort: DSRLB_GENEVE_PORT, optClass: DSRLB_GENEVE_OPT_CLASS, snatPortMin: DSRLB_SNAT_PORT_MIN, snatPortMax: DSRLB_SNAT_PORT_MAX,
-    replyRate: DSRLB_REPLY_RATE_DEFAULT, replyBurst: DSRLB_REPLY_BURST_DEFAULT, localEpoch: 1,
+    replyRate: DSRLB_REPLY_RATE_DEFAULT, replyBurst: DSRLB_REPLY_BURST_DEFAULT, localEpoch: 1, sockNetnsCookie: 0n,
   });
   // Local backends: the program DNATs and passes to the stack (no route lookup needed).
   const local = pods(3, 1);

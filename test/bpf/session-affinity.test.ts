@@ -33,7 +33,7 @@ test('every connection of a client goes to the backend its affinity names', (t) 
   for (let sport = 40000; sport < 40020; sport++) {
     t.is(podOf(dp.runXdp(clientTcp({ sport, flags: { syn: true } })).out), hashed().pod, `sport ${sport}`);
   }
-  const a = dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1 });
+  const a = dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1, netnsCookie: 0n });
   t.is(a?.backendId, hashed().id);
   // bpf_ktime_get_ns and process.hrtime share CLOCK_MONOTONIC.
   t.true((a?.lastUsedNs ?? 0n) >= before && (a?.lastUsedNs ?? 0n) <= process.hrtime.bigint());
@@ -43,7 +43,7 @@ test('an unexpired affinity entry wins over the hash', (t) => {
   const dp = Datapath.open(t);
   affinityService(dp);
   const other = hashed().id === 11 ? { id: 12, pod: Addr.pod2 } : { id: 11, pod: Addr.pod };
-  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint(), backendId: other.id, backendGeneration: 1 });
+  dp.maps.affinity.update({ client: Addr.client, serviceId: 1, netnsCookie: 0n }, { lastUsedNs: process.hrtime.bigint(), backendId: other.id, backendGeneration: 1 });
 
   t.is(podOf(dp.runXdp(clientTcp({ sport: 45000, flags: { syn: true } })).out), other.pod);
 });
@@ -52,10 +52,10 @@ test('an expired affinity entry is replaced by the hash choice', (t) => {
   const dp = Datapath.open(t);
   affinityService(dp, 1);
   const other = hashed().id === 11 ? 12 : 11;
-  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint() - 2_000_000_000n, backendId: other, backendGeneration: 1 });
+  dp.maps.affinity.update({ client: Addr.client, serviceId: 1, netnsCookie: 0n }, { lastUsedNs: process.hrtime.bigint() - 2_000_000_000n, backendId: other, backendGeneration: 1 });
 
   t.is(podOf(dp.runXdp(clientTcp({ sport: 45000, flags: { syn: true } })).out), hashed().pod);
-  t.is(dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1 })?.backendId, hashed().id);
+  t.is(dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1, netnsCookie: 0n })?.backendId, hashed().id);
 });
 
 test('affinity to a terminating backend is not used for a new connection', (t) => {
@@ -64,10 +64,10 @@ test('affinity to a terminating backend is not used for a new connection', (t) =
   const other = hashed().id === 11 ? 12 : 11;
   dp.addBackend({ id: other, address: other === 11 ? Addr.pod : Addr.pod2, port: 8080, nodeId: NodeId.backend, terminating: true });
   dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => hashed().id));
-  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint(), backendId: other, backendGeneration: 1 });
+  dp.maps.affinity.update({ client: Addr.client, serviceId: 1, netnsCookie: 0n }, { lastUsedNs: process.hrtime.bigint(), backendId: other, backendGeneration: 1 });
 
   t.is(podOf(dp.runXdp(clientTcp({ sport: 45000, flags: { syn: true } })).out), hashed().pod);
-  t.is(dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1 })?.backendId, hashed().id);
+  t.is(dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1, netnsCookie: 0n })?.backendId, hashed().id);
 });
 
 test('an affinity entry naming an older generation of its backend id is not used', (t) => {
@@ -75,8 +75,8 @@ test('an affinity entry naming an older generation of its backend id is not used
   affinityService(dp);
   const other = hashed().id === 11 ? { id: 12, pod: Addr.pod2 } : { id: 11, pod: Addr.pod };
   dp.addBackend({ id: other.id, address: other.pod, port: 8080, nodeId: NodeId.backend, generation: 2 });
-  dp.maps.affinity.update({ client: Addr.client, serviceId: 1 }, { lastUsedNs: process.hrtime.bigint(), backendId: other.id, backendGeneration: 1 });
+  dp.maps.affinity.update({ client: Addr.client, serviceId: 1, netnsCookie: 0n }, { lastUsedNs: process.hrtime.bigint(), backendId: other.id, backendGeneration: 1 });
 
   t.is(podOf(dp.runXdp(clientTcp({ sport: 45000, flags: { syn: true } })).out), hashed().pod);
-  t.like(dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1 }), { backendId: hashed().id, backendGeneration: 1 });
+  t.like(dp.maps.affinity.lookup({ client: Addr.client, serviceId: 1, netnsCookie: 0n }), { backendId: hashed().id, backendGeneration: 1 });
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { BpfMap, bytes, MapType, native, projectRoot, scalar } from '../../src/bpf/index.js';
 import { tempPinRoot } from './bpffs.js';
+import { testCgroup } from './cgroup.js';
 import { sh } from './netns.js';
 import { requireRoot } from './root.js';
 import { waitFor } from './wait.js';
@@ -106,9 +107,18 @@ function agentArgs(ns: string, args: readonly string[]): string[] {
   return [`--net=/run/netns/${ns}`, 'node', agentBin, ...args];
 }
 
+/**
+ * The agent's socket LB on a test cgroup unless the test chose (`--cgroup-root`,
+ * `--socket-lb`): by default it would attach to the machine's cgroup2 root and
+ * translate every process's connects to the test's frontends.
+ */
+function withTestCgroup(t: ExecutionContext, args: readonly string[]): readonly string[] {
+  return args.some((a) => a.startsWith('--cgroup-root') || a.startsWith('--socket-lb')) ? args : [...args, '--cgroup-root', testCgroup(t)];
+}
+
 export function spawnAgent(t: ExecutionContext, ns: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): RunningAgent {
   let log = '';
-  const proc = spawn('nsenter', agentArgs(ns, args), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const proc = spawn('nsenter', agentArgs(ns, withTestCgroup(t, args)), { stdio: ['ignore', 'pipe', 'pipe'], env });
   proc.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
   proc.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
   // 'close', not 'exit': every line the agent wrote has been read by then.
@@ -170,9 +180,17 @@ const PER_CPU_TYPES = new Set<number>([MapType.PERCPU_HASH, MapType.PERCPU_ARRAY
 export function mapsSnapshot(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (!existsSync(root)) return out;
-  for (const name of readdirSync(root).sort()) {
+  for (const entry of readdirSync(root, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const name = entry.name;
+    // links/: the socket LB's cgroup links, not maps.
+    if (entry.isDirectory()) continue;
     const fd = native().objGet(join(root, name));
     const info = native().mapInfo(fd);
+    if (info.type === MapType.SK_STORAGE) {
+      native().closeFd(fd);
+      out[name] = `id ${info.id}: per-socket storage`;
+      continue;
+    }
     const m = new BpfMap(fd, scalar(bytes(info.keySize)), scalar(bytes(info.valueSize)), true, name);
     const raw = PER_CPU_TYPES.has(info.type) ? Math.ceil(info.valueSize / 8) * 8 * native().numPossibleCpus() : info.valueSize;
     try {

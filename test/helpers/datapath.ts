@@ -215,6 +215,7 @@ export class Datapath {
       replyRate: c.replyRate ?? (cur?.replyRate || DSRLB_REPLY_RATE_DEFAULT),
       replyBurst: c.replyBurst ?? (cur?.replyBurst || DSRLB_REPLY_BURST_DEFAULT),
       localEpoch: c.localEpoch ?? (cur?.localEpoch || 1),
+      sockNetnsCookie: 0n,
     });
   }
 
@@ -327,7 +328,7 @@ export class Datapath {
       { address: s.vip ?? Addr.vip, port: s.port ?? 80, proto: s.proto ?? Proto.TCP },
       {
         serviceId: s.serviceId, affinityTimeout: s.affinityTimeout ?? 0, backendCount: s.backendCount ?? s.backends.length,
-        revnatId: s.serviceId, flags: s.flags ?? 0, maglevSize: s.backends.length > 0 ? size : 0,
+        revnatId: s.serviceId, flags: s.flags ?? 0, kind: 0, internalRevnat: 0, maglevSize: s.backends.length > 0 ? size : 0,
       },
     );
   }

@@ -89,6 +89,22 @@ for (const [name, raw, message] of bad) {
   });
 }
 
+test('socket LB flags: on by default, --socket-lb alone or =true/false, from the environment too; a bad value is one usage error', (t) => {
+  const d = parseAgentConfig(minimal);
+  t.true(d.socketLb);
+  t.false(d.socketLbHostNamespaceOnly);
+  t.is(d.cgroupRoot, undefined, 'found from /proc/mounts when the agent starts');
+  t.true(parseAgentConfig({ ...minimal, socketLb: true }).socketLb, '--socket-lb without a value');
+  t.false(parseAgentConfig({ ...minimal, socketLb: 'false' }).socketLb);
+  t.true(parseAgentConfig({ ...minimal, socketLbHostNamespaceOnly: 'true' }).socketLbHostNamespaceOnly);
+  const env = parseAgentConfig(mergeEnv(minimal, { DSRLB_SOCKET_LB: 'false', DSRLB_CGROUP_ROOT: '/sys/fs/cgroup/k8s' }));
+  t.false(env.socketLb);
+  t.is(env.cgroupRoot, '/sys/fs/cgroup/k8s');
+  const err = t.throws(() => parseAgentConfig({ ...minimal, socketLb: 'maybe' }), { instanceOf: DsrlbError });
+  t.is(err?.subject, '--socket-lb');
+  t.regex(err?.remedy ?? '', /true or false/);
+});
+
 test('manifest limits come from their flags and refuse nonsense', (t) => {
   const c = parseAgentConfig({ ...minimal, manifestsMaxFileBytes: '65536', manifestsMaxObjects: '50' });
   t.deepEqual(c.source, { kind: 'manifests', dir: '/etc/dsrlb/manifests', limits: { maxFileBytes: 65536, maxObjects: 50 } });

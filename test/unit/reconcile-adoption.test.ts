@@ -37,7 +37,7 @@ function garbage(mem: MemoryMaps, random: () => number): void {
   const sids = [1, 2, 3, 7, 99, 4096];
   for (let i = n(8); i > 0; i--) {
     mem.services.update({ address: pick(addresses), port: pick([80, 53, 8080, 443]), proto: pick([6, 17, 132]) }, {
-      serviceId: pick(sids), affinityTimeout: pick([0, 300]), backendCount: n(20), revnatId: 1 + n(12), flags: n(16), maglevSize: pick([0, 251, 503, 1009, 7]),
+      serviceId: pick(sids), affinityTimeout: pick([0, 300]), backendCount: n(20), revnatId: 1 + n(12), flags: n(16), kind: n(4), internalRevnat: n(12), maglevSize: pick([0, 251, 503, 1009, 7]),
     });
   }
   for (let i = n(8); i > 0; i--) mem.revnat.update(1 + n(12), { address: pick(addresses), port: pick([80, 53]) });

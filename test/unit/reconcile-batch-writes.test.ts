@@ -32,7 +32,7 @@ test('backends, frontend keys, services and revnat entries encode byte for byte 
     t.deepEqual(at(16, (b, o) => encodeBackend(b, o, be)), lb4Backend.encode(be));
     const key = { address: ip(), port: rnd(65535), proto: rnd(255) };
     t.deepEqual(at(8, (b, o) => encodeLbKey(b, o, key)), lb4Key.encode(key));
-    const svc = { serviceId: rnd(0xffffffff), affinityTimeout: rnd(86400), backendCount: rnd(65535), revnatId: rnd(65535), flags: rnd(255), maglevSize: rnd(1_000_003) };
+    const svc = { serviceId: rnd(0xffffffff), affinityTimeout: rnd(86400), backendCount: rnd(65535), revnatId: rnd(65535), flags: rnd(255), kind: rnd(255), internalRevnat: rnd(65535), maglevSize: rnd(1_000_003) };
     t.deepEqual(at(20, (b, o) => encodeService(b, o, svc)), lb4Service.encode(svc));
     const rev = { address: ip(), port: rnd(65535) };
     t.deepEqual(at(8, (b, o) => encodeRevnat(b, o, rev)), lb4Revnat.encode(rev));

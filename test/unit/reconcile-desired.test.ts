@@ -5,11 +5,12 @@
  */
 import test from 'ava';
 import {
-  DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_NOEP_DROP, DSRLB_SVC_F_NOEP_REJECT, DSRLB_SVC_F_SOURCE_RANGES,
+  DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_NOEP_DROP, DSRLB_SVC_F_NOEP_REJECT, DSRLB_SVC_F_SOCKET_ONLY, DSRLB_SVC_F_SOURCE_RANGES,
 } from '../../src/bpf/consts.generated.js';
 import {
   allBackends, allFrontends, allGroups, allWarnings, buildDesiredState, type DesiredInput,
 } from '../../src/reconcile/desired.js';
+import { frontendKey } from '../../src/model/keys.js';
 import type { DesiredState } from '../../src/reconcile/desired-types.js';
 import { sameServiceDesired } from '../../src/reconcile/equality.js';
 import { nodeIdForAddress } from '../../src/reconcile/node-ids.js';
@@ -78,10 +79,13 @@ test('a real LoadBalancer Service: ClusterIP, NodePort and LoadBalancer frontend
   });
   const plan = buildPlan(s, { name: 'node-a', addresses: ['198.51.100.1'] });
   const d = view(buildDesiredState({ plan, localNode: LOCAL, nodeAddresses: NODES }));
-  t.is(d.frontends.size, 3);
+  t.is(d.frontends.size, 4, 'ClusterIP, NodePort, LoadBalancer and the socket-only NodePort on any node address');
   t.deepEqual(groupLines(d), ['default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a, 198.18.2.5:8080@b (251)']);
-  const flags = Object.fromEntries([...d.frontends.values()].map((f) => [f.kind, f.flags]));
-  t.deepEqual(flags, { ClusterIP: 0, NodePort: 0, LoadBalancer: DSRLB_SVC_F_SOURCE_RANGES });
+  const flags = Object.fromEntries([...d.frontends.values()].map((f) => [f.key, f.flags]));
+  t.deepEqual(flags, {
+    '10.96.0.10|80|6': 0, '198.51.100.1|30080|6': 0, '203.0.113.10|80|6': DSRLB_SVC_F_SOURCE_RANGES, '0.0.0.0|30080|6': DSRLB_SVC_F_SOCKET_ONLY,
+  });
+  t.true([...d.frontends.values()].every((f) => f.internalFrontend === null), 'one policy: every frontend has the ClusterIP\'s backends already');
   t.deepEqual([...d.groups.values()][0]?.sourceRanges, [{ address: '192.0.2.0', prefixLength: 24 }]);
 });
 
@@ -96,6 +100,12 @@ test('externalTrafficPolicy Local: external frontends get their own (local-only)
     'default/web|http|TCP|IPv4|Local: 198.18.1.5:8080@a (251)',
   ]);
   t.is(d.backends.size, 2, 'a backend in two tables is one lb4_backends entry');
+  // In-cluster clients (the socket hooks) follow internalTrafficPolicy on every address of the service.
+  const nodePort = d.frontends.get('198.51.100.1|30080|6');
+  t.is(nodePort?.internalFrontend, frontendKey('10.96.0.10', 80, 6));
+  t.is(nodePort?.groupKey, 'default/web|http|TCP|IPv4|Local');
+  const anyNode = d.frontends.get('0.0.0.0|30080|6');
+  t.like(anyNode, { kind: 'NodePort', groupKey: 'default/web|http|TCP|IPv4|Cluster', flags: DSRLB_SVC_F_SOCKET_ONLY, backendCount: 2, internalFrontend: null });
 });
 
 test('session affinity sets the flag and the timeout', (t) => {

@@ -37,7 +37,7 @@ function everyFieldCompared<T extends object>(t: import('ava').ExecutionContext,
   }
 }
 
-const service: Lb4Service = { serviceId: 1, affinityTimeout: 300, backendCount: 2, revnatId: 3, flags: 1, maglevSize: 251 };
+const service: Lb4Service = { serviceId: 1, affinityTimeout: 300, backendCount: 2, revnatId: 3, flags: 1, kind: 1, internalRevnat: 4, maglevSize: 251 };
 const backend: Lb4Backend = { address: '198.18.2.10', port: 8080, proto: 6, flags: 2, nodeId: 7, generation: 4 };
 const revnat: Lb4Revnat = { address: '203.0.113.10', port: 80 };
 const slot: Lb4Frontend = { serviceId: 1, generation: 2, flags: 1 };
@@ -48,8 +48,8 @@ const desiredBackend: DesiredBackend = {
 const range: SourceRange = { address: '192.0.2.0', prefixLength: 24 };
 const group: DesiredGroup = { key: 'default/web|http|TCP|IPv4|Cluster', backends: [desiredBackend], maglevSize: 251, sourceRanges: [range] };
 const frontend: DesiredFrontend = {
-  key: frontendKey('10.96.0.10', 80, 6), lbKey: { address: '10.96.0.10', port: 80, proto: 6 }, groupKey: group.key, kind: 'ClusterIP',
-  flags: 1, affinityTimeout: 300, backendCount: 1,
+  key: frontendKey('198.51.100.1', 30080, 6), lbKey: { address: '198.51.100.1', port: 30080, proto: 6 }, groupKey: group.key, kind: 'NodePort',
+  flags: 1, affinityTimeout: 300, backendCount: 1, internalFrontend: frontendKey('10.96.0.10', 80, 6),
 };
 const desired: ServiceDesired = { service: 'default/web', frontends: [frontend], groups: [group], warnings: [] };
 

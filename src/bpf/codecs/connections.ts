@@ -1,4 +1,4 @@
-/** Codecs for the connection tables: lb4_flows, lb4_dsr_revnat, lb4_frag_revnat, lb4_snat, lb4_affinity. */
+/** Codecs for the connection tables: lb4_flows, lb4_dsr_revnat, lb4_frag_revnat, lb4_snat, lb4_affinity, lb4_sock_revnat. */
 import { be16, ipv4, pad, struct, u16, u32, u64, u8 } from '../codec.js';
 
 export const lb4Tuple = struct('lb4_tuple', {
@@ -26,8 +26,15 @@ export type Lb4Flow = ReturnType<typeof lb4Flow.decode>;
 export const lb4SnatEntry = struct('lb4_snat_entry', { saddr: ipv4, daddr: ipv4, sport: be16, dport: be16 });
 export type Lb4SnatEntry = ReturnType<typeof lb4SnatEntry.decode>;
 
-export const lb4AffinityKey = struct('lb4_affinity_key', { client: ipv4, serviceId: u32 });
+export const lb4AffinityKey = struct('lb4_affinity_key', { client: ipv4, serviceId: u32, netnsCookie: u64 });
 export type Lb4AffinityKey = ReturnType<typeof lb4AffinityKey.decode>;
 
 export const lb4Affinity = struct('lb4_affinity', { lastUsedNs: u64, backendId: u32, backendGeneration: u32 });
 export type Lb4Affinity = ReturnType<typeof lb4Affinity.decode>;
+
+/** lb4_sock_revnat: {socket cookie, backend} -> the frontend a UDP socket addressed. */
+export const lb4SockRevnatKey = struct('lb4_sock_revnat_key', { cookie: u64, address: ipv4, port: be16, pad: pad(2) });
+export type Lb4SockRevnatKey = ReturnType<typeof lb4SockRevnatKey.decode>;
+
+export const lb4SockRevnat = struct('lb4_sock_revnat', { lastUsedNs: u64, address: ipv4, port: be16, pad: pad(2) });
+export type Lb4SockRevnat = ReturnType<typeof lb4SockRevnat.decode>;

@@ -1,5 +1,5 @@
 /** Codecs for `nodes` and `config`. */
-import { be16, ipv4, pad, scalar, struct, u16, u32 } from '../codec.js';
+import { be16, ipv4, pad, scalar, struct, u16, u32, u64 } from '../codec.js';
 
 export const dsrlbNode = struct('dsrlb_node', { address: ipv4, pad: pad(4) });
 export type DsrlbNode = ReturnType<typeof dsrlbNode.decode>;
@@ -18,6 +18,8 @@ export const dsrlbConfig = struct('dsrlb_config', {
   /** Bumped by the reconciler whenever a frontend or a local backend goes (src/reconcile/local-epoch.ts). */
   localEpoch: u16,
   pad: pad(2),
+  pad2: pad(4),
+  sockNetnsCookie: u64,
 });
 export type DsrlbConfig = ReturnType<typeof dsrlbConfig.decode>;
 

@@ -10,7 +10,8 @@ export const lb4Service = struct('lb4_service', {
   backendCount: u16,
   revnatId: u16,
   flags: u8,
-  pad: pad(3),
+  kind: u8,
+  internalRevnat: u16,
   maglevSize: u32,
 });
 export type Lb4Service = ReturnType<typeof lb4Service.decode>;

@@ -27,7 +27,7 @@ function matches(codec: StructCodec<unknown>, size: number, layout: Layout): boo
 /** The layouts the writers below assume (bpf/include/dsrlb.h). */
 export const LAYOUTS_MATCH = matches(lb4Backend as StructCodec<unknown>, 16, [['address', 0, 4], ['port', 4, 2], ['proto', 6, 1], ['flags', 7, 1], ['nodeId', 8, 4], ['generation', 12, 4]])
   && matches(lb4Key as StructCodec<unknown>, 8, [['address', 0, 4], ['port', 4, 2], ['proto', 6, 1]])
-  && matches(lb4Service as StructCodec<unknown>, 20, [['serviceId', 0, 4], ['affinityTimeout', 4, 4], ['backendCount', 8, 2], ['revnatId', 10, 2], ['flags', 12, 1], ['maglevSize', 16, 4]])
+  && matches(lb4Service as StructCodec<unknown>, 20, [['serviceId', 0, 4], ['affinityTimeout', 4, 4], ['backendCount', 8, 2], ['revnatId', 10, 2], ['flags', 12, 1], ['kind', 13, 1], ['internalRevnat', 14, 2], ['maglevSize', 16, 4]])
   && matches(lb4Revnat as StructCodec<unknown>, 8, [['address', 0, 4], ['port', 4, 2]]);
 
 /** Dotted quad -> 4 bytes at `o`, network order. */
@@ -59,9 +59,8 @@ export function encodeService(b: Buffer, o: number, v: Lb4Service): void {
   b.writeUInt16LE(v.backendCount, o + 8);
   b.writeUInt16LE(v.revnatId, o + 10);
   b[o + 12] = v.flags;
-  b[o + 13] = 0;
-  b[o + 14] = 0;
-  b[o + 15] = 0;
+  b[o + 13] = v.kind;
+  b.writeUInt16LE(v.internalRevnat, o + 14);
   b.writeUInt32LE(v.maglevSize, o + 16);
 }
 
