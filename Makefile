@@ -12,7 +12,7 @@ BPF_HDRS := $(wildcard bpf/include/*.h bpf/lib/*.h)
 ADDON := build/addon/Release/dsrlb_native.node
 TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
 # Suites in run order; TESTS=... overrides (e.g. make test TESTS=test/unit/plan.test.ts).
-TESTS ?= 'test/unit/**/*.test.ts' 'test/bpf/**/*.test.ts' 'test/k8s/**/*.test.ts' 'test/agent/**/*.test.ts' 'test/e2e/**/*.test.ts'
+TESTS ?= 'test/unit/**/*.test.ts' 'test/bpf/**/*.test.ts' 'test/k8s/**/*.test.ts' 'test/helm/**/*.test.ts' 'test/agent/**/*.test.ts' 'test/e2e/**/*.test.ts'
 
 .PHONY: all deps bpf addon ts build test demo bench clean
 all: build

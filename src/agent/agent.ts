@@ -35,6 +35,7 @@ import { closeServer, healthy, startHealthServer, type SyncStatus } from './heal
 import { lockRoot, type RootLock } from './lock.js';
 import { AgentMetrics, type DatapathReadings } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
+import { nodeEligible, startProxyHealthServer } from './proxy-health.js';
 import { mapsHoldPlan, pinnedMapIds, pinsDiffer, WRITTEN_MAPS } from './pins.js';
 import { preflight } from './preflight.js';
 import { SyncPipeline, type LocalNode } from './sync.js';
@@ -77,6 +78,8 @@ export class Agent {
   private mapsDir = '';
   /** Another layout's maps to take over from, until the programs are replaced. */
   private upgrade: LayoutUpgrade | undefined;
+  /** This node is not being deleted (kube-proxy's /healthz nodeEligible). */
+  private nodeEligible = true;
 
   constructor(private readonly config: AgentConfig, logger?: Logger, private readonly hooks: AgentHooks = {}) {
     this.log = logger ?? pino({ level: config.logLevel, base: { node: config.nodeName } });
@@ -95,6 +98,12 @@ export class Agent {
     this.metrics = new AgentMetrics(() => this.readDatapath());
     this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins()));
     this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
+    if (c.healthzBindAddress) {
+      this.servers.push(await startProxyHealthServer(c.healthzBindAddress, () => ({
+        healthy: healthy(this.status), nodeEligible: this.nodeEligible,
+        ...(this.status.lastSyncedAt !== undefined ? { lastSyncedAt: this.status.lastSyncedAt } : {}),
+      })));
+    }
 
     // 2. One agent per bpffs root, before any map is opened.
     const mountedBpffs = ensureBpffs(c.bpffsRoot);
@@ -219,6 +228,7 @@ export class Agent {
   private async onChange(state: ClusterState, change: StateChange, local: LocalNode): Promise<void> {
     const pipeline = this.pipeline;
     if (!pipeline) return;
+    this.nodeEligible = nodeEligible(state.nodes.get(local.name));
     try {
       const outcome = pipeline.handle(state, change);
       const { update, result } = outcome;

@@ -41,6 +41,8 @@ export interface AgentConfig {
   readonly nodeAddress?: string;
   readonly metricsAddr: HostPort;
   readonly healthAddr: HostPort;
+  /** kube-proxy's node health endpoint (/healthz, /livez); undefined = off. */
+  readonly healthzBindAddress?: HostPort;
   readonly logLevel: string;
   /** --sync-period: how often the maps are read back and repaired to the plan (ms). */
   readonly syncPeriodMs: number;
@@ -61,6 +63,7 @@ export interface RawAgentOptions {
   genevePort?: string; generatedRepliesRate?: string; generatedRepliesBurst?: string;
   /** A switch: true when given, or a string from the environment. */
   xdpReplaceForeign?: string | boolean;
+  healthzBindAddress?: string;
   /** Boolean flags: true when given without a value. */
   socketLb?: string | boolean; cgroupRoot?: string; socketLbHostNamespaceOnly?: string | boolean;
 }
@@ -74,6 +77,7 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   manifestsMaxFileBytes: 'DSRLB_MANIFESTS_MAX_FILE_BYTES', manifestsMaxObjects: 'DSRLB_MANIFESTS_MAX_OBJECTS',
   genevePort: 'DSRLB_GENEVE_PORT', generatedRepliesRate: 'DSRLB_GENERATED_REPLIES_RATE',
   generatedRepliesBurst: 'DSRLB_GENERATED_REPLIES_BURST', xdpReplaceForeign: 'DSRLB_XDP_REPLACE_FOREIGN',
+  healthzBindAddress: 'DSRLB_HEALTHZ_BIND_ADDRESS',
   socketLb: 'DSRLB_SOCKET_LB', cgroupRoot: 'DSRLB_CGROUP_ROOT', socketLbHostNamespaceOnly: 'DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY',
 };
 
@@ -180,6 +184,8 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     ...(raw.nodeAddress !== undefined ? { nodeAddress: raw.nodeAddress } : {}),
     metricsAddr: parseHostPort('metrics-addr', raw.metricsAddr ?? '0.0.0.0:9963'),
     healthAddr: parseHostPort('health-addr', raw.healthAddr ?? '127.0.0.1:9964'),
+    // kube-proxy's default; an empty value turns it off, as kube-proxy's does.
+    ...(raw.healthzBindAddress === '' ? {} : { healthzBindAddress: parseHostPort('healthz-bind-address', raw.healthzBindAddress ?? '0.0.0.0:10256') }),
     logLevel: oneOf('log-level', raw.logLevel ?? 'info', ['trace', 'debug', 'info', 'warn', 'error'] as const),
     syncPeriodMs: syncPeriod(raw.syncPeriod),
     socketLb: parseSwitch('socket-lb', raw.socketLb, true),

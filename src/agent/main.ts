@@ -49,6 +49,8 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('mtu', 'mtu', 'inter-node MTU (default: the first device\'s)'))
     .addOption(flag('metrics-addr', 'metricsAddr', 'Prometheus metrics address (default 0.0.0.0:9963)'))
     .addOption(flag('health-addr', 'healthAddr', '/healthz address (default 127.0.0.1:9964)'))
+    .addOption(flag('healthz-bind-address', 'healthzBindAddress',
+      'kube-proxy\'s node health endpoint, /healthz and /livez; empty: off (default 0.0.0.0:10256)'))
     .addOption(flag('manifests-max-file-bytes', 'manifestsMaxFileBytes', 'a manifest file larger than this is refused (default 8388608)'))
     .addOption(flag('manifests-max-objects', 'manifestsMaxObjects', 'a manifest file with more objects than this is refused (default 20000)'))
     .addOption(flag('log-level', 'logLevel', 'trace | debug | info | warn | error (default info)'))

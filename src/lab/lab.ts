@@ -183,6 +183,23 @@ export class Lab {
     this.saveState();
   }
 
+  /**
+   * Replaces every node's agent one node at a time, as the Helm chart's
+   * DaemonSet rolls (maxUnavailable 1): SIGTERM (programs and maps stay),
+   * start the new one, wait until it has synced (ready) before the next node.
+   * Returns how long each node had no agent.
+   */
+  async rollAgents(): Promise<{ node: string; withoutAgentMs: number }[]> {
+    const out: { node: string; withoutAgentMs: number }[] = [];
+    for (const [node, a] of this.agents) {
+      const t0 = Date.now();
+      await a.stop('SIGTERM');
+      await a.start();
+      out.push({ node, withoutAgentMs: Date.now() - t0 });
+    }
+    return out;
+  }
+
   /** Runs one of the client's tools in the client namespace. */
   client<T extends ClientOp['op']>(op: Extract<ClientOp, { op: T }>, timeoutMs?: number): Promise<ClientOpResult<T>> {
     return runClient(this.topo, op, timeoutMs);

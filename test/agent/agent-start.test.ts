@@ -34,7 +34,8 @@ test('invalid starts exit non-zero with one line and leave the running datapath 
   const badKubeconfig = join(dir, 'kubeconfig.yaml.bad');
   writeFileSync(badKubeconfig, 'apiVersion: v1\nclusters: [ {\n');
   const otherRoot = `${root}-other`;
-  const free = ['--health-addr', '127.0.0.1:19964', '--metrics-addr', '127.0.0.1:19963'];
+  // Ports the running agent does not hold (kube-proxy's health port included).
+  const free = ['--health-addr', '127.0.0.1:19964', '--metrics-addr', '127.0.0.1:19963', '--healthz-bind-address', '127.0.0.1:20256'];
   const noKubeEnv = { ...process.env };
   delete noKubeEnv['KUBECONFIG'];
   delete noKubeEnv['KUBERNETES_SERVICE_HOST'];

@@ -20,9 +20,15 @@
  *   with a 410 Status, and closes (the watch cache's behaviour);
  * - BOOKMARK events only for watches that asked (allowWatchBookmarks=true);
  * - timeoutSeconds closes the watch cleanly.
+ *
+ * Optionally as a cluster serves a pod (ServeOptions): over TLS, a bearer
+ * token checked (401 otherwise), and a ClusterRole's rules enforced (403 with
+ * the real message for anything outside them).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { allows, forbiddenMessage, type PolicyRule } from './rbac.js';
 
 export type Resource = 'services' | 'endpointslices' | 'nodes';
 export type Verb = 'list' | 'watch';
@@ -96,8 +102,22 @@ export interface FaultRule {
   readonly continued?: boolean;
 }
 
+export interface ServeOptions {
+  readonly port?: number;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** PEM key and certificate: serve https. */
+  readonly tls?: { readonly key: string; readonly cert: string };
+  /** Only this bearer token is accepted, and only for what the rules allow. */
+  readonly auth?: { readonly token: string; readonly user: string; readonly rules: readonly PolicyRule[] };
+}
+
+export interface Refusal { readonly status: 401 | 403; readonly verb: Verb; readonly resource: Resource; readonly message: string }
+
 export class FakeApiServer {
   private readonly server: Server;
+  private port: number;
+  private readonly host: string;
   private readonly sockets = new Set<Socket>();
   private readonly watchers = new Set<Watcher>();
   private readonly store: Record<Resource, Map<string, Obj>> = { services: new Map(), endpointslices: new Map(), nodes: new Map() };
@@ -112,11 +132,16 @@ export class FakeApiServer {
   private listening = false;
   /** Every list/watch request, in order. */
   readonly requests: RequestRecord[] = [];
+  /** Requests refused by authentication or RBAC (ServeOptions.auth). */
+  readonly refused: Refusal[] = [];
   /** Called as each list request arrives, before it is answered: a test's chance to change the cluster between pages. */
   beforeList: ((request: RequestRecord) => void) | undefined;
 
-  private constructor(private port: number) {
-    this.server = createServer((req, res) => this.handle(req, res));
+  private constructor(private readonly options: ServeOptions) {
+    this.port = options.port ?? 0;
+    this.host = options.host ?? '127.0.0.1';
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    this.server = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createServer(handler);
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -124,14 +149,18 @@ export class FakeApiServer {
   }
 
   /** Serves on 127.0.0.1, an ephemeral port unless given. */
-  static async start(port = 0): Promise<FakeApiServer> {
-    const api = new FakeApiServer(port);
+  static async start(portOrOptions: number | ServeOptions = 0): Promise<FakeApiServer> {
+    const api = new FakeApiServer(typeof portOrOptions === 'number' ? { port: portOrOptions } : portOrOptions);
     await api.comeBack();
     return api;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://${this.host}:${this.port}`;
+  }
+
+  get listeningPort(): number {
+    return this.port;
   }
 
   get resourceVersion(): string {
@@ -272,7 +301,7 @@ export class FakeApiServer {
     if (this.listening) return;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.port, '127.0.0.1', () => {
+      this.server.listen(this.port, this.host, () => {
         this.server.off('error', reject);
         const addr = this.server.address();
         if (addr && typeof addr === 'object') this.port = addr.port;
@@ -304,6 +333,7 @@ export class FakeApiServer {
     const verb: Verb = query.watch === 'true' || query.watch === '1' ? 'watch' : 'list';
     const namespace = m[2];
     const record: RequestRecord = { resource, verb, namespace, query };
+    if (!this.authorized(req, res, record)) return;
     this.requests.push(record);
     if (verb === 'list') this.beforeList?.(record);
 
@@ -388,6 +418,23 @@ export class FakeApiServer {
     }
     const timeout = Number(query.timeoutSeconds ?? 0);
     if (timeout > 0) w.timer = setTimeout(() => this.endWatch(w), timeout * 1000);
+  }
+
+  /** Authentication, then RBAC, as the real server orders them; false when it answered already. */
+  private authorized(req: IncomingMessage, res: ServerResponse, r: RequestRecord): boolean {
+    const auth = this.options.auth;
+    if (!auth) return true;
+    if (req.headers.authorization !== `Bearer ${auth.token}`) {
+      this.refused.push({ status: 401, verb: r.verb, resource: r.resource, message: 'Unauthorized' });
+      sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
+      return false;
+    }
+    const rbac = { verb: r.verb, apiGroup: RESOURCES[r.resource].apiVersion.includes('/') ? RESOURCES[r.resource].apiVersion.split('/')[0] ?? '' : '', resource: r.resource };
+    if (allows(auth.rules, rbac)) return true;
+    const message = forbiddenMessage(auth.user, rbac);
+    this.refused.push({ status: 403, verb: r.verb, resource: r.resource, message });
+    sendStatus(res, 403, 'Forbidden', message);
+    return false;
   }
 
   // ---- internals ------------------------------------------------------------

@@ -14,6 +14,7 @@ test('defaults follow docs/design.md §4', (t) => {
   t.is(c.bpffsRoot, '/sys/fs/bpf/dsrlb');
   t.deepEqual(c.metricsAddr, { host: '0.0.0.0', port: 9963 });
   t.deepEqual(c.healthAddr, { host: '127.0.0.1', port: 9964 });
+  t.deepEqual(c.healthzBindAddress, { host: '0.0.0.0', port: 10256 });
   t.is(c.mtu, undefined);
   t.is(c.syncPeriodMs, 60 * 60 * 1000, "kube-proxy's --sync-period default");
   t.is(c.genevePort, 6081);
@@ -30,6 +31,14 @@ test('Geneve port, generated-reply budget and --xdp-replace-foreign, from flags 
   t.is(e.genevePort, 6082);
   t.true(e.xdpReplaceForeign);
   t.is(e.generatedReplies.rate, 20);
+});
+
+test('--healthz-bind-address: kube-proxy\'s default, empty turns it off, a bad value is named', (t) => {
+  t.deepEqual(parseAgentConfig({ ...minimal, healthzBindAddress: '127.0.0.1:20256' }).healthzBindAddress, { host: '127.0.0.1', port: 20256 });
+  t.is(parseAgentConfig({ ...minimal, healthzBindAddress: '' }).healthzBindAddress, undefined);
+  t.deepEqual(parseAgentConfig(mergeEnv(minimal, { DSRLB_HEALTHZ_BIND_ADDRESS: '[::]:10256' })).healthzBindAddress, { host: '::', port: 10256 });
+  const e = t.throws(() => parseAgentConfig({ ...minimal, healthzBindAddress: '10256' }), { instanceOf: DsrlbError });
+  t.regex(e?.toLine() ?? '', /--healthz-bind-address: '10256' is not host:port/);
 });
 
 test('--sync-period takes durations, from the flag or DSRLB_SYNC_PERIOD', (t) => {
