@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import type { V1ClusterRole, V1ConfigMap, V1Container, V1DaemonSet, V1PodSpec } from '@kubernetes/client-node';
 import { BPFFS_MOUNT } from '../../src/bpf/pins.js';
-import { projectRoot } from '../../src/bpf/index.js';
+import { currentLayoutDir, projectRoot } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
 import { FakeApiServer } from '../k8s/fake-apiserver.js';
 import { sh, vethIntoNetns } from '../helpers/netns.js';
@@ -235,7 +235,8 @@ export async function runDaemonSetPod(t: ExecutionContext, n: NodeUnderTest, doc
     else proxyHealthz = JSON.parse(r.body) as Record<string, unknown>;
   }
 
-  const root = join(n.hostBpffs, 'dsrlb');
+  // The agent pins its maps in its layout's directory below the root.
+  const root = currentLayoutDir(join(n.hostBpffs, 'dsrlb'));
   if (!existsSync(join(root, MapSpecs.services.name))) {
     problems.push(`no maps pinned on the host's bpffs (${n.hostBpffs}): the agent's pins would vanish with its pod`);
     return { problems, container, api };
