@@ -38,9 +38,11 @@ async function upgradeAll(t: ExecutionContext, objectDir: string, to: BuildLayou
   try {
     const before = held.first.results.map((r) => r.answer?.pod ?? `error: ${r.error ?? '?'}`);
     t.log(`held: ${JSON.stringify(tally(before, (p) => p))}`);
-    const bytes = 48 * MB;
-    // Paced at 5 MiB/s: about 10 s, across the three takeovers even on a loaded machine.
-    const download = l.client({ op: 'download', url: downloadUrl(bytes, 5 * MB), timeoutMs: 60_000 }, 90_000);
+    // Paced at 5 MiB/s: about 30 s. The three takeovers take about 10 s on an idle
+    // 2-vCPU VM and more on a loaded one; the download must outlast them.
+    const bytes = 150 * MB;
+    const download = l.client({ op: 'download', url: downloadUrl(bytes, 5 * MB), timeoutMs: 120_000 }, 150_000);
+    const started = Date.now();
     let downloading = true;
     void download.finally(() => { downloading = false; }).catch(() => undefined);
     let upgraded = false;
@@ -53,6 +55,7 @@ async function upgradeAll(t: ExecutionContext, objectDir: string, to: BuildLayou
       t.deepEqual(layoutDirs(agentBpffsRoot(l.topo, node)).map((d) => basename(d)), [`v${to.id}`], `${node.name}: only the new layout is pinned`);
     }
     upgraded = true;
+    t.log(`takeovers: ${Date.now() - started} ms`);
     t.true(downloading, 'the download was still running when the last node was upgraded');
     const d = await download;
     t.log(`download: ${JSON.stringify(d)}`);
