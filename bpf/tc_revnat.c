@@ -62,8 +62,9 @@ int tc_revnat(struct __sk_buff *skb)
 		return count(DSRLB_STAT_DROP_ENCAP_FAILED, TC_ACT_SHOT);
 	stat_inc(DSRLB_STAT_REVNAT_REWRITE);
 
-	if (syn_ack && cfg && cfg->mtu > DSRLB_ENCAP_OVERHEAD + sizeof(struct iphdr) + sizeof(struct tcphdr)) {
-		__u16 max_mss = cfg->mtu - DSRLB_ENCAP_OVERHEAD - sizeof(struct iphdr) - sizeof(struct tcphdr);
+	/* Room for the second-chance option too: a full segment may carry one. */
+	if (syn_ack && cfg && cfg->mtu > DSRLB_ENCAP_OVERHEAD_MAX + sizeof(struct iphdr) + sizeof(struct tcphdr)) {
+		__u16 max_mss = cfg->mtu - DSRLB_ENCAP_OVERHEAD_MAX - sizeof(struct iphdr) - sizeof(struct tcphdr);
 
 		if (tcp_clamp_mss(skb, l4_off, max_mss) > 0)
 			stat_inc(DSRLB_STAT_MSS_CLAMPED);

@@ -8,7 +8,7 @@
 #include "maps.h"
 #include "compiler.h"
 #include "config.h"
-#include "encap.h"
+#include "decap.h"
 #include "forward.h"
 #include "frag.h"
 #include "icmp_forward.h"

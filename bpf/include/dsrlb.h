@@ -30,6 +30,17 @@
  * for) but records no reverse NAT. A Geneve packet carrying neither option
  * is not dsrlb's: it goes to the stack untouched (a CNI overlay's). */
 #define DSRLB_GENEVE_OPT_TYPE_SNAT 0x82
+/*
+ * Second chance (docs/datapath.md, "Stateless LB node"): beside the DSR
+ * option, the backend the service's previous Maglev table gives for the
+ * flow's slot when it differs from the current one: {be32 pod address, be16
+ * port, u16 zero}, the DSR option's layout. Only what the receiving node can
+ * check against its own tables (the same on every node): no node id, no
+ * backend id. Not critical (no high bit): a node that does not know it
+ * (an older agent during a rolling upgrade) ignores it and delivers as
+ * before. Never carried by a SYN, an SNAT-marked packet or a rescued one.
+ */
+#define DSRLB_GENEVE_OPT_TYPE_SECOND_CHANCE 0x03
 #define DSRLB_GENEVE_OPT_LEN_WORDS 2       /* payload length, 4-byte words  */
 #define DSRLB_GENEVE_VERSION       0       /* the only Geneve version      */
 #define DSRLB_GENEVE_VER_SHIFT     6       /* byte 0: Ver(2) | Opt Len(6)  */
@@ -53,6 +64,9 @@
  * Ethernet's place on the wire).
  */
 #define DSRLB_ENCAP_OVERHEAD       62
+/* With the second-chance option as well (12 more): what the SYN-ACK's MSS
+ * clamp leaves room for, so a full segment can still carry it. */
+#define DSRLB_ENCAP_OVERHEAD_MAX   74
 #define DSRLB_OUTER_TTL            64
 
 /* ---- protocol constants not exported by the UAPI headers ------------ */
@@ -516,6 +530,16 @@ enum dsrlb_stat {
 	DSRLB_STAT_SOCK_REJECT,           /* no backend: ECONNREFUSED */
 	DSRLB_STAT_SOCK_REVNAT,           /* recvmsg/getpeername shown the frontend */
 	DSRLB_STAT_SOCK_REVNAT_NONE,      /* recvmsg/getpeername of no translated peer */
+	/* stateless LB node and rescue (bpf/lib/second_chance.h, rescue.h, docs/datapath.md) */
+	DSRLB_STAT_SECOND_CHANCE,         /* LB node: sent with a second-chance option */
+	DSRLB_STAT_SECOND_CHANCE_TOO_BIG, /* LB node: sent without it, the packet would not fit with it */
+	DSRLB_STAT_TX_RESCUE,             /* a flow unknown here re-encapsulated to its second chance's node */
+	DSRLB_STAT_RESCUE_LOCAL,          /* ... whose second chance is a backend on this node: DNATed to it */
+	DSRLB_STAT_RESCUE_KNOWN,          /* second chance carried, the flow known here: delivered */
+	DSRLB_STAT_RESCUE_SYN,            /* second chance on a SYN (never sent so): ignored, delivered */
+	DSRLB_STAT_RESCUE_MISMATCH,       /* second chance this node's tables do not give for the flow:
+	                                   * ignored, delivered as without it */
+	DSRLB_STAT_RESCUE_NO_ROUTE,       /* no route to the second chance's node: delivered here */
 	DSRLB_STAT_MAX,                   /* number of counters, keep last */
 };
 

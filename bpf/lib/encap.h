@@ -56,11 +56,23 @@ struct encap_params {
 	__u8   opt_type;      /* DSRLB_GENEVE_OPT_TYPE_DSR or _SNAT */
 	__u32  inner_ip_len;  /* inner IPv4 total length */
 	struct lb4_revnat frontend; /* the option's payload */
+	/* The second-chance option's payload (DSR only); address 0: none. */
+	struct lb4_revnat second;
 };
 
+/* One of dsrlb's options: {class, type, 2 words} {be32 address, be16 port, u16 zero}. */
+static __always_inline void geneve_opt_write(struct geneve_dsr_opt *opt, const struct dsrlb_config *cfg, __u8 type,
+					     const struct lb4_revnat *payload)
+{
+	*(__u32 *)opt = bpf_htonl(((__u32)cfg->opt_class << 16) | ((__u32)type << 8) | DSRLB_GENEVE_OPT_LEN_WORDS);
+	opt->address = payload->address;
+	*((__u32 *)opt + 2) = bpf_htonl((__u32)bpf_ntohs(payload->port) << 16);
+}
+
 /*
- * Prepends outer Ethernet / IPv4 / UDP / Geneve / dsrlb option to the frame
- * (its Ethernet header becomes the inner one). Returns < 0 without headroom.
+ * Prepends outer Ethernet / IPv4 / UDP / Geneve / dsrlb option (and the
+ * second-chance option when `e` has one) to the frame (its Ethernet header
+ * becomes the inner one). Returns < 0 without headroom.
  *
  * The headers are written in whole words (packet stores need no alignment
  * on the architectures XDP runs natively on), and the outer IPv4 checksum
@@ -70,10 +82,12 @@ static __always_inline int geneve_encap(struct xdp_md *ctx, const struct dsrlb_c
 					const struct dsrlb_nexthop *nh,
 					const struct encap_params *e)
 {
-	__u32 overhead = DSRLB_ENCAP_OVERHEAD;
+	int second = e->second.address != 0;
+	__u32 overhead = second ? DSRLB_ENCAP_OVERHEAD_MAX : DSRLB_ENCAP_OVERHEAD;
 	__u32 outer_len = e->inner_ip_len + overhead;
+	__u32 opts_words = (second ? 2 : 1) * (DSRLB_GENEVE_DSR_OPT_SIZE / 4);
 	__u32 ver_tos_len, id_frag, ttl_proto;
-	struct geneve_dsr_opt *opt;
+	struct geneve_dsr_opt *opt, *sc;
 	struct geneve_hdr *gh;
 	struct ethhdr *eth;
 	struct udphdr *udp;
@@ -89,7 +103,8 @@ static __always_inline int geneve_encap(struct xdp_md *ctx, const struct dsrlb_c
 	udp = (void *)(ip + 1);
 	gh = (void *)(udp + 1);
 	opt = (void *)(gh + 1);
-	if ((void *)(opt + 1) > data_end)
+	sc = opt + 1;
+	if ((void *)(opt + 1) > data_end || (second && (void *)(sc + 1) > data_end))
 		return -1;
 
 	eth_set_macs_proto(eth, nh->dmac, bpf_htons(ETH_P_IP));
@@ -111,14 +126,12 @@ static __always_inline int geneve_encap(struct xdp_md *ctx, const struct dsrlb_c
 	*(__u32 *)udp = bpf_htonl(((__u32)e->sport << 16) | bpf_ntohs(cfg->geneve_port));
 	*((__u32 *)udp + 1) = bpf_htonl((outer_len - sizeof(*ip)) << 16);
 
-	/* VNI 0, Opt Len 3 words, C bit (the option is critical). */
+	/* VNI 0, Opt Len 3 (6) words, C bit (the DSR option is critical). */
 	*((__u32 *)gh + 1) = 0;
-	*(__u32 *)gh = bpf_htonl(((DSRLB_GENEVE_DSR_OPT_SIZE / 4) << 24) |
-				 (DSRLB_GENEVE_FLAG_CRITICAL << 16) | DSRLB_GENEVE_PROTO_ETH);
-	*(__u32 *)opt = bpf_htonl(((__u32)cfg->opt_class << 16) | ((__u32)e->opt_type << 8) |
-				  DSRLB_GENEVE_OPT_LEN_WORDS);
-	opt->address = e->frontend.address;
-	*((__u32 *)opt + 2) = bpf_htonl((__u32)bpf_ntohs(e->frontend.port) << 16);
+	*(__u32 *)gh = bpf_htonl((opts_words << 24) | (DSRLB_GENEVE_FLAG_CRITICAL << 16) | DSRLB_GENEVE_PROTO_ETH);
+	geneve_opt_write(opt, cfg, e->opt_type, &e->frontend);
+	if (second)
+		geneve_opt_write(sc, cfg, DSRLB_GENEVE_OPT_TYPE_SECOND_CHANCE, &e->second);
 	return 0;
 }
 
@@ -134,29 +147,39 @@ enum geneve_opt_result {
 	GENEVE_OPTS_BAD,          /* dsrlb's option, but malformed or with unknown critical options */
 };
 
-/* One of dsrlb's option types (DSR or SNAT marker) in dsrlb's class. */
+/* What dsrlb's options in a Geneve header say. */
+struct geneve_dsrlb_opts {
+	struct lb4_revnat frontend; /* the DSR option's or SNAT marker's payload */
+	struct lb4_revnat second;   /* the second-chance option's; address 0: none */
+	__u8 type;                  /* DSRLB_GENEVE_OPT_TYPE_DSR or _SNAT; 0: neither */
+};
+
+/* One of dsrlb's option types in dsrlb's class. */
 static __always_inline int geneve_opt_is_ours(const struct geneve_opt_hdr *opt, const struct dsrlb_config *cfg)
 {
 	return opt->opt_class == bpf_htons(cfg->opt_class) &&
-	       (opt->type == DSRLB_GENEVE_OPT_TYPE_DSR || opt->type == DSRLB_GENEVE_OPT_TYPE_SNAT);
+	       (opt->type == DSRLB_GENEVE_OPT_TYPE_DSR || opt->type == DSRLB_GENEVE_OPT_TYPE_SNAT ||
+		opt->type == DSRLB_GENEVE_OPT_TYPE_SECOND_CHANCE);
 }
 
 /*
- * Walks the options for dsrlb's (DSR or SNAT marker: `*type`, `frontend`).
- * Without one the packet is not dsrlb's, whatever else it holds. With one,
- * a wrong size, a malformed length, more options than we scan, or any other
- * critical option makes it unacceptable (RFC 8926 §3.5: a tunnel endpoint
- * must drop packets with critical options it does not know).
+ * Walks the options for dsrlb's (DSR or SNAT marker, and a second chance:
+ * `out`). Without a DSR option or SNAT marker the packet is not dsrlb's,
+ * whatever else it holds. With one, a wrong size, a malformed length, more
+ * options than we scan, any other critical option (RFC 8926 §3.5: a tunnel
+ * endpoint must drop packets with critical options it does not know), an
+ * option twice, or a second chance beside the SNAT marker (it is for DSR
+ * flows only) makes it unacceptable.
  */
 static __always_inline int geneve_options(void *opts, __u32 opts_len, void *data_end,
-					  const struct dsrlb_config *cfg,
-					  struct lb4_revnat *frontend, __u8 *type)
+					  const struct dsrlb_config *cfg, struct geneve_dsrlb_opts *out)
 {
-	int unknown_critical = 0, malformed = 0;
+	int unknown_critical = 0, malformed = 0, second = 0;
 	__u32 off = 0;
 	int i;
 
-	*type = 0;
+	out->type = 0;
+	out->second.address = 0;
 	for (i = 0; i < DSRLB_GENEVE_MAX_OPTS; i++) {
 		struct geneve_opt_hdr *opt;
 		__u32 len;
@@ -171,13 +194,22 @@ static __always_inline int geneve_options(void *opts, __u32 opts_len, void *data
 		len = sizeof(*opt) + (opt->len & DSRLB_GENEVE_OPT_LEN_MASK) * 4;
 		if (geneve_opt_is_ours(opt, cfg)) {
 			struct geneve_dsr_opt *dsr = (void *)opt;
+			struct lb4_revnat *to = &out->frontend;
 
 			/* It claims to be dsrlb's: from here on it is judged as such. */
-			if (len != sizeof(*dsr) || off + len > opts_len || (void *)(dsr + 1) > data_end || *type)
+			if (len != sizeof(*dsr) || off + len > opts_len || (void *)(dsr + 1) > data_end)
 				return GENEVE_OPTS_BAD;
-			frontend->address = dsr->address;
-			frontend->port = dsr->port;
-			*type = opt->type;
+			if (opt->type == DSRLB_GENEVE_OPT_TYPE_SECOND_CHANCE) {
+				if (second++ || !dsr->address)
+					return GENEVE_OPTS_BAD;
+				to = &out->second;
+			} else if (out->type) {
+				return GENEVE_OPTS_BAD;
+			} else {
+				out->type = opt->type;
+			}
+			to->address = dsr->address;
+			to->port = dsr->port;
 		} else if (off + len > opts_len) {
 			malformed = 1;
 			break;
@@ -186,9 +218,10 @@ static __always_inline int geneve_options(void *opts, __u32 opts_len, void *data
 		}
 		off += len;
 	}
-	if (!*type)
-		return GENEVE_OPTS_FOREIGN;
-	if (unknown_critical || malformed || off < opts_len)
+	if (!out->type)
+		return second ? GENEVE_OPTS_BAD : GENEVE_OPTS_FOREIGN;
+	if (unknown_critical || malformed || off < opts_len ||
+	    (second && out->type != DSRLB_GENEVE_OPT_TYPE_DSR))
 		return GENEVE_OPTS_BAD;
 	return GENEVE_OPTS_OURS;
 }
@@ -197,123 +230,6 @@ static __always_inline int geneve_options(void *opts, __u32 opts_len, void *data
 static __always_inline int geneve_foreign(void)
 {
 	return count(DSRLB_STAT_PASS_GENEVE_FOREIGN, XDP_PASS);
-}
-
-/*
- * May the decapsulated packet `in` (option type `type`, frontend `fe`) be
- * delivered (local.h)? With the DSR option its reverse-NAT entry is written
- * too, stamped with config.local_epoch: a later packet of the flow whose
- * entry names the same frontend at the same epoch was verified then, and the
- * control plane has removed nothing since, so it skips the two lookups.
- */
-static __always_inline int geneve_verify(const struct lb4_tuple *in, const struct lb4_revnat *fe, __u8 type,
-					 const struct dsrlb_config *cfg)
-{
-	/* The epoch is read before the lookups it vouches for. */
-	struct lb4_dsr_frontend entry = { .address = fe->address, .port = fe->port, .epoch = cfg->local_epoch };
-	const struct lb4_dsr_frontend *cur;
-	struct lb4_tuple reply;
-	int rc;
-
-	if (type != DSRLB_GENEVE_OPT_TYPE_DSR)
-		return local_delivery(in, fe, cfg);
-	tuple_reverse(in, &reply);
-	cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
-	if (likely(cur && entry.epoch && dsr_same_frontend(cur, &entry)))
-		return LOCAL_OK;
-	rc = local_delivery(in, fe, cfg);
-	if (rc == LOCAL_OK)
-		bpf_map_update_elem(&lb4_dsr_revnat, &reply, &entry, BPF_ANY);
-	return rc;
-}
-
-/*
- * An inner ICMP error (an LB node translated it for a pod, icmp_forward.h)
- * is judged by its quote: the quoted packet is the pod's reply as the pod
- * sent it (pod:port -> client:port, in SNAT mode -> node:port), so the
- * quote's reverse must be deliverable to a local backend of the frontend
- * the option names, and the error must be addressed to that pod. It is no
- * packet of the flow: no reverse-NAT state is written for it, whatever the
- * option type.
- */
-static __always_inline int geneve_verify_icmp_error(const struct pkt4 *in, const struct icmp_quote *q,
-						    const struct lb4_revnat *fe, const struct dsrlb_config *cfg)
-{
-	struct lb4_tuple to_pod;
-
-	if (in->ip->daddr != q->tuple.saddr)
-		return LOCAL_NOT_BACKEND;
-	tuple_reverse(&q->tuple, &to_pod);
-	return local_delivery(&to_pod, fe, cfg);
-}
-
-/* Why a decapsulated packet may not be delivered (local.h), as a counted drop. */
-static __always_inline int geneve_refused(int rc)
-{
-	if (rc == LOCAL_NOT_FRONTEND)
-		return count(DSRLB_STAT_DROP_GENEVE_NOT_FRONTEND, XDP_DROP);
-	return count(DSRLB_STAT_DROP_GENEVE_NOT_LOCAL_BACKEND, XDP_DROP);
-}
-
-/*
- * Backend node: a Geneve packet to this node's Geneve port. Only dsrlb's own
- * (carrying its option) is touched; it must come from a node, name a
- * frontend this node has, and be addressed to a local backend of that
- * frontend (an inner ICMP error: quote one's reply). Then it loses its outer
- * headers, records reverse-NAT state when it carries the DSR option (never
- * for an ICMP error), and goes to the stack, which routes it to the pod.
- * Anything else dsrlb's is dropped and counted, and writes nothing.
- */
-static __always_inline int geneve_decap(struct xdp_md *ctx, const struct pkt4 *p,
-					const struct dsrlb_config *cfg)
-{
-	void *data_end = (void *)(long)ctx->data_end;
-	struct lb4_revnat frontend = {};
-	struct geneve_hdr *gh = (void *)((struct udphdr *)p->l4 + 1);
-	struct ethhdr *inner_eth;
-	struct pkt4 in = {};
-	struct icmp_quote q;
-	__u32 opts_len, inner_off, udp_len;
-	__u8 type;
-	int rc;
-
-	/* Options are defined for version 0 only; anything shorter or else is not ours. */
-	if ((void *)(gh + 1) > data_end || (gh->ver_optlen >> DSRLB_GENEVE_VER_SHIFT) != DSRLB_GENEVE_VERSION)
-		return geneve_foreign();
-	opts_len = (gh->ver_optlen & DSRLB_GENEVE_OPTLEN_MASK) * 4;
-	udp_len = bpf_ntohs(((struct udphdr *)p->l4)->len);
-	if (sizeof(struct udphdr) + sizeof(*gh) + opts_len > udp_len)
-		return geneve_foreign();
-	rc = geneve_options(gh + 1, opts_len, data_end, cfg, &frontend, &type);
-	if (rc == GENEVE_OPTS_FOREIGN)
-		return geneve_foreign();
-
-	if (!bpf_map_lookup_elem(&node_addrs, &p->tuple.saddr))
-		return count(DSRLB_STAT_DROP_GENEVE_UNKNOWN_NODE, XDP_DROP);
-	if (rc != GENEVE_OPTS_OURS)
-		return count(DSRLB_STAT_DROP_GENEVE_BAD_OPTION, XDP_DROP);
-	if ((gh->flags & DSRLB_GENEVE_FLAG_OAM) || gh->proto != bpf_htons(DSRLB_GENEVE_PROTO_ETH))
-		return count(DSRLB_STAT_DROP_GENEVE_BAD_INNER, XDP_DROP);
-
-	/* The inner frame ends where the UDP datagram does, not in padding. */
-	inner_off = sizeof(struct udphdr) + sizeof(*gh) + opts_len;
-	inner_eth = (void *)(gh + 1) + opts_len;
-	/* TCP/UDP, or an ICMP error an LB node translated for a pod (icmp_forward.h). */
-	rc = parse_ipv4(inner_eth, data_end, udp_len - inner_off, &in);
-	if (rc == PARSE_OK)
-		rc = geneve_verify(&in.tuple, &frontend, type, cfg);
-	else if (rc == PARSE_OTHER_PROTO && in.tuple.proto == IPPROTO_ICMP && !icmp_quote_parse(&in, &q))
-		rc = geneve_verify_icmp_error(&in, &q, &frontend, cfg);
-	else
-		return count(DSRLB_STAT_DROP_GENEVE_BAD_INNER, XDP_DROP);
-	if (rc != LOCAL_OK)
-		return geneve_refused(rc);
-
-	/* The stack accepts the inner frame only if addressed to this device. */
-	eth_copy_macs(inner_eth, p->eth);
-	if (bpf_xdp_adjust_head(ctx, sizeof(struct ethhdr) + ipv4_hdr_len(p->ip) + inner_off))
-		return count(DSRLB_STAT_DROP_ENCAP_FAILED, XDP_DROP);
-	return count(DSRLB_STAT_PASS_DECAP, XDP_PASS);
 }
 
 #endif /* DSRLB_ENCAP_H */

@@ -12,6 +12,7 @@
 #include "compiler.h"
 #include "encap.h"
 #include "fib.h"
+#include "flow_known.h"
 #include "hash.h"
 #include "icmp.h"
 #include "lb.h"
@@ -88,13 +89,15 @@ static __always_inline int forward_no_route(int rc)
 }
 
 /*
- * Backend on another node: DNAT (and SNAT unless DSR), Geneve to that node.
- * Nothing is rewritten until the route is known, so a failed lookup hands
- * the client's packet to the stack as it came. `hash`: flow_hash(tuple, 1).
+ * Backend on another node: DNAT (and SNAT unless DSR), Geneve to that node,
+ * with the second-chance option when `second` is a backend (DSR only; left
+ * out, and counted, when the packet would not fit with it). Nothing is
+ * rewritten until the route is known, so a failed lookup hands the client's
+ * packet to the stack as it came. `hash`: flow_hash(tuple, 1).
  */
 static __always_inline int forward_remote(struct xdp_md *ctx, struct pkt4 *p,
-					  const struct dsrlb_config *cfg,
-					  const struct lb4_backend *be, int dsr, __u32 hash)
+					  const struct dsrlb_config *cfg, const struct lb4_backend *be,
+					  int dsr, __u32 hash, const struct lb4_backend *second)
 {
 	struct encap_params e = {
 		.sport = DSRLB_GENEVE_SPORT_BASE | (hash & DSRLB_GENEVE_SPORT_MASK),
@@ -112,6 +115,15 @@ static __always_inline int forward_remote(struct xdp_md *ctx, struct pkt4 *p,
 		return forward_no_route(rc);
 	if (unlikely(nh->mtu && p->ip_len + DSRLB_ENCAP_OVERHEAD > nh->mtu))
 		return forward_too_big(ctx, p, nh->mtu, DSRLB_ENCAP_OVERHEAD);
+	if (second) {
+		if (unlikely(nh->mtu && p->ip_len + DSRLB_ENCAP_OVERHEAD_MAX > nh->mtu)) {
+			stat_inc(DSRLB_STAT_SECOND_CHANCE_TOO_BIG);
+		} else {
+			e.second.address = second->address;
+			e.second.port = second->port;
+			stat_inc(DSRLB_STAT_SECOND_CHANCE);
+		}
+	}
 
 	if (!dsr) {
 		if (unlikely(snat_forward(p, be, cfg, hash, &snat)))
@@ -141,45 +153,105 @@ static __always_inline int forward_dsr(const struct dsrlb_config *cfg, __u8 prot
 }
 
 /*
- * A packet that may be for a frontend. An established flow whose frontend
- * still stands is forwarded on its lb4_flows entry and lb4_frontends alone;
- * anything else looks its frontend up in lb4_services: source ranges, then
- * the flow table, affinity and Maglev (lb_select).
+ * DSR to a service without affinity: no per-flow state on this node. The
+ * current table's backend takes the packet; a packet that is no SYN, whose
+ * slot held another backend in the previous table, carries that one as its
+ * second chance, which the backend node follows for flows it does not know
+ * (rescue.h). When the current backend is here, this node is that backend
+ * node: a flow it does not know goes straight to the second chance.
+ */
+static __always_inline int lb_forward_stateless(struct xdp_md *ctx, struct pkt4 *p, const struct dsrlb_config *cfg,
+						const struct lb4_service *svc, int new_conn, __u32 hash)
+{
+	struct lb_choice ch = {}, prev = {};
+	struct lb4_tuple delivered;
+	int second = 0;
+	__u32 id;
+
+	if (unlikely(!svc->backend_count)) {
+		/* Only terminating backends (or none) left: what the previous table gives
+		 * carries existing flows on; anything new gets the no-endpoints action. */
+		if (new_conn || !lb_backend(maglev_prev_backend(svc->service_id, hash), &ch))
+			return forward_no_endpoints(ctx, p, svc);
+		if (ch.backend.node_id == cfg->node_id)
+			return forward_local(p, cfg, &ch.backend);
+		return forward_remote(ctx, p, cfg, &ch.backend, 1, hash, NULL);
+	}
+	id = maglev_backend(svc, hash);
+	if (unlikely(!lb_backend(id, &ch)))
+		return count(DSRLB_STAT_DROP_NO_BACKEND, XDP_DROP);
+	if (new_conn) {
+		if (unlikely(backend_terminating(&ch.backend)))
+			return count(DSRLB_STAT_DROP_TERMINATING, XDP_DROP);
+	} else {
+		second = lb_second_chance(svc->service_id, hash, id, &prev);
+	}
+	if (ch.backend.node_id != cfg->node_id)
+		return forward_remote(ctx, p, cfg, &ch.backend, 1, hash, second ? &prev.backend : NULL);
+	delivered = p->tuple;
+	delivered.daddr = ch.backend.address;
+	delivered.dport = ch.backend.port;
+	if (!second || backend_flow_known(&delivered))
+		return forward_local(p, cfg, &ch.backend);
+	if (prev.backend.node_id == cfg->node_id) {
+		stat_inc(DSRLB_STAT_RESCUE_LOCAL);
+		return forward_local(p, cfg, &prev.backend);
+	}
+	stat_inc(DSRLB_STAT_TX_RESCUE);
+	return forward_remote(ctx, p, cfg, &prev.backend, 1, hash, NULL);
+}
+
+/*
+ * A packet that may be for a frontend. DSR flows of services without
+ * affinity take the stateless path (lb_forward_stateless). Anything else
+ * keeps flow state in lb4_flows: an established flow whose frontend still
+ * stands is forwarded on its entry and lb4_frontends alone; the rest look
+ * their frontend up in lb4_services: source ranges, then the flow table,
+ * affinity and Maglev (lb_select).
  */
 static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const struct dsrlb_config *cfg)
 {
 	const struct tcphdr *tcp = pkt_tcp(p);
 	int new_conn = tcp && tcp_is_syn(tcp);
+	int dsr = forward_dsr(cfg, p->tuple.proto);
 	__u32 hash = flow_hash(&p->tuple, 1);
 	const struct lb4_service *svc;
-	struct lb_flow_state flow;
-	/* Zeroed: the paths that leave it unset must not hand the verifier undefined registers. */
+	/* Zeroed: the paths that leave them unset must not hand the verifier undefined registers. */
+	struct lb_flow_state flow = {};
 	struct lb_choice ch = {};
 	int rc;
 
-	lb_flow_read(&p->tuple, &flow);
-	rc = lb_established(&flow, p->tuple.saddr, new_conn, &ch);
-	if (rc != LB_EST_MISS) {
-		stat_inc(DSRLB_STAT_SERVICE_HIT);
-		if (unlikely(rc == LB_EST_DENIED))
-			return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
-	} else {
-		svc = lb_service(&p->tuple);
-		/* Socket-only entries ({0.0.0.0, nodePort}) are no frontend on the wire. */
-		if (!svc || unlikely(svc->flags & DSRLB_SVC_F_SOCKET_ONLY))
-			return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);
-		stat_inc(DSRLB_STAT_SERVICE_HIT);
-		if (unlikely((svc->flags & DSRLB_SVC_F_SOURCE_RANGES) &&
-			     !lb_source_allowed(svc->service_id, p->tuple.saddr)))
-			return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
-		rc = lb_select(svc, &p->tuple, &flow, new_conn, hash, &ch);
-		if (unlikely(rc != LB_OK))
-			return forward_no_backend(ctx, p, svc, rc);
+	if (!dsr) {
+		lb_flow_read(&p->tuple, &flow);
+		rc = lb_established(&flow, p->tuple.saddr, new_conn, &ch);
+		if (rc != LB_EST_MISS) {
+			stat_inc(DSRLB_STAT_SERVICE_HIT);
+			if (unlikely(rc == LB_EST_DENIED))
+				return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
+			goto deliver;
+		}
 	}
+	svc = lb_service(&p->tuple);
+	/* Socket-only entries ({0.0.0.0, nodePort}) are no frontend on the wire. */
+	if (!svc || unlikely(svc->flags & DSRLB_SVC_F_SOCKET_ONLY))
+		return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);
+	stat_inc(DSRLB_STAT_SERVICE_HIT);
+	if (unlikely((svc->flags & DSRLB_SVC_F_SOURCE_RANGES) &&
+		     !lb_source_allowed(svc->service_id, p->tuple.saddr)))
+		return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
+	if (dsr) {
+		if (likely(!(svc->flags & DSRLB_SVC_F_AFFINITY)))
+			return lb_forward_stateless(ctx, p, cfg, svc, new_conn, hash);
+		lb_flow_read(&p->tuple, &flow);
+	}
+	rc = lb_select(svc, &p->tuple, &flow, new_conn, hash, &ch);
+	if (unlikely(rc != LB_OK))
+		return forward_no_backend(ctx, p, svc, rc);
 
+deliver:
 	if (ch.backend.node_id == cfg->node_id)
 		return forward_local(p, cfg, &ch.backend);
-	return forward_remote(ctx, p, cfg, &ch.backend, forward_dsr(cfg, p->tuple.proto), hash);
+	return forward_remote(ctx, p, cfg, &ch.backend, dsr, hash, NULL);
 }
 
 /* SNAT mode: a pod's reply to node:port goes back to the client from the frontend. */

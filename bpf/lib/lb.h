@@ -232,6 +232,19 @@ static __always_inline int lb_pick(const struct lb4_service *svc, const struct l
 }
 
 /*
+ * The stateless path's second chance (docs/datapath.md): the backend the
+ * service's previous table holds in the flow's slot, when it has one, it
+ * differs from the current table's `cur_id`, and it still exists
+ * (terminating ones included: their existing connections are what it is for).
+ */
+static __always_inline int lb_second_chance(__u32 service_id, __u32 hash, __u32 cur_id, struct lb_choice *out)
+{
+	__u32 id = maglev_prev_backend(service_id, hash);
+
+	return id != DSRLB_BACKEND_ID_NONE && id != cur_id && lb_backend(id, out);
+}
+
+/*
  * Picks the backend for the packet's flow (`flow`: the client tuple as on
  * the wire, flags 0; `state`: its lb4_flows entry, read once by the caller;
  * `hash`: flow_hash(flow, 1)). New flows are recorded in

@@ -80,6 +80,36 @@ struct {
 } lb4_maglev SEC(".maps");
 
 /*
+ * Service id -> the service's previous Maglev table (the one before its last
+ * change; docs/datapath.md, "Stateless LB node"): the inner map lb4_maglev
+ * held until then, moved here, not copied. Only services changed since they
+ * were created have one. Written by the control plane.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, DSRLB_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct lb4_maglev_inner); /* must be the last member */
+} lb4_maglev_prev SEC(".maps");
+
+/*
+ * Service id -> slots in its lb4_maglev_prev table. The datapath looks a
+ * previous table up only when this names its size; the control plane deletes
+ * the entry before it replaces the table and writes it after, so a size
+ * never meets another table.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DSRLB_MAX_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_maglev_prev_size SEC(".maps");
+
+/*
  * {local backend, service id} -> backend id (struct lb4_local_backend_key):
  * the backend node's proof that a decapsulated packet's inner destination is
  * a backend of the frontend its option names, and tc egress's that a reply
@@ -121,7 +151,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_revnat SEC(".maps");
 
-/* LB node: client tuple -> backend, so a flow survives backend changes. */
+/*
+ * LB node: client tuple -> backend, so a flow survives backend changes.
+ * Only for flows the stateless path does not take (docs/datapath.md): SNAT
+ * mode, hybrid mode's UDP, services with ClientIP affinity. DSR flows write
+ * and read nothing here.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, DSRLB_MAX_FLOWS);

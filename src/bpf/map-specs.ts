@@ -32,6 +32,10 @@ export const MapSpecs = {
   localBackends: spec('lb4_local_backends', lb4LocalBackendKey, u32Value),
   /** Outer map: service id -> inner table (the value is an inner map id when read, an fd when written). */
   maglev: spec('lb4_maglev', u32Key, u32Value),
+  /** Service id -> its previous table (the inner map lb4_maglev held before the last change). */
+  maglevPrev: spec('lb4_maglev_prev', u32Key, u32Value),
+  /** Service id -> slots in its lb4_maglev_prev table. */
+  maglevPrevSize: spec('lb4_maglev_prev_size', u32Key, u32Value),
   flows: spec('lb4_flows', lb4Tuple, lb4Flow),
   dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4DsrFrontend),
   /** A fragmented reply's {pod, client, IP id, proto} -> the frontend its first fragment got (tc egress). */

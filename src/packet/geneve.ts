@@ -8,6 +8,8 @@ export const GENEVE_PROTO_ETHERNET = 0x6558;
 export const DSR_OPTION = { optClass: 0x014b, type: 0x81, lengthWords: 2 } as const;
 /** SNAT mode's marker: the DSR option's class and layout, its own type (no reverse NAT at the backend). */
 export const SNAT_OPTION = { ...DSR_OPTION, type: 0x82 } as const;
+/** The second chance (docs/datapath.md): the previous table's backend, the same layout, not critical. */
+export const SECOND_CHANCE_OPTION = { ...DSR_OPTION, type: 0x03 } as const;
 const OPTION_HEADER_LENGTH = 4;
 const FLAG_OAM = 0x80;
 const FLAG_CRITICAL = 0x40;
@@ -53,7 +55,7 @@ export interface GeneveHeader {
   readonly options: readonly DecodedGeneveOption[];
 }
 
-function frontendOption(o: typeof DSR_OPTION | typeof SNAT_OPTION, address: string, port: number): GeneveOption {
+function frontendOption(o: typeof DSR_OPTION | typeof SNAT_OPTION | typeof SECOND_CHANCE_OPTION, address: string, port: number): GeneveOption {
   const data = Buffer.alloc(o.lengthWords * 4);
   ipv4ToBytes(address).copy(data, 0);
   data.writeUInt16BE(port, 4);
@@ -68,6 +70,11 @@ export function dsrOption(address: string, port: number): GeneveOption {
 /** SNAT mode's marker: which frontend the (SNATed) packet is for. */
 export function snatOption(address: string, port: number): GeneveOption {
   return frontendOption(SNAT_OPTION, address, port);
+}
+
+/** The second chance: a backend (pod address, port) the receiving node may forward a flow it does not know to. */
+export function secondChanceOption(address: string, port: number): GeneveOption {
+  return frontendOption(SECOND_CHANCE_OPTION, address, port);
 }
 
 function encodeOption(o: GeneveOption): Buffer {

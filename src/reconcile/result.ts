@@ -18,6 +18,8 @@ export interface SyncResult {
     created: number; replaced: number; updated: number; deleted: number; unchanged: number;
     /** Elements written into tables (new, replaced or updated in place). */
     elementsWritten: number;
+    /** Tables that became their service's previous one (lb4_maglev_prev). */
+    previousKept: number;
   };
   /** lb4_frontends slots written or freed. */
   readonly frontendSlots: MapChanges;
@@ -40,7 +42,7 @@ export function emptyCounts(): Counts {
     localBackends: { written: 0, deleted: 0 },
     sourceRanges: { written: 0, deleted: 0 },
     nodes: { written: 0, deleted: 0 },
-    tables: { created: 0, replaced: 0, updated: 0, deleted: 0, unchanged: 0, elementsWritten: 0 },
+    tables: { created: 0, replaced: 0, updated: 0, deleted: 0, unchanged: 0, elementsWritten: 0, previousKept: 0 },
     frontendSlots: { written: 0, deleted: 0 },
     portFilter: { written: 0 },
   };

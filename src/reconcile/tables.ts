@@ -82,16 +82,18 @@ export class TableWrites {
     // All of them at once: the builder works ahead (on its worker thread) while this loop writes.
     const stream = this.c.tableBuilder.build(todo.map(([, t]) => ({ names: t.members.names, ids: t.members.ids, size: t.size })));
     this.stream = stream;
+    const kept = this.keepPrevious(todo);
+    res.tables.previousKept += kept.size;
     for (const [sid, t] of todo) {
       const cur = tables.get(sid);
       const table = stream.next();
-      if (cur && this.updateInPlace(sid, cur, table, res.tables)) {
+      if (cur && !kept.has(sid) && this.updateInPlace(sid, cur, table, res.tables)) {
         tables.set(sid, { size: t.size, capacity: tables.get(sid)?.capacity ?? null, members: t.members });
         continue;
       }
       const shrinking = cur !== undefined && cur.size > t.size;
       // A table that outgrew its inner map is likely to grow again: leave room for an eighth more backends.
-      const capacity = cur && !shrinking ? this.roomToGrow(t.members.ids.length, table.elements) : table.elements;
+      const capacity = cur && !shrinking && !kept.has(sid) ? this.roomToGrow(t.members.ids.length, table.elements) : table.elements;
       const state: TableState = { size: t.size, capacity, members: t.members };
       const handle = this.create(sid, table, capacity);
       res.tables.elementsWritten += table.elements;
@@ -104,6 +106,19 @@ export class TableWrites {
       }
     }
     for (const [sid, s] of this.early.flush()) tables.set(sid, s);
+  }
+
+  /**
+   * Every table about to change whose members are known (a change of the
+   * backend set, not the repair of an adopted table) becomes its service's
+   * previous table (docs/datapath.md, "Stateless LB node"): the inner map
+   * moves to lb4_maglev_prev as it is, shared rather than copied, and the
+   * new table gets an inner map of its own. It stays until the next change.
+   * Until the new table is swapped in, both name the same map, so the
+   * datapath finds no second chance. Returns the services whose table moved.
+   */
+  private keepPrevious(todo: readonly (readonly [number, unknown])[]): Set<number> {
+    return keepAsPrevious(this.c, todo.filter(([sid]) => this.c.held.tables.get(sid)?.members).map(([sid]) => sid));
   }
 
   /** 7. Tables that shrank into a new inner map, now that the services name their new size. */
@@ -186,6 +201,23 @@ export class TableWrites {
   }
 }
 
+/** Makes these services' current tables their previous ones (the same inner maps); returns those that had one. */
+function keepAsPrevious(c: ReconcileContext, serviceIds: readonly number[]): Set<number> {
+  const maglev = c.maps.maglev;
+  const moved: [number, InnerTable, number][] = [];
+  try {
+    for (const sid of serviceIds) {
+      const cur = c.held.tables.get(sid);
+      const innerId = maglev.lookup(sid);
+      if (cur && innerId !== undefined) moved.push([sid, maglev.open(sid, innerId), cur.size]);
+    }
+    maglev.putPrev(moved);
+  } finally {
+    for (const [, t] of moved) maglev.close(t);
+  }
+  return new Set(moved.map(([sid]) => sid));
+}
+
 /** 8. Tables of groups that are gone, or that have no backends now, or that an earlier run left. */
 export function deleteTables(c: ReconcileContext, want: Wanted, gone: ReadonlySet<number>, res: Counts): void {
   const candidates = [...gone, ...want.groupIds, ...(c.adopted?.tables ?? [])];
@@ -195,7 +227,13 @@ export function deleteTables(c: ReconcileContext, want: Wanted, gone: ReadonlySe
     // An adopted table is kept only if a group holds its id and has backends: then it is in want.tables.
     stale.push(sid);
   }
+  // A group left without backends keeps its last table as the previous one: the flows
+  // of its terminating backends go on (docs/datapath.md); a group that is gone loses both.
+  const kept = keepAsPrevious(c, stale.filter((sid) => want.groupIds.has(sid) && c.held.tables.get(sid)?.members));
   c.maps.maglev.delete(stale);
   for (const sid of stale) c.held.tables.delete(sid);
+  // Previous tables go with their group (after an adoption: any whose service has no table).
+  const prevStale = c.adopted ? c.maps.maglev.prevEntries().map(([sid]) => sid).filter((sid) => !c.held.tables.has(sid)) : [];
+  c.maps.maglev.deletePrev([...new Set([...gone, ...stale, ...prevStale])].filter((sid) => !kept.has(sid)));
   res.tables.deleted = stale.length;
 }

@@ -1,6 +1,9 @@
 /**
  * The flow table (docs/design.md §1.1): an established flow keeps its backend
  * when the service's backends change; a flow whose backend is gone moves.
+ * Only flows the stateless path does not take keep one (docs/datapath.md,
+ * "Stateless LB node"): these run in SNAT mode; DSR flows are in
+ * stateless-lb.test.ts.
  */
 import test from 'ava';
 import { decodeFrame, flowHash } from '../../src/packet/index.js';
@@ -19,7 +22,7 @@ function twoBackends(dp: Datapath): void {
 }
 
 test('the first packet of a flow picks the backend in its Maglev slot and records the flow', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   for (let sport = 40000; sport < 40010; sport++) {
     const slot = flowHash({ src: Addr.client, dst: Addr.vip, sport, dport: 80, proto: Proto.TCP }) % MAGLEV_SIZE;
@@ -31,7 +34,7 @@ test('the first packet of a flow picks the backend in its Maglev slot and record
 });
 
 test('an established flow keeps its backend after the Maglev table stops naming it', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   const first = podOf(dp.runXdp(clientTcp({ flags: { syn: true } })).out);
   const other = first === Addr.pod ? 12 : 11;
@@ -44,7 +47,7 @@ test('an established flow keeps its backend after the Maglev table stops naming 
 });
 
 test('a flow whose backend was removed moves to a remaining backend and the flow entry follows', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   const first = podOf(dp.runXdp(clientTcp({ flags: { syn: true } })).out);
   const [gone, kept] = first === Addr.pod ? [11, 12] : [12, 11];
@@ -60,7 +63,7 @@ test('a flow whose backend was removed moves to a remaining backend and the flow
 });
 
 test('a flow entry left by another service id is not reused', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   dp.maps.flows.update({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }, flowEntry(12, 99, 1));
   dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 11));
@@ -69,7 +72,7 @@ test('a flow entry left by another service id is not reused', (t) => {
 });
 
 test('a flow entry naming a freed backend slot, or a slot a newer backend took, is stale: the flow is picked again', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   const flowKey = { saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 };
   dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 12));
@@ -92,7 +95,7 @@ test('a flow entry naming a freed backend slot, or a slot a newer backend took, 
 const FLOW_KEY = { saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 };
 
 test('once its frontend is removed, an established flow is not forwarded any more', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   dp.runXdp(clientTcp({ flags: { syn: true } }));
   dp.removeService(1);
@@ -104,7 +107,7 @@ test('once its frontend is removed, an established flow is not forwarded any mor
 });
 
 test('a flow recorded with an earlier frontend in its slot goes through lb4_services and follows the frontend there now', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   dp.runXdp(clientTcp({ flags: { syn: true } }));
   // The slot now holds another frontend (generation 2) of another service; this VIP:port belongs to service 2.
@@ -116,7 +119,7 @@ test('a flow recorded with an earlier frontend in its slot goes through lb4_serv
 });
 
 test('a flow whose frontend slot got a new generation for the same service keeps its backend and is recorded anew', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   const first = podOf(dp.runXdp(clientTcp({ flags: { syn: true } })).out);
   const id = first === Addr.pod ? 11 : 12;

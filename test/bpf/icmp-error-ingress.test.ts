@@ -86,8 +86,8 @@ test('fragmentation needed from a router reaches the pod with its MTU, every che
   t.is(decodeFrame(reply(Addr.pod, 8080, Proto.TCP)).tcp?.checksum, q.l4.readUInt16BE(16), 'quoted TCP checksum as the pod sent it');
 });
 
-test('the flow table decides the backend: an error follows the flow, not a fresh Maglev pick', (t) => {
-  const dp = Datapath.open(t);
+test('SNAT mode: the flow table decides the backend: an error follows the flow, not a fresh Maglev pick', (t) => {
+  const dp = Datapath.open(t, { mode: 'snat' });
   dp.addBackend({ id: 11, address: Addr.pod, port: 8080, nodeId: NodeId.backend });
   dp.addBackend({ id: 12, address: Addr.pod2, port: 8080, nodeId: NodeId.other });
   dp.setService({ serviceId: 1, backends: [11] });

@@ -58,6 +58,7 @@ function readAll(root: string) {
     services: open(MapSpecs.services), backends: open(MapSpecs.backends), revnat: open(MapSpecs.revnat),
     maglev: open(MapSpecs.maglev), sourceRanges: open(MapSpecs.sourceRanges), nodes: open(MapSpecs.nodes),
     nodeAddrs: open(MapSpecs.nodeAddrs), frontends: open(MapSpecs.frontends),
+    maglevPrev: open(MapSpecs.maglevPrev), maglevPrevSize: open(MapSpecs.maglevPrevSize),
   };
   try {
     const tables = new Map<number, { innerId: number; slots: number[] }>();
@@ -70,6 +71,8 @@ function readAll(root: string) {
       backends: new Map(liveBackends(maps.backends)),
       revnat: new Map(maps.revnat.entries()),
       tables,
+      /** lb4_maglev_prev: the inner map id and size of each service's previous table. */
+      prevTables: new Map(maps.maglevPrev.entries().map(([sid, innerId]) => [sid, { innerId, size: maps.maglevPrevSize.lookup(sid) }])),
       sourceRanges: maps.sourceRanges.entries().map(([k]) => k),
       nodes: new Map(maps.nodes.entries().map(([id, n]) => [id, n.address])),
       nodeAddrs: new Map(maps.nodeAddrs.entries()),
@@ -151,7 +154,7 @@ test('syncing the same plan again writes nothing', (t) => {
   });
 });
 
-test('one backend replaced: only that service\'s table changes, in place, and only the elements whose slots moved', (t) => {
+test('one backend replaced: only that service\'s table changes; the old one, as it was, becomes its previous table', (t) => {
   const env = setup(t);
   const r = env.open();
   const ten = pods(10);
@@ -165,13 +168,15 @@ test('one backend replaced: only that service\'s table changes, in place, and on
   const after = readAll(env.root);
 
   t.is(res.servicesChanged, 1, 'the other service is not even compared');
-  t.like(res.tables, { created: 0, replaced: 0, updated: 1, unchanged: 0 });
-  t.is(after.tables.get(webSid)?.innerId, before.tables.get(webSid)?.innerId, 'same inner map: rewritten in place');
+  t.like(res.tables, { created: 0, replaced: 1, updated: 0, unchanged: 0, previousKept: 1 });
+  t.not(after.tables.get(webSid)?.innerId, before.tables.get(webSid)?.innerId, 'a new inner map for the new table');
+  t.deepEqual(after.prevTables.get(webSid), { innerId: before.tables.get(webSid)?.innerId, size: 1009 }, 'the old one moved, not copied');
+  t.deepEqual(readInner(after.prevTables.get(webSid)?.innerId ?? 0), before.tables.get(webSid)?.slots);
   t.deepEqual(after.tables.get(dnsSid), before.tables.get(dnsSid));
+  t.false(after.prevTables.has(dnsSid), 'an unchanged service has no previous table');
   const moved = (before.tables.get(webSid)?.slots ?? []).filter((id, i) => id !== after.tables.get(webSid)?.slots[i]).length;
   // One out, one in: the leaver's slots and the newcomer's, about 2/N, plus a little.
   t.true(moved <= 1009 * (2 / 10 + 0.04), `${moved} slots moved`);
-  t.true(res.tables.elementsWritten <= moved, 'no unchanged element is written');
   t.is(res.services.written, 0, 'same service ids, sizes and counts: frontends untouched');
   t.is(res.backends.written, 1);
   t.is(res.backends.terminated, 1);
@@ -388,7 +393,7 @@ test('sweep before the first sync does nothing (no plan is not an empty plan)', 
   t.deepEqual(readAll(env.root), before);
 });
 
-test('growing past a table\'s room swaps in a bigger one; shrinking and growing back within it rewrite in place; no backends removes it', (t) => {
+test('every change of the backend set gets a new inner map and keeps the one before as the previous table, no backends included', (t) => {
   const env = setup(t);
   const r = env.open();
   const key = '10.96.0.10:80/6';
@@ -396,36 +401,33 @@ test('growing past a table\'s room swaps in a bigger one; shrinking and growing 
   const s1 = readAll(env.root);
   const sid = svcOf(s1, key).serviceId;
   t.is(svcOf(s1, key).maglevSize, 251);
+  t.false(s1.prevTables.has(sid));
 
   const grow = r.sync(input(twoServices(pods(10))));
   const s2 = readAll(env.root);
-  t.like(grow.tables, { replaced: 1, updated: 0 });
+  t.like(grow.tables, { replaced: 1, updated: 0, previousKept: 1 });
   t.like(svcOf(s2, key), { serviceId: sid, maglevSize: 1009, backendCount: 10 });
-  t.is(s2.tables.get(sid)?.slots.length, 2016, 'a table that outgrew its map gets room for 1/8 more backends (M=2011, the next ladder step, in whole elements)');
-  t.not(s2.tables.get(sid)?.innerId, s1.tables.get(sid)?.innerId);
-
-  const oneMore = r.sync(input(twoServices(pods(11))));
-  t.like(oneMore.tables, { replaced: 0, updated: 1 }, 'one more backend fits: rewritten in place');
-  t.is(readAll(env.root).tables.get(sid)?.innerId, s2.tables.get(sid)?.innerId);
+  t.is(s2.tables.get(sid)?.slots.length, 1024, 'a new table has exactly its own elements (M=1009)');
+  t.deepEqual(s2.prevTables.get(sid), { innerId: s1.tables.get(sid)?.innerId, size: 251 });
 
   const shrink = r.sync(input(twoServices(pods(3))));
   const s3 = readAll(env.root);
-  t.like(shrink.tables, { replaced: 0, updated: 1, elementsWritten: 32 });
+  t.like(shrink.tables, { replaced: 1, updated: 0, previousKept: 1 });
   t.like(svcOf(s3, key), { serviceId: sid, maglevSize: 503, backendCount: 3 });
-  t.is(s3.tables.get(sid)?.innerId, s2.tables.get(sid)?.innerId, 'same inner map');
+  t.deepEqual(s3.prevTables.get(sid), { innerId: s2.tables.get(sid)?.innerId, size: 1009 });
   const ids3 = backendIdsOf(s3, ['198.18.2.10', '198.18.2.11', '198.18.2.12']);
   const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: ids3[i] as number })), 503);
   t.deepEqual(s3.tables.get(sid)?.slots.slice(0, 503), Array.from(expected));
-
-  const regrow = r.sync(input(twoServices(pods(8))));
-  t.like(regrow.tables, { replaced: 0, updated: 1 });
-  t.is(readAll(env.root).tables.get(sid)?.innerId, s2.tables.get(sid)?.innerId);
 
   const none = r.sync(input(twoServices([])));
   const s4 = readAll(env.root);
   t.is(none.tables.deleted, 1);
   t.like(svcOf(s4, key), { serviceId: sid, maglevSize: 0, backendCount: 0 });
   t.false(s4.tables.has(sid));
+  t.deepEqual(s4.prevTables.get(sid), { innerId: s3.tables.get(sid)?.innerId, size: 503 }, 'its terminating backends\' flows go on');
+
+  r.sync(input(twoServices(pods(3)).slice(2)));
+  t.false(readAll(env.root).prevTables.has(sid), 'a service that is gone loses it too');
 });
 
 test('a removed service leaves no frontend, revnat entry, table or source range behind; its nodes stay', (t) => {

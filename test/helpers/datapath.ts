@@ -156,6 +156,8 @@ export class Datapath {
       localBackends: mapOf(xdp, MapSpecs.localBackends),
       revnat: mapOf(xdp, MapSpecs.revnat),
       maglev: mapOf(xdp, MapSpecs.maglev),
+      maglevPrev: mapOf(xdp, MapSpecs.maglevPrev),
+      maglevPrevSize: mapOf(xdp, MapSpecs.maglevPrevSize),
       flows: mapOf(xdp, MapSpecs.flows),
       dsrRevnat: mapOf(xdp, MapSpecs.dsrRevnat),
       fragRevnat: mapOf(xdp, MapSpecs.fragRevnat),
@@ -258,6 +260,22 @@ export class Datapath {
    * (DSRLB_MAGLEV_SLOTS_PER_ENTRY per inner array element). Returns the inner map's memory in bytes.
    */
   setMaglev(serviceId: number, slots: ArrayLike<number>): number {
+    return this.putTable(this.maps.maglev, serviceId, slots);
+  }
+
+  /**
+   * The service's previous table (lb4_maglev_prev) of exactly these slots,
+   * with its size, as the control plane writes it: size out, table in, size
+   * in. Returns the inner map's memory in bytes.
+   */
+  setPrevMaglev(serviceId: number, slots: ArrayLike<number>): number {
+    this.maps.maglevPrevSize.delete(serviceId);
+    const bytes = this.putTable(this.maps.maglevPrev, serviceId, slots);
+    this.maps.maglevPrevSize.update(serviceId, slots.length);
+    return bytes;
+  }
+
+  private putTable(outer: BpfMap<number, number>, serviceId: number, slots: ArrayLike<number>): number {
     const entries = maglevEntries(slots);
     const fd = native().mapCreate(MapType.ARRAY, 'lb4_maglev_in', 4, maglevInnerSpec.value.size, entries.length, MapFlags.INNER_MAP);
     const inner = new BpfMap(fd, maglevInnerSpec.key, maglevInnerSpec.value, true, 'lb4_maglev_inner');
@@ -266,7 +284,7 @@ export class Datapath {
       const fdValue = Buffer.alloc(4);
       fdValue.writeUInt32LE(fd);
       // The outer map holds its own reference: the fd can go.
-      this.maps.maglev.updateRaw(serviceId, fdValue);
+      outer.updateRaw(serviceId, fdValue);
       return inner.info().memoryBytes;
     } finally {
       inner.close();

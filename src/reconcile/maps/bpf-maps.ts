@@ -56,7 +56,8 @@ function scanFrontends(map: BpfMap<number, Lb4Frontend>): SlotScan<Lb4Frontend> 
 }
 
 class KernelMaglev implements MaglevMaps {
-  constructor(private readonly outer: BpfMap<number, number>) {}
+  constructor(private readonly outer: BpfMap<number, number>, private readonly prev: BpfMap<number, number>,
+    private readonly prevSize: BpfMap<number, number>) {}
   get name(): string { return this.outer.name; }
   keys(): number[] { return [...this.outer.keys()]; }
   lookup(serviceId: number): number | undefined { return this.outer.lookup(serviceId); }
@@ -70,6 +71,21 @@ class KernelMaglev implements MaglevMaps {
   close(t: InnerTable): void { closeFd(t); }
   swap(entries: readonly (readonly [number, InnerTable])[]): void { updateOuterBatch(this.outer, entries); }
   delete(serviceIds: readonly number[]): void { deleteOuterBatch(this.outer, serviceIds); }
+  prevEntries(): [number, { innerId: number; size: number }][] {
+    const sizes = new Map(this.prevSize.entries());
+    return this.prev.entries().map(([sid, innerId]) => [sid, { innerId, size: sizes.get(sid) ?? 0 }]);
+  }
+  putPrev(entries: readonly (readonly [number, InnerTable, number])[]): void {
+    if (entries.length === 0) return;
+    this.prevSize.deleteBatch(entries.map(([sid]) => sid));
+    updateOuterBatch(this.prev, entries.map(([sid, t]) => [sid, t]));
+    this.prevSize.updateBatch(entries.map(([sid, , size]) => [sid, size]));
+  }
+  deletePrev(serviceIds: readonly number[]): void {
+    if (serviceIds.length === 0) return;
+    this.prevSize.deleteBatch(serviceIds);
+    deleteOuterBatch(this.prev, serviceIds);
+  }
 }
 
 /** Opens the maps pinned under `root` (--bpffs-root). */
@@ -91,7 +107,7 @@ export function openBpfMaps(root: string): LbMaps {
       nodes: new KernelMap(open(MapSpecs.nodes)),
       nodeAddrs: new KernelMap(open(MapSpecs.nodeAddrs)),
       portFilter: new KernelMap(open(MapSpecs.portFilter)),
-      maglev: new KernelMaglev(open(MapSpecs.maglev)),
+      maglev: new KernelMaglev(open(MapSpecs.maglev), open(MapSpecs.maglevPrev), open(MapSpecs.maglevPrevSize)),
       config: new KernelMap(open(MapSpecs.config)),
       close() {
         for (const m of opened) m.close();

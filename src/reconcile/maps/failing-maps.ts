@@ -134,6 +134,13 @@ export class FailingMaps implements LbMaps {
       delete: (sids) => {
         if (sids.length > 0) this.write(n, 'delete', () => m.delete(sids), () => m.delete(sids.slice(0, sids.length >> 1)));
       },
+      prevEntries: () => this.read(`${n}_prev`, 'entries', () => m.prevEntries()),
+      putPrev: (e) => {
+        if (e.length > 0) this.write(`${n}_prev`, 'put', () => m.putPrev(e), () => m.putPrev(e.slice(0, e.length >> 1)));
+      },
+      deletePrev: (sids) => {
+        if (sids.length > 0) this.write(`${n}_prev`, 'delete', () => m.deletePrev(sids), () => m.deletePrev(sids.slice(0, sids.length >> 1)));
+      },
     };
   }
 }

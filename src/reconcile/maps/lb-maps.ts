@@ -68,6 +68,16 @@ export interface MaglevMaps {
   swap(entries: readonly (readonly [serviceId: number, t: InnerTable])[]): void;
   /** Takes these tables out; missing ones are not an error. */
   delete(serviceIds: readonly number[]): void;
+  /** lb4_maglev_prev with lb4_maglev_prev_size: service id -> the kernel id of its previous table, and its size. */
+  prevEntries(): [serviceId: number, prev: { innerId: number; size: number }][];
+  /**
+   * Makes these inner tables the services' previous ones: their size entries
+   * go first, the tables go in (one outer batch), then the sizes, so the
+   * datapath never pairs a size with another table. The caller still closes them.
+   */
+  putPrev(entries: readonly (readonly [serviceId: number, t: InnerTable, size: number])[]): void;
+  /** Takes these services' previous tables (and sizes) out; missing ones are not an error. */
+  deletePrev(serviceIds: readonly number[]): void;
 }
 
 export interface LbMaps {

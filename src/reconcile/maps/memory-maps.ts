@@ -123,6 +123,9 @@ interface Inner { readonly id: number; readonly capacity: number; readonly slots
 export class MemoryMaglev implements MaglevMaps {
   readonly name = 'lb4_maglev';
   private readonly outer = new Map<number, number>();
+  /** lb4_maglev_prev (inner ids) and lb4_maglev_prev_size, sharing the inner tables. */
+  private readonly prevOuter = new Map<number, number>();
+  private readonly prevSize = new Map<number, number>();
   private readonly inners = new Map<number, Inner>();
   private readonly handles = new Map<InnerTable, number>();
   private nextId = 1;
@@ -177,6 +180,7 @@ export class MemoryMaglev implements MaglevMaps {
 
   private inOuter(innerId: number): boolean {
     for (const id of this.outer.values()) if (id === innerId) return true;
+    for (const id of this.prevOuter.values()) if (id === innerId) return true;
     return false;
   }
 
@@ -228,12 +232,39 @@ export class MemoryMaglev implements MaglevMaps {
   }
 
   delete(serviceIds: readonly number[]): void {
+    for (const sid of serviceIds) this.drop(this.outer, sid);
+  }
+
+  private drop(outer: Map<number, number>, sid: number): void {
+    const id = outer.get(sid);
+    if (id === undefined) return;
+    outer.delete(sid);
+    const inner = this.inners.get(id);
+    if (inner) this.unref(inner);
+  }
+
+  prevEntries(): [number, { innerId: number; size: number }][] {
+    return [...this.prevOuter].map(([sid, innerId]) => [sid, { innerId, size: this.prevSize.get(sid) ?? 0 }]);
+  }
+
+  putPrev(entries: readonly (readonly [number, InnerTable, number])[]): void {
+    for (const [sid] of entries) this.prevSize.delete(sid);
+    for (const [sid, t] of entries) {
+      const inner = this.inner(sid, t);
+      if (!this.prevOuter.has(sid) && this.prevOuter.size >= this.maxEntries) {
+        throw mapError('E2BIG', 'bpf_map_update_batch', 'lb4_maglev_prev', 'the map is full');
+      }
+      inner.refs++;
+      this.drop(this.prevOuter, sid);
+      this.prevOuter.set(sid, inner.id);
+    }
+    for (const [sid, , size] of entries) this.prevSize.set(sid, size);
+  }
+
+  deletePrev(serviceIds: readonly number[]): void {
     for (const sid of serviceIds) {
-      const id = this.outer.get(sid);
-      if (id === undefined) continue;
-      this.outer.delete(sid);
-      const inner = this.inners.get(id);
-      if (inner) this.unref(inner);
+      this.prevSize.delete(sid);
+      this.drop(this.prevOuter, sid);
     }
   }
 
@@ -243,6 +274,14 @@ export class MemoryMaglev implements MaglevMaps {
   slots(serviceId: number): Uint32Array | undefined {
     const id = this.outer.get(serviceId);
     return id === undefined ? undefined : this.inners.get(id)?.slots.slice();
+  }
+
+  /** The slots of `serviceId`'s previous table and its size, or undefined. */
+  prevSlots(serviceId: number): { slots: Uint32Array; size: number } | undefined {
+    const id = this.prevOuter.get(serviceId);
+    const inner = id === undefined ? undefined : this.inners.get(id);
+    const size = this.prevSize.get(serviceId);
+    return inner && size !== undefined ? { slots: inner.slots.slice(), size } : undefined;
   }
 
   /** Puts an inner table of `capacity` elements with these slots in, as an earlier run (or a person) might have. */
