@@ -170,8 +170,10 @@ static __always_inline int lb_forward_stateless(struct xdp_md *ctx, struct pkt4 
 
 	if (unlikely(!svc->backend_count)) {
 		/* Only terminating backends (or none) left: what the previous table gives
-		 * carries existing flows on; anything new gets the no-endpoints action. */
-		if (new_conn || !lb_backend(maglev_prev_backend(svc->service_id, hash), &ch))
+		 * carries existing TCP connections on; anything new, and UDP (whose new
+		 * flows cannot be told from old ones), gets the no-endpoints action. */
+		if (new_conn || p->tuple.proto != IPPROTO_TCP ||
+		    !lb_backend(maglev_prev_backend(svc->service_id, hash), &ch))
 			return forward_no_endpoints(ctx, p, svc);
 		if (ch.backend.node_id == cfg->node_id)
 			return forward_local(p, cfg, &ch.backend);
@@ -184,7 +186,7 @@ static __always_inline int lb_forward_stateless(struct xdp_md *ctx, struct pkt4 
 		if (unlikely(backend_terminating(&ch.backend)))
 			return count(DSRLB_STAT_DROP_TERMINATING, XDP_DROP);
 	} else {
-		second = lb_second_chance(svc->service_id, hash, id, &prev);
+		second = lb_second_chance(svc->service_id, hash, id, p->tuple.proto, &prev);
 	}
 	if (ch.backend.node_id != cfg->node_id)
 		return forward_remote(ctx, p, cfg, &ch.backend, 1, hash, second ? &prev.backend : NULL);

@@ -234,14 +234,18 @@ static __always_inline int lb_pick(const struct lb4_service *svc, const struct l
 /*
  * The stateless path's second chance (docs/datapath.md): the backend the
  * service's previous table holds in the flow's slot, when it has one, it
- * differs from the current table's `cur_id`, and it still exists
- * (terminating ones included: their existing connections are what it is for).
+ * differs from the current table's `cur_id`, and it still exists. A
+ * terminating one counts for TCP (its existing connections are what it is
+ * for) but not for UDP, where a new flow cannot be told from an old one and
+ * new flows must never reach a terminating backend.
  */
-static __always_inline int lb_second_chance(__u32 service_id, __u32 hash, __u32 cur_id, struct lb_choice *out)
+static __always_inline int lb_second_chance(__u32 service_id, __u32 hash, __u32 cur_id, __u8 proto,
+					    struct lb_choice *out)
 {
 	__u32 id = maglev_prev_backend(service_id, hash);
 
-	return id != DSRLB_BACKEND_ID_NONE && id != cur_id && lb_backend(id, out);
+	return id != DSRLB_BACKEND_ID_NONE && id != cur_id && lb_backend(id, out) &&
+	       (proto == IPPROTO_TCP || !backend_terminating(&out->backend));
 }
 
 /*

@@ -94,7 +94,9 @@ static __always_inline int rescue(struct xdp_md *ctx, struct pkt4 *in, __u32 inn
 		stat_inc(DSRLB_STAT_RESCUE_KNOWN);
 		return RESCUE_DELIVER;
 	}
-	if (!second_chance_valid(&in->tuple, &o->frontend, &o->second, cfg, &ch)) {
+	/* UDP to a terminating backend: never sent so (lb.h), so a forgery. */
+	if (!second_chance_valid(&in->tuple, &o->frontend, &o->second, cfg, &ch) ||
+	    (!tcp && backend_terminating(&ch.backend))) {
 		stat_inc(DSRLB_STAT_RESCUE_MISMATCH);
 		return RESCUE_DELIVER;
 	}

@@ -92,6 +92,16 @@ test('UDP has no SYN: every datagram whose slot moved carries the second chance'
   t.is(dp.stat('SECOND_CHANCE'), 1n);
 });
 
+test('UDP never gets a terminating backend as its second chance: new UDP flows cannot be told from old ones', (t) => {
+  const dp = Datapath.open(t);
+  movedSlots(dp, Proto.UDP);
+  dp.addBackend({ id: 12, address: Addr.pod2, port: 8080, nodeId: NodeId.other, proto: Proto.UDP, terminating: true });
+  t.is(decodeFrame(dp.runXdp(clientUdp({ dport: 80 })).out).geneve?.options.length, 1);
+  dp.setService({ serviceId: 1, backends: [], backendCount: 0, proto: Proto.UDP, flags: SvcFlag.NOEP_DROP });
+  t.is(dp.runXdp(clientUdp({ dport: 80 })).retval, XdpAction.DROP, 'no endpoints: UDP is not carried on to the previous table');
+  t.is(dp.stat('SECOND_CHANCE'), 0n);
+});
+
 test('a packet that fits only without the second chance is sent without it, counted', (t) => {
   const dp = Datapath.open(t, { mtu: 1500 });
   movedSlots(dp);

@@ -275,6 +275,14 @@ export class Datapath {
     return bytes;
   }
 
+  /** Previous tables for many services at once (setPrevMaglev's order: sizes out, tables in, sizes in). */
+  setPrevMaglevBatch(tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[]): number {
+    this.maps.maglevPrevSize.deleteBatch(tables.map(([sid]) => sid));
+    const bytes = this.setMaglevBatch(tables, this.maps.maglevPrev);
+    this.maps.maglevPrevSize.updateBatch(tables.map(([sid, slots]) => [sid, slots.length]));
+    return bytes;
+  }
+
   private putTable(outer: BpfMap<number, number>, serviceId: number, slots: ArrayLike<number>): number {
     const entries = maglevEntries(slots);
     const fd = native().mapCreate(MapType.ARRAY, 'lb4_maglev_in', 4, maglevInnerSpec.value.size, entries.length, MapFlags.INNER_MAP);
@@ -296,7 +304,7 @@ export class Datapath {
    * (each update of a map of maps waits for an RCU grace period, ~10 ms).
    * Returns the inner maps' memory in bytes.
    */
-  setMaglevBatch(tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[]): number {
+  setMaglevBatch(tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[], outer: BpfMap<number, number> = this.maps.maglev): number {
     const fds: number[] = [];
     let bytes = 0;
     try {
@@ -311,7 +319,7 @@ export class Datapath {
       const keys = Buffer.alloc(tables.length * 4);
       const values = Buffer.alloc(tables.length * 4);
       tables.forEach(([id], i) => { keys.writeUInt32LE(id, i * 4); values.writeUInt32LE(fds[i] as number, i * 4); });
-      if (tables.length > 0) native().mapUpdateBatch(this.maps.maglev.fd, keys, values, tables.length, UpdateFlags.ANY);
+      if (tables.length > 0) native().mapUpdateBatch(outer.fd, keys, values, tables.length, UpdateFlags.ANY);
       return bytes;
     } finally {
       for (const fd of fds) native().closeFd(fd);
