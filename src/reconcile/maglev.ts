@@ -190,7 +190,6 @@ export const FILL_INPUT_WORDS = 3;
 export interface FillScratch {
   taken: Int32Array;
   block: Int32Array;
-  within: Int32Array;
   skips: Int32Array;
   ids: Int32Array;
   quota: Int32Array;
@@ -202,7 +201,7 @@ export interface FillScratch {
 
 export function fillScratch(): FillScratch {
   const none = new Int32Array(0);
-  return { taken: none, block: none, within: none, skips: none, ids: none, quota: none, active: none, order: none, level: -1 };
+  return { taken: none, block: none, skips: none, ids: none, quota: none, active: none, order: none, level: -1 };
 }
 
 const scratch = fillScratch();
@@ -295,7 +294,6 @@ export function fillTable(table: Uint32Array, size: number, n: number, input: Ui
   if (s.block.length < n) {
     const cap = Math.max(n, s.block.length * 2);
     s.block = new Int32Array(cap);
-    s.within = new Int32Array(cap);
     s.skips = new Int32Array(cap);
     s.ids = new Int32Array(cap);
     s.quota = new Int32Array(cap);
@@ -306,7 +304,6 @@ export function fillTable(table: Uint32Array, size: number, n: number, input: Ui
   for (let i = 0; i < n; i++) {
     const o = at + i * 3; // FILL_INPUT_WORDS (a literal: this function runs as source elsewhere)
     s.block[i] = (input[o] as number) % MAGLEV_BASE;
-    s.within[i] = 0;
     s.skips[i] = ((input[o + 1] as number) % (MAGLEV_BASE - 1)) + 1;
     s.ids[i] = (input[o + 2] as number) | 0;
     s.quota[i] = i < extra ? base + 1 : base;
@@ -338,18 +335,18 @@ function sortedOrder(names: readonly { readonly name: string }[]): number[] {
 }
 
 /**
- * The depth-major fill proper. A backend's next proposal is its current base
- * slot plus the next offset of descendantOrder; past the last one it moves to
- * its next base slot (offset + skip, mod B). Branch-free per claim (a
- * mispredicted "is this slot free?" branch per proposal used to cost more
- * than the rest of the work; the end-of-block branch is rare, or, at level 0,
- * always taken). `table` must be zeroed: each slot is written exactly once
- * with a non-zero mask and OR-ed with zero otherwise.
+ * The depth-major fill proper. Every live backend proposes once per depth,
+ * so all are at the same place in their blocks of descendants: the depth's
+ * offset in descendantOrder is one for all, and after the last one every
+ * backend moves to its next base slot (offset + skip, mod B). Branch-free per
+ * proposal (a mispredicted "is this slot free?" branch per proposal used to
+ * cost more than the rest of the work); scratch arrays are locals in the loop.
+ * `table` must be zeroed: each slot is written exactly once with a non-zero
+ * mask and OR-ed with zero otherwise.
  */
 function fill(table: Int32Array, size: number, n: number, s: FillScratch): void {
   const used = s.taken;
   const block = s.block;
-  const within = s.within;
   const step = s.skips;
   const idOf = s.ids;
   const left = s.quota;
@@ -358,20 +355,16 @@ function fill(table: Int32Array, size: number, n: number, s: FillScratch): void 
   const last = order.length - 1;
   let filled = 0;
   let alive = n;
-  for (;;) {
+  for (let w = 0; ; w = w === last ? 0 : w + 1) {
+    const offset = order[w] as number;
+    const advance = w === last ? -1 : 0; // all ones: every backend moves on to its next base slot
     let saturated = 0;
     for (let k = 0; k < alive; k++) {
       const i = live[k] as number;
       const b = block[i] as number;
-      const w = within[i] as number;
-      const c = b + (order[w] as number);
-      if (w === last) {
-        within[i] = 0;
-        const nb = b + (step[i] as number);
-        block[i] = nb - (MAGLEV_BASE & ((MAGLEV_BASE - 1 - nb) >> 31)); // nb >= B ? nb - B : nb
-      } else {
-        within[i] = w + 1;
-      }
+      const c = b + offset;
+      const nb = b + ((step[i] as number) & advance);
+      block[i] = nb - (MAGLEV_BASE & ((MAGLEV_BASE - 1 - nb) >> 31)); // nb >= B ? nb - B : nb
       const free = 1 - (used[c] as number); // 1 when the slot is ours now
       used[c] = 1;
       table[c] = (table[c] as number) | ((idOf[i] as number) & -free);
@@ -382,12 +375,12 @@ function fill(table: Int32Array, size: number, n: number, s: FillScratch): void 
     }
     if (filled === size) return;
     if (saturated !== 0) {
-      let w = 0;
+      let kept = 0;
       for (let k = 0; k < alive; k++) {
         const i = live[k] as number;
-        if ((left[i] as number) > 0) live[w++] = i;
+        if ((left[i] as number) > 0) live[kept++] = i;
       }
-      alive = w;
+      alive = kept;
     }
   }
 }
