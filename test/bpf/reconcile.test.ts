@@ -120,9 +120,9 @@ test('a plan is programmed into every map: frontends, revnat, backends, one tabl
   const dns = svcOf(s, '10.96.0.53:53/17');
   t.is(web.serviceId, lb.serviceId, 'ClusterIP and LoadBalancer of one port share a service id');
   t.not(web.serviceId, dns.serviceId);
-  t.like(web, { backendCount: 3, maglevSize: 503, flags: DSRLB_SVC_F_AFFINITY, affinityTimeout: 300 });
-  t.like(lb, { backendCount: 3, maglevSize: 503, flags: DSRLB_SVC_F_AFFINITY | DSRLB_SVC_F_SOURCE_RANGES });
-  t.like(dns, { backendCount: 2, maglevSize: 251, flags: 0 });
+  t.like(web, { backendCount: 3, maglevSize: 1021, flags: DSRLB_SVC_F_AFFINITY, affinityTimeout: 300 });
+  t.like(lb, { backendCount: 3, maglevSize: 1021, flags: DSRLB_SVC_F_AFFINITY | DSRLB_SVC_F_SOURCE_RANGES });
+  t.like(dns, { backendCount: 2, maglevSize: 1021, flags: 0 });
   t.not(web.revnatId, lb.revnatId, 'revnat ids are per frontend');
   t.deepEqual(s.revnat.get(lb.revnatId), { address: VIP, port: 80 });
   t.deepEqual(s.revnat.get(dns.revnatId), { address: '10.96.0.53', port: 53 });
@@ -133,8 +133,8 @@ test('a plan is programmed into every map: frontends, revnat, backends, one tabl
   t.is(s.backends.get(dnsIds[0] as number)?.nodeId, nodeIdForAddress(LOCAL.address));
 
   t.is(s.tables.size, 2);
-  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: webIds[i] as number })), 503);
-  t.deepEqual(s.tables.get(web.serviceId)?.slots.slice(0, 503), Array.from(expected));
+  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: webIds[i] as number })), 1021);
+  t.deepEqual(s.tables.get(web.serviceId)?.slots.slice(0, 1021), Array.from(expected));
   t.deepEqual(s.sourceRanges, [{ prefixlen: 32 + 24, serviceId: lb.serviceId, address: '192.0.2.0' }]);
   t.deepEqual([...s.nodes.values()].sort(), ['198.51.100.1', '198.51.100.2', '198.51.100.3']);
   t.is(s.nodeAddrs.get('198.51.100.2'), nodeIdForAddress('198.51.100.2'));
@@ -170,13 +170,13 @@ test('one backend replaced: only that service\'s table changes; the old one, as 
   t.is(res.servicesChanged, 1, 'the other service is not even compared');
   t.like(res.tables, { created: 0, replaced: 1, updated: 0, unchanged: 0, previousKept: 1 });
   t.not(after.tables.get(webSid)?.innerId, before.tables.get(webSid)?.innerId, 'a new inner map for the new table');
-  t.deepEqual(after.prevTables.get(webSid), { innerId: before.tables.get(webSid)?.innerId, size: 1009 }, 'the old one moved, not copied');
+  t.deepEqual(after.prevTables.get(webSid), { innerId: before.tables.get(webSid)?.innerId, size: 1021 }, 'the old one moved, not copied');
   t.deepEqual(readInner(after.prevTables.get(webSid)?.innerId ?? 0), before.tables.get(webSid)?.slots);
   t.deepEqual(after.tables.get(dnsSid), before.tables.get(dnsSid));
   t.false(after.prevTables.has(dnsSid), 'an unchanged service has no previous table');
   const moved = (before.tables.get(webSid)?.slots ?? []).filter((id, i) => id !== after.tables.get(webSid)?.slots[i]).length;
   // One out, one in: the leaver's slots and the newcomer's, about 2/N, plus a little.
-  t.true(moved <= 1009 * (2 / 10 + 0.04), `${moved} slots moved`);
+  t.true(moved <= 1021 * (2 / 10 + 0.04), `${moved} slots moved`);
   t.is(res.services.written, 0, 'same service ids, sizes and counts: frontends untouched');
   t.is(res.backends.written, 1);
   t.is(res.backends.terminated, 1);
@@ -400,31 +400,31 @@ test('every change of the backend set gets a new inner map and keeps the one bef
   r.sync(input(twoServices(pods(2))));
   const s1 = readAll(env.root);
   const sid = svcOf(s1, key).serviceId;
-  t.is(svcOf(s1, key).maglevSize, 251);
+  t.is(svcOf(s1, key).maglevSize, 1021);
   t.false(s1.prevTables.has(sid));
 
-  const grow = r.sync(input(twoServices(pods(10))));
+  const grow = r.sync(input(twoServices(pods(12))));
   const s2 = readAll(env.root);
   t.like(grow.tables, { replaced: 1, updated: 0, previousKept: 1 });
-  t.like(svcOf(s2, key), { serviceId: sid, maglevSize: 1009, backendCount: 10 });
-  t.is(s2.tables.get(sid)?.slots.length, 1024, 'a new table has exactly its own elements (M=1009)');
-  t.deepEqual(s2.prevTables.get(sid), { innerId: s1.tables.get(sid)?.innerId, size: 251 });
+  t.like(svcOf(s2, key), { serviceId: sid, maglevSize: 2042, backendCount: 12 });
+  t.is(s2.tables.get(sid)?.slots.length, 2048, 'a new table has exactly its own elements (M=2042)');
+  t.deepEqual(s2.prevTables.get(sid), { innerId: s1.tables.get(sid)?.innerId, size: 1021 });
 
   const shrink = r.sync(input(twoServices(pods(3))));
   const s3 = readAll(env.root);
   t.like(shrink.tables, { replaced: 1, updated: 0, previousKept: 1 });
-  t.like(svcOf(s3, key), { serviceId: sid, maglevSize: 503, backendCount: 3 });
-  t.deepEqual(s3.prevTables.get(sid), { innerId: s2.tables.get(sid)?.innerId, size: 1009 });
+  t.like(svcOf(s3, key), { serviceId: sid, maglevSize: 1021, backendCount: 3 });
+  t.deepEqual(s3.prevTables.get(sid), { innerId: s2.tables.get(sid)?.innerId, size: 2042 });
   const ids3 = backendIdsOf(s3, ['198.18.2.10', '198.18.2.11', '198.18.2.12']);
-  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: ids3[i] as number })), 503);
-  t.deepEqual(s3.tables.get(sid)?.slots.slice(0, 503), Array.from(expected));
+  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: ids3[i] as number })), 1021);
+  t.deepEqual(s3.tables.get(sid)?.slots.slice(0, 1021), Array.from(expected));
 
   const none = r.sync(input(twoServices([])));
   const s4 = readAll(env.root);
   t.is(none.tables.deleted, 1);
   t.like(svcOf(s4, key), { serviceId: sid, maglevSize: 0, backendCount: 0 });
   t.false(s4.tables.has(sid));
-  t.deepEqual(s4.prevTables.get(sid), { innerId: s3.tables.get(sid)?.innerId, size: 503 }, 'its terminating backends\' flows go on');
+  t.deepEqual(s4.prevTables.get(sid), { innerId: s3.tables.get(sid)?.innerId, size: 1021 }, 'its terminating backends\' flows go on');
 
   r.sync(input(twoServices(pods(3)).slice(2)));
   t.false(readAll(env.root).prevTables.has(sid), 'a service that is gone loses it too');
@@ -579,7 +579,7 @@ test.serial('a sync that fails part way is repaired by the next one', (t) => {
   }
   r.sync(input(twoServices(pods(10))));
   const s = readAll(env.root);
-  t.like(svcOf(s, '10.96.0.10:80/6'), { backendCount: 10, maglevSize: 1009 });
+  t.like(svcOf(s, '10.96.0.10:80/6'), { backendCount: 10, maglevSize: 1021 });
   t.deepEqual(checkResolvable(env.root), []);
   const again = r.sync(input(twoServices(pods(10))));
   t.is(again.servicesChanged, 0);
