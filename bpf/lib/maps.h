@@ -69,15 +69,19 @@ struct lb4_maglev_inner {
 	__type(value, __u32[DSRLB_MAGLEV_SLOTS_PER_ENTRY]); /* backend ids */
 };
 
+/* Service id -> a Maglev table of that service: the shape of lb4_maglev and lb4_maglev_prev. */
+#define DSRLB_MAGLEV_OUTER_MAP(name)                                              \
+	struct {                                                                  \
+		__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);                          \
+		__uint(max_entries, DSRLB_MAX_SERVICES);                          \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                             \
+		__type(key, __u32);                                               \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                              \
+		__array(values, struct lb4_maglev_inner); /* the last member */   \
+	} name SEC(".maps")
+
 /* Service id -> that service's Maglev table (generated in userspace). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, DSRLB_MAX_SERVICES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct lb4_maglev_inner); /* must be the last member */
-} lb4_maglev SEC(".maps");
+DSRLB_MAGLEV_OUTER_MAP(lb4_maglev);
 
 /*
  * Service id -> the service's previous Maglev table (the one before its last
@@ -85,14 +89,7 @@ struct {
  * held until then, moved here, not copied. Only services changed since they
  * were created have one. Written by the control plane.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, DSRLB_MAX_SERVICES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct lb4_maglev_inner); /* must be the last member */
-} lb4_maglev_prev SEC(".maps");
+DSRLB_MAGLEV_OUTER_MAP(lb4_maglev_prev);
 
 /*
  * Service id -> slots in its lb4_maglev_prev table. The datapath looks a
