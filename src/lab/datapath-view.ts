@@ -37,3 +37,13 @@ export function dsrRevnatEntries(topo: LabTopology, node: LabNode): RevnatEntry[
     m.close();
   }
 }
+
+/** How many lb4_flows entries a node holds (the stateless path writes none for DSR flows). */
+export function flowCount(topo: LabTopology, node: LabNode): number {
+  const m = openPinned(currentLayoutDir(agentBpffsRoot(topo, node)), MapSpecs.flows);
+  try {
+    return [...m.keys()].length;
+  } finally {
+    m.close();
+  }
+}
