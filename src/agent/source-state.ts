@@ -36,7 +36,9 @@ export class SourceState {
   onError(e: SourceError): void {
     const at = this.now();
     this.lastError = { line: e.toLine(), at };
-    this.failingSince ??= at;
+    // Nothing failing yet (the source marks what fails after reporting it): a new failure starts now.
+    if (this.status().failing.length === 0) this.failingSince = at;
+    else this.failingSince ??= at;
   }
 
   /** Read and computed in one go, so state and time agree. */
