@@ -53,9 +53,9 @@ const PIN_CHECK_MS = 5000;
  * Maps whose fill dsrlb_map_fill_ratio reports: every one whose entries come
  * and go (arrays are always full; lb4_backends counts its live slots).
  */
-const FILL_MAPS: ReadonlySet<string> = new Set([MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat,
-  MapSpecs.maglev, MapSpecs.flows, MapSpecs.dsrRevnat, MapSpecs.fragRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.sourceRanges,
-  MapSpecs.nodes, MapSpecs.nodeAddrs].map((m) => m.name));
+const FILL_MAPS = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows,
+  MapSpecs.dsrRevnat, MapSpecs.fragRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.sourceRanges,
+  MapSpecs.nodes, MapSpecs.nodeAddrs] as readonly MapSpec<unknown, unknown>[];
 /** Largest revnat id (u16 in the datapath): a frontend needs one. */
 const MAX_REVNAT_ID = 0xffff;
 
@@ -366,8 +366,8 @@ export class Agent {
     try {
       const fill: Record<string, number> = {};
       const entries: Record<string, number> = {};
-      for (const spec of Object.values(MapSpecs) as MapSpec<unknown, unknown>[]) {
-        if (!FILL_MAPS.has(spec.name) || !existsSync(join(root, spec.name))) continue;
+      for (const spec of FILL_MAPS) {
+        if (!existsSync(join(root, spec.name))) continue;
         const { entries: n, info } = mapFill(root, spec);
         entries[spec.name] = n;
         fill[spec.name] = info.maxEntries > 0 ? n / info.maxEntries : 0;
