@@ -125,7 +125,8 @@ export function registerStatusCommand(program: Command): void {
         ['Devices', devices || 'none in this network namespace'],
         ['Socket LB', s.socketLb.attached ? `attached to ${s.socketLb.cgroup ?? 'a cgroup not under the cgroup2 mount'} (${s.socketLb.programs.join(', ')})` : 'not attached'],
         ['Node', s.config ? `${s.config.nodeAddress}, mode ${s.config.mode}, MTU ${s.config.mtu}` : 'not configured'],
-        ['Agent', s.agent.healthy === null ? s.agent.detail : `${s.agent.healthy ? 'healthy' : 'unhealthy'}: ${s.agent.detail}`],
+        // The last sync has a row of its own.
+        ['Agent', s.agent.healthy === null ? s.agent.detail : s.agent.healthy ? 'healthy' : `unhealthy: ${s.agent.detail}`],
         ...agentRows(s.agent),
         ['Capacity', s.agent.rejectedServices ? `${s.agent.rejectedServices} Services left out of the maps for want of room (see /healthz)` : 'every planned Service fits'],
         ...(s.missingMaps.length ? [['Missing maps', s.missingMaps.join(', ')]] : []),
