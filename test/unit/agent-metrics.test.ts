@@ -84,7 +84,7 @@ test('every label value known in advance is exported at zero before anything hap
   t.deepEqual(drops.find((s) => s.labels['reason'] === 'frag_short')?.labels, { reason: 'frag_short', direction: 'egress' });
   t.deepEqual(drops.find((s) => s.labels['reason'] === 'no_backend')?.labels, { reason: 'no_backend', direction: 'ingress' });
   t.deepEqual(series('dsrlb_forward_count_total').map((s) => s.labels['path']).sort(),
-    ['decap', 'dsr_encap', 'icmp_to_backend', 'icmp_to_client', 'local', 'reply_rewrite', 'reply_rewrite_fragment', 'snat', 'snat_reply']);
+    ['decap', 'dsr_encap', 'icmp_to_backend', 'icmp_to_client', 'local', 'reply_rewrite', 'reply_rewrite_fragment', 'rescue', 'snat', 'snat_reply']);
   // Every datapath counter is exactly one series, at zero.
   const datapath = ['dsrlb_drop_count_total', 'dsrlb_forward_count_total', 'dsrlb_pass_count_total', 'dsrlb_socket_lb_operations_total', 'dsrlb_datapath_events_total'];
   t.is(datapath.reduce((n, name) => n + series(name).length, 0), COUNTER_NAMES.length);
