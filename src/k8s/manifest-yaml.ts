@@ -5,8 +5,8 @@
  * Fast path: the text is cut into documents at the `---` / `...` marker lines
  * (a line that starts with one can only be a marker in YAML), and each is
  * read with js-yaml's core schema, whose node events give the line of every
- * object at the depth where manifests keep them (the document, a List's
- * items). A 5 MB `kubectl get -o yaml` dump reads in a fraction of a second;
+ * object down to the depth where manifests keep them (the document, a
+ * List's items). A 5 MB `kubectl get -o yaml` dump reads in a fraction of a second;
  * yaml 2 took several seconds on it.
  *
  * A document js-yaml refuses is read again with yaml 2 alone, which says
@@ -107,15 +107,22 @@ function unpack(packed: number | undefined, firstLine: number): TextPosition | u
   return { line: firstLine + Math.floor(packed / COLUMN_BITS) + 1, column: (packed % COLUMN_BITS) + 1 };
 }
 
-/** Parses one document, noting where each object at depth 1 (the document) and 3 (a List's items) starts. */
+/**
+ * js-yaml's nesting depth of a List's items: 3 in block style (document,
+ * `items` value, item), one more for each flow collection wrapped in a block
+ * node; 5 leaves room for flow style (JSON) throughout.
+ */
+const MAX_DEPTH = 5;
+
+/** Parses one document, noting where each object down to a List's items starts. */
 function loadWithPositions(text: string): { value: unknown; starts: Map<object, number> } {
   const starts = new Map<object, number>();
-  const opened = [0, 0, 0, 0];
+  const opened: number[] = new Array<number>(MAX_DEPTH + 1).fill(0);
   const value: unknown = jsyaml.load(text, {
     schema: jsyaml.CORE_SCHEMA,
     listener(event, state) {
       const depth = (state as jsyaml.State & { depth: number }).depth;
-      if (depth !== 1 && depth !== 3) return;
+      if (depth > MAX_DEPTH) return;
       if (event === 'open') opened[depth] = state.line * COLUMN_BITS + (state.position - state.lineStart);
       else if (typeof state.result === 'object' && state.result !== null) starts.set(state.result as object, opened[depth] ?? 0);
     },
@@ -208,9 +215,12 @@ export function jsonDocument(text: string): ParsedDocument {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    const message = (e as Error).message;
+    const message = (e as Error).message.replace(/\s*\n[^]*/, '');
     const offset = /at position (\d+)/.exec(message)?.[1];
-    return { ok: false, reason: `not valid JSON: ${message}`, position: offset === undefined ? undefined : positionAt(text, Number(offset)) };
+    // Node's message gives an offset only for some mistakes; yaml 2 (JSON is YAML) places the others.
+    const yaml2 = offset === undefined ? fromYaml2({ text, firstLine: 0 }) : undefined;
+    const position = offset !== undefined ? positionAt(text, Number(offset)) : yaml2 && !yaml2.ok ? yaml2.position : undefined;
+    return { ok: false, reason: `not valid JSON: ${message}`, position };
   }
   let located: ParsedDocument | undefined;
   return {
