@@ -167,11 +167,15 @@ ${endpoints}  kind: EndpointSlice
 `;
 }
 
-export function kubectlDump(shape: DumpShape): string {
-  const parts: string[] = ['apiVersion: v1\nitems:\n'];
-  for (let i = 0; i < shape.nodes; i++) parts.push(node(i));
-  for (let i = 0; i < shape.services; i++) parts.push(service(i));
-  for (let i = 0; i < shape.services; i++) parts.push(endpointSlice(i, shape));
-  parts.push('kind: List\nmetadata:\n  resourceVersion: ""\n');
-  return parts.join('');
+/**
+ * `list`: one List document, as `kubectl get -o yaml` writes several objects;
+ * `documents`: the same objects one per document (`---`), as rendered charts are.
+ */
+export function kubectlDump(shape: DumpShape, layout: 'list' | 'documents' = 'list'): string {
+  const items: string[] = [];
+  for (let i = 0; i < shape.nodes; i++) items.push(node(i));
+  for (let i = 0; i < shape.services; i++) items.push(service(i));
+  for (let i = 0; i < shape.services; i++) items.push(endpointSlice(i, shape));
+  if (layout === 'documents') return items.map((item) => item.slice(2).replace(/\n {2}/g, '\n')).join('---\n');
+  return `apiVersion: v1\nitems:\n${items.join('')}kind: List\nmetadata:\n  resourceVersion: ""\n`;
 }
