@@ -1,6 +1,6 @@
 /** How lbctl prints: tables for people, JSON for programs, one-line errors. */
-import Table from 'cli-table3';
 import { DsrlbError } from '../errors.js';
+import { formatTable } from './table.js';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -16,18 +16,9 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** A borderless, column-aligned table like cilium's CLI prints. */
+/** A borderless, column-aligned table like cilium's CLI prints (./table.ts). */
 export function printTable(head: string[], rows: string[][]): void {
-  const table = new Table({
-    head,
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-      'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '   ',
-    },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-  });
-  table.push(...rows);
-  process.stdout.write(`${table.toString().split('\n').map((l) => l.trimEnd()).join('\n')}\n`);
+  process.stdout.write(formatTable(head, rows));
 }
 
 export function printError(e: unknown): void {

@@ -5,10 +5,11 @@
  */
 import type { Command } from 'commander';
 import { DsrlbError } from '../errors.js';
-import { formatManifestError, formatManifestNotice, loadManifestDir } from '../k8s/manifests.js';
+import { loadManifestDir } from '../k8s/manifests.js';
 import { parseIp } from '../net/ip.js';
-import { buildPlanReport, resolvePlanNode, type Frontend, type Plan } from '../plan/index.js';
+import { buildPlanReport, nodeNameWarning, planSkips, resolvePlanNode, type Frontend, type Plan } from '../plan/index.js';
 import { parseFormat, printJson, printTable } from './output.js';
+import { diagnosticLines, planDiagnostics, type PlanDiagnostic } from './plan-diagnostics.js';
 
 export interface PlanCommandOptions {
   readonly manifests: string;
@@ -17,9 +18,18 @@ export interface PlanCommandOptions {
   readonly zone?: string;
 }
 
+/** What `lbctl plan -o json` prints: the plan's contract fields, then what went wrong and what was left out. */
+export interface PlanOutput extends Plan {
+  /** Files and objects that could not be read or are invalid (the rest is planned): exit code 1. */
+  readonly errors: readonly PlanDiagnostic[];
+  /** What was read leniently, ignored, or left out on purpose. */
+  readonly warnings: readonly PlanDiagnostic[];
+}
+
 export interface PlanCommandResult {
   readonly plan: Plan;
-  /** One line each, for stderr: manifest errors, then notes and plan warnings. */
+  readonly output: PlanOutput;
+  /** For stderr: each file's path once, then its errors and warnings by line. */
   readonly diagnostics: readonly string[];
 }
 
@@ -31,7 +41,8 @@ function usage(flag: string, message: string, remedy: string): DsrlbError {
 export async function runPlanCommand(opts: PlanCommandOptions): Promise<PlanCommandResult> {
   if (!opts.nodeName) throw usage('node-name', 'is empty', 'pass the name of the node to plan for');
   for (const a of opts.nodeAddress ?? []) {
-    if (!parseIp(a)) throw usage('node-address', `'${a}' is not an IP address`, 'pass an IPv4 or IPv6 address, e.g. --node-address 198.51.100.1; repeat the flag for more');
+    // Strict on purpose: a flag typed as 010.0.0.1 may mean octal; only stored objects get kube-proxy's lenient reading.
+    if (!parseIp(a)) throw usage('node-address', `'${a}' is not an IP address`, 'pass an IPv4 or IPv6 address without leading zeros, e.g. --node-address 198.51.100.1; repeat the flag for more');
   }
   const set = await loadManifestDir(opts.manifests);
   const node = resolvePlanNode(set.state, {
@@ -40,12 +51,11 @@ export async function runPlanCommand(opts: PlanCommandOptions): Promise<PlanComm
     ...(opts.zone !== undefined ? { zone: opts.zone } : {}),
   });
   const { plan, warnings } = buildPlanReport(set.state, node);
-  const diagnostics = [
-    ...set.errors.map((e) => `error: ${formatManifestError(e)}`),
-    ...set.notices.map((n) => `note: ${formatManifestNotice(n)}`),
-    ...warnings.map((w) => `warning: ${w.service}: ${w.message}`),
-  ];
-  return { plan, diagnostics };
+  const nodeWarning = nodeNameWarning(set.state, opts.nodeName);
+  const files = [...new Set([...set.errors, ...set.notices, ...set.objects].map((x) => x.file))].sort();
+  const found = planDiagnostics(set, files, [...warnings, ...planSkips(set.state)], nodeWarning === null ? null : { node: opts.nodeName, message: nodeWarning });
+  const output: PlanOutput = { frontends: plan.frontends, healthCheckNodePorts: plan.healthCheckNodePorts, errors: found.errors, warnings: found.warnings };
+  return { plan, output, diagnostics: diagnosticLines(found, files) };
 }
 
 function hostPort(address: string, port: number): string {
@@ -79,17 +89,23 @@ export function registerPlanCommand(program: Command): void {
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (opts: { manifests: string; nodeName: string; nodeAddress: string[]; zone?: string; output: string }) => {
       const format = parseFormat(opts.output);
-      const { plan, diagnostics } = await runPlanCommand(opts);
-      for (const line of diagnostics) process.stderr.write(`lbctl: ${line}\n`);
+      const { plan, output, diagnostics } = await runPlanCommand(opts);
       if (format === 'json') {
-        printJson(plan);
-        return;
+        printJson(output);
+      } else {
+        printTable(['SERVICE', 'PORT', 'KIND', 'FRONTEND', 'BACKENDS', 'SCOPE', 'OPTIONS'], planRows(plan));
+        if (plan.healthCheckNodePorts.length > 0) {
+          process.stdout.write('\n');
+          printTable(['SERVICE', 'HEALTH CHECK PORT', 'LOCAL READY ENDPOINTS'],
+            plan.healthCheckNodePorts.map((h) => [h.service, String(h.port), String(h.localReadyEndpoints)]));
+        }
       }
-      printTable(['SERVICE', 'PORT', 'KIND', 'FRONTEND', 'BACKENDS', 'SCOPE', 'OPTIONS'], planRows(plan));
-      if (plan.healthCheckNodePorts.length > 0) {
-        process.stdout.write('\n');
-        printTable(['SERVICE', 'HEALTH CHECK PORT', 'LOCAL READY ENDPOINTS'],
-          plan.healthCheckNodePorts.map((h) => [h.service, String(h.port), String(h.localReadyEndpoints)]));
+      if (diagnostics.length > 0) process.stderr.write(`${diagnostics.join('\n')}\n`);
+      const n = output.errors.length;
+      if (n > 0) {
+        throw new DsrlbError('ERR_MANIFESTS_INVALID', `${n} error${n === 1 ? '' : 's'} in the manifests (listed above); everything else was planned and printed`, {
+          remedy: 'fix them and run lbctl plan again',
+        });
       }
     });
 }

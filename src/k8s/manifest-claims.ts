@@ -14,7 +14,7 @@
  */
 import type { ClusterStore, ResourceKind } from './cluster-store.js';
 import { jsonEqual } from './json-equal.js';
-import { formatLocation, type LocatedObject, type ManifestError, type ManifestNotice, type ManifestParseResult } from './manifests.js';
+import { formatLocation, locationOf, type LocatedObject, type ManifestError, type ManifestNotice, type ManifestParseResult } from './manifests.js';
 import type { ObjectKind, ValidObject } from './manifest-validate.js';
 
 const RESOURCE_OF: Readonly<Record<ObjectKind, ResourceKind>> = { Service: 'services', EndpointSlice: 'endpointSlices', Node: 'nodes' };
@@ -137,8 +137,4 @@ export class ManifestClaims {
 
 function idOf(kind: ObjectKind, key: string): string {
   return `${kind} ${key}`;
-}
-
-function locationOf(o: LocatedObject): Pick<ManifestError, 'file' | 'documentIndex' | 'itemIndex'> {
-  return { file: o.file, documentIndex: o.documentIndex, ...(o.itemIndex !== undefined ? { itemIndex: o.itemIndex } : {}) };
 }

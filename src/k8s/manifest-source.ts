@@ -309,6 +309,6 @@ function toSourceError({ error, kept }: ReportedError): SourceError {
   return new SourceError('manifests', parse ? 'parse' : 'invalid_object', parse ? 'ERR_MANIFEST_PARSE' : 'ERR_MANIFEST_INVALID', line, {
     subject: error.file,
     remedy: 'fix the document; the rest of the directory still applies',
-    context: { file: error.file, documentIndex: error.documentIndex, itemIndex: error.itemIndex, objectKind: error.kind, key: error.key },
+    context: { file: error.file, documentIndex: error.documentIndex, itemIndex: error.itemIndex, line: error.line, column: error.column, objectKind: error.kind, key: error.key },
   });
 }

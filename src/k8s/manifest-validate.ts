@@ -6,7 +6,7 @@
  * defaulting. Errors are values: the caller keeps the last good version.
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { ipFamilyOf, parseCidr } from '../net/ip.js';
+import { ipFamilyOf, parseCidrSloppy, parseIpSloppy } from '../net/ip.js';
 import { DEFAULT_NAMESPACE, defaultEndpointSlice, defaultService } from '../api/defaults.js';
 
 export type ObjectKind = 'Service' | 'EndpointSlice' | 'Node';
@@ -17,7 +17,12 @@ export type ValidObject =
   | { readonly kind: 'Node'; readonly key: string; readonly object: V1Node };
 
 export type ValidationResult =
-  | ({ readonly status: 'valid' } & ValidObject)
+  /**
+   * `warnings`: what the API server would refuse today but does not change
+   * forwarding, or what is read the lenient way kube-proxy reads it (the
+   * object holds the canonical reading).
+   */
+  | ({ readonly status: 'valid'; readonly warnings: readonly string[] } & ValidObject)
   /** kind/key are null when the object is too broken to tell. */
   | { readonly status: 'invalid'; readonly kind: string | null; readonly key: string | null; readonly reason: string }
   /** A kind the plan does not use (ConfigMap, Deployment...). */
@@ -39,6 +44,9 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
  */
 class Problems {
   readonly list: string[] = [];
+  readonly warnings: string[] = [];
+  /** Values read leniently, to be written back canonically: [path, value]. */
+  readonly rewrites: [string, string][] = [];
   private entryOf = '';
   private index = -1;
 
@@ -54,10 +62,21 @@ class Problems {
     this.index = -1;
   }
 
-  /** `field` is under the current place ("" for the place itself). */
+  /** The path of `field` under the current place ("" for the place itself). */
+  private at(field: string): string {
+    return this.index < 0 ? field : `${this.entryOf}[${this.index}]${field}`;
+  }
+
   add(field: string, message: string): void {
-    const at = this.index < 0 ? field : `${this.entryOf}[${this.index}]${field}`;
-    this.list.push(`${at}: ${message}`);
+    this.list.push(`${this.at(field)}: ${message}`);
+  }
+
+  warn(field: string, message: string): void {
+    this.warnings.push(`${this.at(field)}: ${message}`);
+  }
+
+  rewrite(field: string, value: string): void {
+    this.rewrites.push([this.at(field), value]);
   }
 
   get ok(): boolean {
@@ -129,10 +148,45 @@ function port(p: Problems, field: string, v: unknown, min = 1): void {
   if (!isInt(v) || v < min || v > 65535) p.add(field, `${describe(v)} is not a port number (${min}-65535)`);
 }
 
+/** An IP address field; leading zeros are read as kube-proxy reads them, with a warning. */
 function ip(p: Problems, field: string, v: unknown): 'IPv4' | 'IPv6' | null {
   const family = typeof v === 'string' ? ipFamilyOf(v) : null;
-  if (!family) p.add(field, `${describe(v)} is not an IP address`);
-  return family;
+  if (family) return family;
+  const sloppy = typeof v === 'string' ? parseIpSloppy(v) : null;
+  if (sloppy) {
+    p.warn(field, `'${String(v)}' has leading zeros: read as ${sloppy.address}, as kube-proxy reads it (the API server refuses such values now)`);
+    p.rewrite(field, sloppy.address);
+    return sloppy.family;
+  }
+  p.add(field, `${describe(v)} is not an IP address`);
+  return null;
+}
+
+/** An IP address kube-proxy would skip (and serve the rest): a warning, and the plan skips it too. */
+function skippableIp(p: Problems, field: string, v: unknown): void {
+  const family = typeof v === 'string' ? ipFamilyOf(v) : null;
+  if (family) return;
+  const problems = new Problems();
+  if (ip(problems, '', v)) {
+    p.warn(field, (problems.warnings[0] ?? '').replace(/^: /, ''));
+    p.rewrite(field, problems.rewrites[0]?.[1] ?? '');
+  } else {
+    p.warn(field, `${describe(v)} is not an IP address: ignored, as kube-proxy ignores it`);
+  }
+}
+
+/** Replaces the values at "a.b[2].c" paths in a copy of `raw`. */
+function rewritten<T>(raw: T, rewrites: readonly [string, string][]): T {
+  if (rewrites.length === 0) return raw;
+  const copy = structuredClone(raw) as unknown;
+  for (const [path, value] of rewrites) {
+    const keys = path.split(/\.|\[(\d+)\]/).filter((k) => k !== undefined && k !== '');
+    let at = copy as Record<string, unknown>;
+    for (const k of keys.slice(0, -1)) at = at[k] as Record<string, unknown>;
+    const last = keys[keys.length - 1];
+    if (last !== undefined) at[last] = value;
+  }
+  return copy as T;
 }
 
 function stringMap(p: Problems, field: string, v: unknown): void {
@@ -186,25 +240,34 @@ export function validateService(raw: unknown): ValidationResult {
     portProtocols.add(pp);
     if (item['nodePort'] !== undefined && item['nodePort'] !== null) {
       port(p, '.nodePort', item['nodePort'], 0);
-      if (type === 'ClusterIP' && item['nodePort'] !== 0) p.add('.nodePort', 'may not be used when type is ClusterIP');
+      // kube-proxy opens a NodePort for any Service port that has one.
+      if (type === 'ClusterIP' && item['nodePort'] !== 0) p.warn('.nodePort', 'the API server refuses a nodePort when type is ClusterIP; served as kube-proxy serves it (a NodePort frontend)');
     }
+    // Forwarding uses the EndpointSlice's ports, never targetPort.
     const target = item['targetPort'];
-    if (target !== undefined && target !== null && typeof target !== 'string') port(p, '.targetPort', target, 0);
+    if (target !== undefined && target !== null && typeof target !== 'string' && !(isInt(target) && target >= 0 && target <= 65535)) {
+      p.warn('.targetPort', `${describe(target)} is not a port number or name (not used for forwarding: the EndpointSlice's ports are)`);
+    }
   });
 
   clusterIPs(p, spec);
   const externalIPs = optArray(p, 'spec.externalIPs', spec['externalIPs']);
   for (let i = 0; i < externalIPs.length; i++) {
     p.entry('spec.externalIPs', i);
-    ip(p, '', externalIPs[i]);
+    skippableIp(p, '', externalIPs[i]);
   }
   p.top();
   const ranges = optArray(p, 'spec.loadBalancerSourceRanges', spec['loadBalancerSourceRanges']);
   for (let i = 0; i < ranges.length; i++) {
     const v = ranges[i];
-    if (typeof v === 'string' && parseCidr(v.trim())) continue;
+    const cidr = typeof v === 'string' ? parseCidrSloppy(v.trim()) : null;
     p.entry('spec.loadBalancerSourceRanges', i);
-    p.add('', `${describe(v)} is not a CIDR (e.g. 203.0.113.0/24)`);
+    if (cidr?.sloppy) {
+      p.warn('', `'${String(v)}' has leading zeros: read as ${cidr.text}, as kube-proxy reads it (the API server refuses such values now)`);
+      p.rewrite('', cidr.text);
+    }
+    // Not skipped like a bad external IP: without it the Service would be open to more clients than meant.
+    if (!cidr) p.add('', `${describe(v)} is not a CIDR (e.g. 203.0.113.0/24)`);
   }
   p.top();
   if (ranges.length > 0 && type !== 'LoadBalancer') p.add('spec.loadBalancerSourceRanges', 'may only be used when type is LoadBalancer');
@@ -222,13 +285,14 @@ export function validateService(raw: unknown): ValidationResult {
   const externallyAccessible = type === 'NodePort' || type === 'LoadBalancer'
     || (type === 'ClusterIP' && Array.isArray(spec['externalIPs']) && spec['externalIPs'].length > 0);
   if (spec['externalTrafficPolicy'] && !externallyAccessible) {
-    p.add('spec.externalTrafficPolicy', 'may only be set for externally-accessible Services (NodePort, LoadBalancer, or externalIPs)');
+    p.warn('spec.externalTrafficPolicy', 'the API server allows it only for externally-accessible Services (NodePort, LoadBalancer, or externalIPs); ignored, as by kube-proxy');
   }
   optEnum(p, 'spec.internalTrafficPolicy', spec['internalTrafficPolicy'], ['Cluster', 'Local']);
   if (spec['healthCheckNodePort'] !== undefined && spec['healthCheckNodePort'] !== null) {
     port(p, 'spec.healthCheckNodePort', spec['healthCheckNodePort'], 0);
     if (spec['healthCheckNodePort'] !== 0 && !(type === 'LoadBalancer' && spec['externalTrafficPolicy'] === 'Local')) {
-      p.add('spec.healthCheckNodePort', 'may only be set when type is LoadBalancer and externalTrafficPolicy is Local');
+      // kube-proxy serves a health check only for a Service that needs one, and ignores the field otherwise.
+      p.warn('spec.healthCheckNodePort', 'the API server allows it only when type is LoadBalancer and externalTrafficPolicy is Local; ignored (no health check is served), as by kube-proxy');
     }
   }
   optString(p, 'spec.trafficDistribution', spec['trafficDistribution']);
@@ -237,13 +301,13 @@ export function validateService(raw: unknown): ValidationResult {
   const status = optRecord(p, 'status', raw['status']);
   const lb = optRecord(p, 'status.loadBalancer', status['loadBalancer']);
   entries(p, 'status.loadBalancer.ingress', lb['ingress'], (ing) => {
-    if (ing['ip'] !== undefined && ing['ip'] !== null && ing['ip'] !== '') ip(p, '.ip', ing['ip']);
+    if (ing['ip'] !== undefined && ing['ip'] !== null && ing['ip'] !== '') skippableIp(p, '.ip', ing['ip']);
     optString(p, '.hostname', ing['hostname']);
     optEnum(p, '.ipMode', ing['ipMode'], ['VIP', 'Proxy']);
   });
 
   if (!p.ok) return invalid('Service', key, p);
-  return { status: 'valid', kind: 'Service', key: key ?? '', object: defaultService(raw as V1Service) };
+  return { status: 'valid', kind: 'Service', key: key ?? '', object: defaultService(rewritten(raw as V1Service, p.rewrites)), warnings: p.warnings };
 }
 
 /** clusterIP / clusterIPs / ipFamilies / ipFamilyPolicy agree with each other. */
@@ -286,9 +350,8 @@ function endpoint(p: Problems, ep: Readonly<Rec>, addressType: unknown): void {
       if (a !== undefined && a !== null && typeof a !== 'string') optString(p, `.addresses[${j}]`, a);
       continue;
     }
-    const family = typeof a === 'string' ? ipFamilyOf(a) : null;
-    if (!family) ip(p, `.addresses[${j}]`, a);
-    else if (family !== addressType) p.add(`.addresses[${j}]`, `'${String(a)}' is not an ${addressType} address (addressType)`);
+    const family = (typeof a === 'string' ? ipFamilyOf(a) : null) ?? ip(p, `.addresses[${j}]`, a);
+    if (family && family !== addressType) p.add(`.addresses[${j}]`, `'${String(a)}' is not an ${addressType} address (addressType)`);
   }
   const conditions = optRecord(p, '.conditions', ep['conditions']);
   optBool(p, '.conditions.ready', conditions['ready']);
@@ -330,7 +393,7 @@ export function validateEndpointSlice(raw: unknown): ValidationResult {
   });
 
   if (!p.ok) return invalid('EndpointSlice', key, p);
-  return { status: 'valid', kind: 'EndpointSlice', key: key ?? '', object: defaultEndpointSlice(raw as unknown as V1EndpointSlice) };
+  return { status: 'valid', kind: 'EndpointSlice', key: key ?? '', object: defaultEndpointSlice(rewritten(raw as unknown as V1EndpointSlice, p.rewrites)), warnings: p.warnings };
 }
 
 export function validateNode(raw: unknown): ValidationResult {
@@ -347,7 +410,7 @@ export function validateNode(raw: unknown): ValidationResult {
   }
   p.top();
   if (!p.ok) return invalid('Node', key, p);
-  return { status: 'valid', kind: 'Node', key: key ?? '', object: raw as V1Node };
+  return { status: 'valid', kind: 'Node', key: key ?? '', object: rewritten(raw as V1Node, p.rewrites), warnings: p.warnings };
 }
 
 const VALIDATORS: Readonly<Record<ObjectKind, (raw: unknown) => ValidationResult>> = {
@@ -362,7 +425,8 @@ export function validateObject(raw: unknown): ValidationResult {
   if (!(kind in VALIDATORS)) {
     const meta = isRecord(raw['metadata']) ? raw['metadata'] : {};
     const name = typeof meta['name'] === 'string' ? meta['name'] : null;
-    return { status: 'ignored', kind, key: name, reason: `${kind}${name ? ` ${name}` : ''}: not used by dsrlb (only Service, EndpointSlice, Node)` };
+    const key = name !== null && typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? `${meta['namespace']}/${name}` : name;
+    return { status: 'ignored', kind, key, reason: `${kind}${key ? ` ${key}` : ''}: not used by dsrlb (only Service, EndpointSlice, Node)` };
   }
   const k = kind as ObjectKind;
   const apiVersion = raw['apiVersion'];

@@ -6,9 +6,9 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseAllDocuments, type Document } from 'yaml';
 import { DsrlbError } from '../errors.js';
 import { validateObject, type ValidObject } from './manifest-validate.js';
+import { jsonDocument, yamlDocuments, type ParsedDocument, type TextPosition } from './manifest-yaml.js';
 import type { ClusterState, V1EndpointSlice, V1Node, V1Service } from '../api/types.js';
 
 export { validateEndpointSlice, validateNode, validateObject, validateService } from './manifest-validate.js';
@@ -22,6 +22,9 @@ export interface ManifestLocation {
   readonly documentIndex: number | null;
   /** 0-based position in a List's items, when the object came from one. */
   readonly itemIndex?: number;
+  /** 1-based line and column where the object starts (or of a YAML/JSON syntax error), when known. */
+  readonly line?: number;
+  readonly column?: number;
 }
 
 export interface ManifestError extends ManifestLocation {
@@ -31,8 +34,13 @@ export interface ManifestError extends ManifestLocation {
   readonly reason: string;
 }
 
-/** Not an error, worth saying: an ignored kind, a Service that will not be proxied. */
+/**
+ * Not an error, worth a warning: an ignored kind, a Service that will not be
+ * proxied, a value read the lenient way kube-proxy reads it.
+ */
 export interface ManifestNotice extends ManifestLocation {
+  readonly kind: string | null;
+  readonly key: string | null;
   readonly message: string;
 }
 
@@ -48,10 +56,11 @@ export interface ManifestSet extends ManifestParseResult {
   readonly state: ClusterState;
 }
 
-/** "file: document N[, item M]: reason" — one line, for logs and stderr. */
+/** "file:LINE:COLUMN: document N[, item M]" (what is known of it) — for logs and stderr. */
 export function formatLocation(loc: ManifestLocation): string {
   if (loc.documentIndex === null) return loc.file;
-  return `${loc.file}: document ${loc.documentIndex}${loc.itemIndex !== undefined ? `, item ${loc.itemIndex}` : ''}`;
+  const at = loc.line === undefined ? '' : `:${loc.line}${loc.column === undefined ? '' : `:${loc.column}`}`;
+  return `${loc.file}${at}: document ${loc.documentIndex}${loc.itemIndex !== undefined ? `, item ${loc.itemIndex}` : ''}`;
 }
 
 export function formatManifestError(e: ManifestError): string {
@@ -66,77 +75,72 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** Parses one file's text; JSON when the name ends in .json, YAML otherwise. */
+/** The documents of one file's text: JSON (one document) when the name ends in .json, YAML otherwise. */
+export function manifestDocuments(text: string, file: string): Iterable<ParsedDocument> {
+  return extname(file).toLowerCase() === '.json' ? [jsonDocument(text)] : yamlDocuments(text);
+}
+
+/** Parses one file's text. */
 export function parseManifestText(text: string, file: string): ManifestParseResult {
-  const out = { objects: [] as LocatedObject[], errors: [] as ManifestError[], notices: [] as ManifestNotice[] };
-  if (extname(file).toLowerCase() === '.json') {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      out.errors.push({ file, documentIndex: 0, kind: null, key: null, reason: `not valid JSON: ${(e as Error).message}` });
-      return out;
-    }
-    addDocument(out, value, { file, documentIndex: 0 });
-    return out;
-  }
-  parseAllDocuments(text).forEach((doc, documentIndex) => addYamlDocument(out, doc, { file, documentIndex }));
+  const out: Sink = { objects: [], errors: [], notices: [] };
+  let documentIndex = 0;
+  for (const doc of manifestDocuments(text, file)) addParsedDocument(out, doc, { file, documentIndex: documentIndex++ });
   return out;
 }
 
-/** One composed YAML document into `out`: its objects, or why it does not parse. */
-export function addYamlDocument(out: Sink, doc: Document.Parsed, loc: ManifestLocation): void {
-  const problem = doc.errors[0];
-  if (problem) {
-    out.errors.push({ ...loc, kind: null, key: null, reason: `not valid YAML: ${(problem.message.split('\n')[0] ?? '').replace(/:$/, '')}` });
+/** One parsed document into `out`: its objects, or why it does not parse. */
+export function addParsedDocument(out: Sink, doc: ParsedDocument, loc: ManifestLocation): void {
+  if (!doc.ok) {
+    out.errors.push({ ...loc, ...doc.position, kind: null, key: null, reason: doc.reason });
     return;
   }
-  if (doc.contents === null) return; // an empty document ("---" twice)
-  let value: unknown;
-  try {
-    value = doc.toJS();
-  } catch (e) {
-    out.errors.push({ ...loc, kind: null, key: null, reason: `not valid YAML: ${(e as Error).message}` });
-    return;
-  }
-  addDocument(out, value, loc);
+  addDocument(out, doc.value, loc, doc.positionOf);
 }
 
 export interface Sink { objects: LocatedObject[]; errors: ManifestError[]; notices: ManifestNotice[] }
 
-export function addDocument(out: Sink, value: unknown, loc: ManifestLocation): void {
-  if (value === null || value === undefined) return;
+type PositionOf = (itemIndex: number | undefined, required: boolean) => TextPosition | undefined;
+
+const NO_POSITION: PositionOf = () => undefined;
+
+export function addDocument(out: Sink, value: unknown, loc: ManifestLocation, positionOf: PositionOf = NO_POSITION): void {
+  if (value === null || value === undefined) return; // an empty document ("---" twice)
   const rec = typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   const kind = rec?.['kind'];
   // `kind: List` (kubectl), or a typed list (ServiceList...) whose items carry no kind.
   if (rec && typeof kind === 'string' && kind.endsWith('List') && 'items' in rec) {
     const items = rec['items'];
     if (!Array.isArray(items)) {
-      out.errors.push({ ...loc, kind, key: null, reason: `${kind}: items is not a list` });
+      out.errors.push({ ...loc, ...positionOf(undefined, true), kind, key: null, reason: `${kind}: items is not a list` });
       return;
     }
     const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
-    items.forEach((item, itemIndex) => {
+    for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+      const item: unknown = items[itemIndex];
       const withKind = itemKind && item && typeof item === 'object' && !('kind' in item) ? { kind: itemKind, ...item } : item;
-      addObject(out, withKind, { ...loc, itemIndex });
-    });
+      addObject(out, withKind, { ...loc, itemIndex }, (required) => positionOf(itemIndex, required));
+    }
     return;
   }
-  addObject(out, value, loc);
+  addObject(out, value, loc, (required) => positionOf(undefined, required));
 }
 
-function addObject(out: Sink, value: unknown, loc: ManifestLocation): void {
+function addObject(out: Sink, value: unknown, loc: ManifestLocation, positionOf: (required: boolean) => TextPosition | undefined): void {
   const r = validateObject(value);
   if (r.status === 'invalid') {
-    out.errors.push({ ...loc, kind: r.kind, key: r.key, reason: r.reason });
-  } else if (r.status === 'ignored') {
-    out.notices.push({ ...loc, message: r.reason });
-  } else {
-    const { status: _status, ...obj } = r;
-    out.objects.push({ ...obj, ...loc });
-    const notice = noticeFor(obj);
-    if (notice) out.notices.push({ ...loc, message: notice });
+    out.errors.push({ ...loc, ...positionOf(true), kind: r.kind, key: r.key, reason: r.reason });
+    return;
   }
+  if (r.status === 'ignored') {
+    out.notices.push({ ...loc, ...positionOf(true), kind: r.kind, key: r.key, message: r.reason });
+    return;
+  }
+  const { status: _status, warnings, ...obj } = r;
+  const notice = noticeFor(obj);
+  const at = { ...loc, ...positionOf(warnings.length > 0 || notice !== null) };
+  out.objects.push({ ...obj, ...at });
+  for (const w of warnings) out.notices.push({ ...at, kind: obj.kind, key: obj.key, message: `${obj.kind} ${obj.key}: ${w}` });
+  if (notice) out.notices.push({ ...at, kind: obj.kind, key: obj.key, message: notice });
 }
 
 /** Valid, but probably not what the author meant: the API server would have filled these in. */
@@ -174,8 +178,7 @@ export function parseManifests(files: readonly { readonly file: string; readonly
       const id = `${o.kind} ${o.key}`;
       const first = seen.get(id);
       if (first) {
-        errors.push({ file: o.file, documentIndex: o.documentIndex, ...(o.itemIndex !== undefined ? { itemIndex: o.itemIndex } : {}),
-          kind: o.kind, key: o.key, reason: `${id}: defined twice; the definition in ${formatLocation(first)} is used` });
+        errors.push({ ...locationOf(o), kind: o.kind, key: o.key, reason: `${id}: defined twice; the definition in ${formatLocation(first)} is used` });
         continue;
       }
       seen.set(id, o);
@@ -183,6 +186,14 @@ export function parseManifests(files: readonly { readonly file: string; readonly
     }
   }
   return { state: clusterStateOf(objects), objects, errors, notices };
+}
+
+/** Where an object is, without the object. */
+export function locationOf(o: ManifestLocation): ManifestLocation {
+  return {
+    file: o.file, documentIndex: o.documentIndex, ...(o.itemIndex !== undefined ? { itemIndex: o.itemIndex } : {}),
+    ...(o.line !== undefined ? { line: o.line } : {}), ...(o.column !== undefined ? { column: o.column } : {}),
+  };
 }
 
 export function clusterStateOf(objects: readonly ValidObject[]): ClusterState {
@@ -197,8 +208,15 @@ export function clusterStateOf(objects: readonly ValidObject[]): ClusterState {
   return { services, endpointSlices, nodes };
 }
 
+export interface ManifestDirListing {
+  /** The manifest files, sorted by name. */
+  readonly files: readonly string[];
+  /** Subdirectories, which are not read (sorted; hidden ones, like a ConfigMap mount's `..data`, left out). */
+  readonly subdirectories: readonly string[];
+}
+
 /** The manifest files of a directory (not its subdirectories), sorted by name. */
-export async function listManifestFiles(dir: string): Promise<string[]> {
+export async function listManifestDir(dir: string): Promise<ManifestDirListing> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -208,18 +226,24 @@ export async function listManifestFiles(dir: string): Promise<string[]> {
       subject: dir, remedy: 'pass --manifests DIR, a directory of YAML/JSON manifests', cause: e,
     });
   }
-  return entries
-    .filter((e) => (e.isFile() || e.isSymbolicLink()) && MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase()) && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort()
-    .map((name) => join(dir, name));
+  const visible = entries.filter((e) => !e.name.startsWith('.'));
+  const names = (list: typeof entries): string[] => list.map((e) => e.name).sort().map((name) => join(dir, name));
+  return {
+    files: names(visible.filter((e) => (e.isFile() || e.isSymbolicLink()) && MANIFEST_EXTENSIONS.includes(extname(e.name).toLowerCase()))),
+    subdirectories: names(visible.filter((e) => e.isDirectory())),
+  };
+}
+
+export async function listManifestFiles(dir: string): Promise<string[]> {
+  return [...(await listManifestDir(dir)).files];
 }
 
 /** Reads every manifest file of `dir`. Throws only when the directory itself cannot be read. */
 export async function loadManifestDir(dir: string): Promise<ManifestSet> {
+  const listing = await listManifestDir(dir);
   const files: { file: string; text: string }[] = [];
   const unreadable: ManifestError[] = [];
-  for (const file of await listManifestFiles(dir)) {
+  for (const file of listing.files) {
     try {
       files.push({ file, text: await readFile(file, 'utf8') });
     } catch (e) {
@@ -227,5 +251,8 @@ export async function loadManifestDir(dir: string): Promise<ManifestSet> {
     }
   }
   const set = parseManifests(files);
-  return { ...set, errors: [...unreadable, ...set.errors] };
+  const skippedDirs: ManifestNotice[] = listing.subdirectories.map((file) => ({
+    file, documentIndex: null, kind: null, key: null, message: 'a subdirectory: not read (only the directory\'s own .yaml, .yml and .json files are)',
+  }));
+  return { ...set, errors: [...unreadable, ...set.errors], notices: [...skippedDirs, ...set.notices] };
 }

@@ -1,14 +1,21 @@
 /**
  * The one IP address and CIDR parser of src/ (src/packet keeps its own on
- * purpose: it is the tests' independent oracle). The API server's strictness:
- * dotted-quad IPv4 without leading zeros, IPv6 without zone. Addresses come
- * back in canonical text (RFC 5952 for IPv6), the form Go's net.IP.String()
- * prints, so equal addresses compare equal as strings.
+ * purpose: it is the tests' independent oracle). parseIp/parseCidr have the
+ * API server's strictness: dotted-quad IPv4 without leading zeros, IPv6
+ * without zone. Addresses come back in canonical text (RFC 5952 for IPv6),
+ * the form Go's net.IP.String() prints, so equal addresses compare equal as
+ * strings.
+ *
+ * parseIpSloppy/parseCidrSloppy read what kube-proxy's ParseIPSloppy reads
+ * (Go's parser before 1.17): leading zeros in an IPv4 component are decimal,
+ * "010.001.002.003" is 10.1.2.3. Older API servers accepted such values, so
+ * stored objects may carry them; the sources read object fields this way
+ * (with a warning) and rewrite them canonically. dsrlb's own flags stay
+ * strict: an operator who types 010.0.0.1 may mean octal, and is asked.
  *
  * The lowest layer: sources, plan, codecs, agent and CLI all import it, and
  * it imports nothing from src/. Every rule about what an IPv4 text means
- * lives in ipv4Value, so a change of rule (e.g. kube-proxy's leading zeros
- * read as decimal) is made there once.
+ * lives in ipv4Value.
  */
 import ipaddr from 'ipaddr.js';
 
@@ -40,12 +47,13 @@ export function parseIp(text: string): ParsedIp | null {
 
 /**
  * The value of a dotted quad without leading zeros (the API server's rule for
- * new objects), or -1. By hand and allocation-free: validation and the plan
- * read every endpoint address, 100,000 of them in a large cluster.
+ * new objects), or -1; `sloppy`: leading zeros allowed and read as decimal.
+ * By hand and allocation-free: validation and the plan read every endpoint
+ * address, 100,000 of them in a large cluster.
  */
-export function ipv4Value(text: string): number {
+export function ipv4Value(text: string, sloppy = false): number {
   const len = text.length;
-  if (len < 7 || len > 15) return -1;
+  if (len < 7 || (len > 15 && !sloppy)) return -1;
   let value = 0;
   let octet = 0;
   let digits = 0;
@@ -59,7 +67,7 @@ export function ipv4Value(text: string): number {
       octet = 0;
       digits = 0;
     } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && octet === 0) return -1; // a leading zero
+      if (digits > 0 && octet === 0 && !sloppy) return -1; // a leading zero
       octet = octet * 10 + (c - 0x30);
       if (octet > 255) return -1;
       digits++;
@@ -95,6 +103,15 @@ function hex(bytes: readonly number[]): string {
   return out;
 }
 
+/** parseIp, or else kube-proxy's reading of an IPv4 address with leading zeros (`sloppy` true). */
+export function parseIpSloppy(text: string): (ParsedIp & { readonly sloppy: boolean }) | null {
+  const strict = parseIp(text);
+  if (strict) return { ...strict, sloppy: false };
+  if (typeof text !== 'string' || text.includes(':')) return null;
+  const v = ipv4Value(text, true);
+  return v < 0 ? null : { family: 'IPv4', address: formatIpv4(v), sortKey: ipv4SortKey(v), sloppy: true };
+}
+
 /** parseIp(text)?.family, without building the parsed address for IPv4. */
 export function ipFamilyOf(text: string): IPFamily | null {
   if (typeof text !== 'string') return null;
@@ -113,13 +130,13 @@ export interface Ipv4Cidr {
   readonly prefixLength: number;
 }
 
-/** "a.b.c.d/n" with n in [0, 32] -> its network, or null. */
-export function parseIpv4Cidr(text: string): Ipv4Cidr | null {
+/** "a.b.c.d/n" with n in [0, 32] -> its network, or null; `sloppy` as in ipv4Value. */
+export function parseIpv4Cidr(text: string, sloppy = false): Ipv4Cidr | null {
   if (typeof text !== 'string') return null;
   const slash = text.indexOf('/');
   if (slash < 0) return null;
   const prefixLength = prefixOf(text, slash, 32);
-  const value = prefixLength < 0 ? -1 : ipv4Value(text.slice(0, slash));
+  const value = prefixLength < 0 ? -1 : ipv4Value(text.slice(0, slash), sloppy);
   if (value < 0) return null;
   const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
   return { network: (value & mask) >>> 0, prefixLength };
@@ -150,6 +167,21 @@ export function parseCidr(text: string): ParsedCidr | null {
   const prefix = prefixOf(text, slash, 128);
   if (prefix < 0 || addr.includes('%') || !ipaddr.IPv6.isValid(addr)) return null;
   return { family: 'IPv6', cidr: `${ipaddr.IPv6.networkAddressFromCIDR(`${addr}/${prefix}`).toString()}/${prefix}` };
+}
+
+/**
+ * parseCidr, or else kube-proxy's reading of an IPv4 CIDR with leading zeros:
+ * `text` is the address read as decimal with the prefix as given (host bits
+ * kept, as written), `cidr` the canonical network.
+ */
+export function parseCidrSloppy(text: string): (ParsedCidr & { readonly sloppy: boolean; readonly text: string }) | null {
+  const strict = parseCidr(text);
+  if (strict) return { ...strict, sloppy: false, text };
+  if (typeof text !== 'string' || text.includes(':')) return null;
+  const v4 = parseIpv4Cidr(text, true);
+  if (!v4) return null;
+  const address = ipv4Value(text.slice(0, text.indexOf('/')), true);
+  return { family: 'IPv4', cidr: `${formatIpv4(v4.network)}/${v4.prefixLength}`, sloppy: true, text: `${formatIpv4(address)}/${v4.prefixLength}` };
 }
 
 /** Orders IPv4 before IPv6, then numerically; anything unparsable last. */

@@ -4,6 +4,7 @@ export { PlanCache, type FrontendChanges, type PlanChanges, type PlanNodeSource,
 export { frontendEqual } from './plan-equal.js';
 export { sliceServiceKey } from './endpoints.js';
 export { backendSetKey, frontendFamily, frontendKey } from './keys.js';
+export { nodeNameWarning, planSkips, serviceSkips } from './skips.js';
 export { LABEL_TOPOLOGY_ZONE, nodeAddressForFamily, nodeHostAddresses, resolvePlanNode } from './nodes.js';
 export type {
   Backend, Frontend, FrontendKind, HealthCheckNodePort, IPFamily, NoEndpointsAction, Plan, PlanNode, PlanOptions,

@@ -39,9 +39,10 @@ export function skipReason(svc: V1Service): string | null {
   // kube-proxy's informers select `!service-proxy-name,!headless`: such objects never reach it.
   if (LABEL_SERVICE_PROXY_NAME in labels) return `labelled ${LABEL_SERVICE_PROXY_NAME}: another proxy serves it`;
   if (LABEL_HEADLESS in labels) return `labelled ${LABEL_HEADLESS}`;
-  const clusterIP = svc.spec?.clusterIP ?? '';
-  if (clusterIP === '' || clusterIP === 'None') return 'headless (no cluster IP)';
   if (svc.spec?.type === 'ExternalName') return 'type ExternalName';
+  const clusterIP = svc.spec?.clusterIP ?? '';
+  if (clusterIP === 'None') return 'headless (clusterIP None)';
+  if (clusterIP === '') return 'no cluster IP';
   return null;
 }
 

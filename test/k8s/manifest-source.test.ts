@@ -115,7 +115,8 @@ test('an invalid object is reported with file, document index and reason; its la
   t.is(e?.kind, 'invalid_object');
   t.is(e?.context.file, join(h.dir, 'web.yaml'));
   t.is(e?.context.documentIndex, 0);
-  t.regex(e?.message ?? '', /web\.yaml: document 0: Service shop\/web: spec\.ports\[0\]\.port: 'eighty' is not a port number.*keeping its last good version/);
+  t.is(e?.context.line, 1, 'the line of the object, 1-based');
+  t.regex(e?.message ?? '', /web\.yaml:1:1: document 0: Service shop\/web: spec\.ports\[0\]\.port: 'eighty' is not a port number.*keeping its last good version/);
   t.deepEqual(h.source.status().failing, [join(h.dir, 'web.yaml')]);
 
   await writeFile(join(h.dir, 'web.yaml'), `${svcYaml('web', '10.96.0.10', 81)}---\n${sliceYaml('web-1', 'web', '10.244.1.7')}`);
@@ -137,7 +138,7 @@ test('a document that does not parse is reported with file and index; the file\'
   t.is(e?.kind, 'parse');
   t.is(e?.context.file, join(h.dir, 'more.yaml'));
   t.is(e?.context.documentIndex, 1);
-  t.regex(e?.message ?? '', /more\.yaml: document 1: not valid YAML/);
+  t.regex(e?.message ?? '', /more\.yaml:9:18: document 1: not valid YAML: Implicit keys need to be on a single line$/);
 
   // Fixed, and b really removed from the file: now it goes.
   await writeFile(join(h.dir, 'more.yaml'), svcYaml('a', '10.96.0.30', 8080));
@@ -159,7 +160,7 @@ test('an object defined in two files: the first file by name wins, the other is 
   const h = await harness(t, base);
   await writeFile(join(h.dir, 'z-dup.yaml'), svcYaml('web', '10.96.0.77'));
   await until(t, () => h.errors.length === 1, 'the duplicate reported');
-  t.regex(h.errors[0]?.message ?? '', /z-dup\.yaml: document 0: Service shop\/web: defined twice; the definition in .*web\.yaml is used/);
+  t.regex(h.errors[0]?.message ?? '', /z-dup\.yaml:1:1: document 0: Service shop\/web: defined twice; the definition in .*web\.yaml is used/);
   t.is(h.latest().services.get('shop/web')?.spec?.clusterIP, '10.96.0.10');
   // The winner goes: the other definition takes over.
   await unlink(join(h.dir, 'web.yaml'));

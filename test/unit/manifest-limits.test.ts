@@ -14,10 +14,11 @@ test('a file within the limits parses exactly like the unbounded parser', async 
   t.deepEqual(r.result.objects, plain.objects);
   t.is(r.result.errors.length, 1);
   t.is(r.result.errors[0]?.documentIndex, 2);
-  t.regex(r.result.errors[0]?.reason ?? '', /^not valid YAML: .* at line \d+, column \d+$/);
+  t.regex(r.result.errors[0]?.reason ?? '', /^not valid YAML: /);
+  t.like(r.result.errors[0], { line: 13, column: 1 }); // where yaml 2 finds the flow map unclosed: the next document's marker
 });
 
-test('over the object limit the file is refused, counting a List\'s items before building them', async (t) => {
+test('over the object limit the file is refused, counting a List\'s items', async (t) => {
   const docs = Array.from({ length: 101 }, (_, i) => svc(i)).join('---\n');
   const many = await parseManifestBounded(docs, '/m/many.yaml', limits);
   t.deepEqual(many, { ok: false, reason: 'more than --manifests-max-objects 100 objects (101 so far): the file is refused' });

@@ -69,9 +69,10 @@ test('a YAML syntax error costs only its own document', (t) => {
   const r = parseManifestText(`${SVC('a')}---\nkind: Service\nmetadata: { name: x\n---\n${SVC('c')}`, 'svc.yaml');
   t.deepEqual(located(r), ['Service default/a @0', 'Service default/c @2']);
   t.is(r.errors.length, 1);
-  t.like(r.errors[0], { file: 'svc.yaml', documentIndex: 1, kind: null, key: null });
-  // Line numbers count from the top of the file.
-  t.regex(r.errors[0]?.reason ?? '', /^not valid YAML: .* at line 12, column 1$/);
+  // Line numbers (1-based, yaml 2's) count from the top of the file, not the document.
+  t.like(r.errors[0], { file: 'svc.yaml', documentIndex: 1, kind: null, key: null, line: 12, column: 1 });
+  t.regex(r.errors[0]?.reason ?? '', /^not valid YAML: Flow map in block collection must be sufficiently indented and end with a }$/);
+  t.is(formatManifestError(r.errors[0]!), `svc.yaml:12:1: document 1: ${r.errors[0]?.reason}`);
 });
 
 test('broken JSON, a scalar document and a missing kind are errors with their location', (t) => {
@@ -85,10 +86,10 @@ test('an invalid object is reported with kind, key and reason; its neighbours st
   const r = parseManifestText(`${SVC('a')}---\n${SVC('bad', '\n      protocol: ICMP')}---\n${SVC('c')}`, 'svc.yaml');
   t.deepEqual(located(r), ['Service default/a @0', 'Service default/c @2']);
   t.deepEqual(r.errors, [{
-    file: 'svc.yaml', documentIndex: 1, kind: 'Service', key: 'default/bad',
+    file: 'svc.yaml', documentIndex: 1, line: 10, column: 1, kind: 'Service', key: 'default/bad',
     reason: 'Service default/bad: spec.ports[0].protocol: \'ICMP\' is not one of TCP, UDP, SCTP',
   }]);
-  t.is(formatManifestError(r.errors[0]!), 'svc.yaml: document 1: Service default/bad: spec.ports[0].protocol: \'ICMP\' is not one of TCP, UDP, SCTP');
+  t.is(formatManifestError(r.errors[0]!), 'svc.yaml:10:1: document 1: Service default/bad: spec.ports[0].protocol: \'ICMP\' is not one of TCP, UDP, SCTP');
 });
 
 test('an unsupported apiVersion is an error naming the one to use', (t) => {
@@ -127,7 +128,7 @@ endpoints: []
 test('an object defined twice keeps its first definition; the second is an error', (t) => {
   const set = parseManifests([{ file: 'a.yaml', text: SVC('web') }, { file: 'b.yaml', text: SVC('web', '\n      name: other') }]);
   t.deepEqual(set.errors.map(formatManifestError), [
-    'b.yaml: document 0: Service default/web: defined twice; the definition in a.yaml: document 0 is used',
+    'b.yaml:1:1: document 0: Service default/web: defined twice; the definition in a.yaml:1:1: document 0 is used',
   ]);
   t.is(set.state.services.get('default/web')?.spec?.ports?.[0]?.name, undefined);
 });

@@ -10,7 +10,7 @@ import ipaddr from 'ipaddr.js';
 import { parseAgentConfig } from '../../src/agent/config.js';
 import { ipv4 } from '../../src/bpf/codec.js';
 import {
-  compareCidrs, compareIps, formatIpv4, ipFamilyOf, ipv4Value, parseCidr, parseIp, parseIpv4Cidr,
+  compareCidrs, compareIps, formatIpv4, ipFamilyOf, ipv4Value, parseCidr, parseCidrSloppy, parseIp, parseIpSloppy, parseIpv4Cidr,
 } from '../../src/net/ip.js';
 import { seededRandom } from '../helpers/rng.js';
 
@@ -37,15 +37,45 @@ test('anything else is refused: parts, leading zeros, ranges, stray characters',
   for (const text of invalid) t.is(ipv4Value(text), -1, JSON.stringify(text));
 });
 
-test('agrees with the rule written the obvious way on random strings', (t) => {
-  const random = seededRandom(11);
-  const alphabet = '0123456789.. a';
+/** 20,000 seeded random strings of 1 to `maxLength` characters of `alphabet`. */
+function* randomStrings(seed: number, alphabet: string, maxLength: number): Generator<string> {
+  const random = seededRandom(seed);
   for (let k = 0; k < 20000; k++) {
-    const len = 1 + Math.floor(random() * 16);
+    const len = 1 + Math.floor(random() * maxLength);
     let text = '';
     for (let i = 0; i < len; i++) text += alphabet[Math.floor(random() * alphabet.length)];
-    t.is(ipv4Value(text), reference(text), JSON.stringify(text));
+    yield text;
   }
+}
+
+test('agrees with the rule written the obvious way on random strings', (t) => {
+  for (const text of randomStrings(11, '0123456789.. a', 16)) t.is(ipv4Value(text), reference(text), JSON.stringify(text));
+});
+
+/** kube-proxy's ParseIPSloppy (Go's parser before 1.17) written the obvious way: decimal components, any leading zeros. */
+function sloppyReference(text: string): number {
+  const parts = text.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d+$/.test(p) && Number(p) <= 255)) return -1;
+  return parts.reduce((v, p) => v * 256 + Number(p), 0);
+}
+
+test('sloppy: leading zeros are decimal, as kube-proxy reads them; everything else is still refused', (t) => {
+  t.is(ipv4Value('010.001.002.003', true), 0x0a010203);
+  t.is(ipv4Value('0000000001.2.3.4', true), 0x01020304, 'any number of zeros, as Go\'s old parser');
+  for (const text of ['1.2.3', '256.1.1.1', '1.2.3.0256', ' 1.2.3.4', '1.2.3.4/32', '1..2.3']) t.is(ipv4Value(text, true), -1, text);
+  for (const text of randomStrings(12, '00123456789.. a', 18)) t.is(ipv4Value(text, true), sloppyReference(text), JSON.stringify(text));
+});
+
+test('parseIpSloppy / parseCidrSloppy: the strict reading when there is one, else the decimal reading, flagged', (t) => {
+  t.deepEqual(parseIpSloppy('10.96.0.10'), { ...parseIp('10.96.0.10'), sloppy: false });
+  t.like(parseIpSloppy('010.096.000.010'), { family: 'IPv4', address: '10.96.0.10', sortKey: parseIp('10.96.0.10')?.sortKey, sloppy: true });
+  t.like(parseIpSloppy('2001:db8::1'), { family: 'IPv6', sloppy: false });
+  t.is(parseIpSloppy('10.96.0.300'), null);
+  t.is(parseIp('010.096.000.010'), null, 'the strict parser is unchanged');
+  t.like(parseCidrSloppy('010.000.000.001/8'), { family: 'IPv4', cidr: '10.0.0.0/8', text: '10.0.0.1/8', sloppy: true });
+  t.like(parseCidrSloppy('10.0.0.0/8'), { cidr: '10.0.0.0/8', text: '10.0.0.0/8', sloppy: false });
+  t.is(parseCidrSloppy('010.0.0.0/33'), null);
+  t.is(parseCidr('010.0.0.0/8'), null);
 });
 
 test('parseIp: family, canonical text, and sort keys in numeric order, IPv4 before IPv6', (t) => {
