@@ -25,7 +25,7 @@ import { frontendKey } from '../plan/keys.js';
 import type { Source, StateChange } from '../k8s/source.js';
 import type { ClusterState } from '../api/types.js';
 import type { Frontend } from '../plan/types.js';
-import type { AgentConfig } from './config.js';
+import { tableMaxEntries, type AgentConfig } from './config.js';
 import { attachDatapath, loadDatapath, type AttachOptions, type LoadedDatapath } from './datapath-loader.js';
 import { checkForeignXdp } from './foreign-xdp.js';
 import { socketLbTarget, startSocketLb, type SocketLbTarget } from './socket-lb.js';
@@ -94,7 +94,9 @@ export class Agent {
     const socketLb = socketLbTarget(c);
     this.socketLb = socketLb;
     // The build's map layout, from its objects' BTF (the socket LB's included): decides where its maps are pinned.
-    const layout = buildLayout(Object.values(datapathObjects(c.bpfObjectDir)));
+    // The table sizes are part of it: another size is another layout (new maps, entries carried over).
+    const sizes = tableMaxEntries(c.tableSizes);
+    const layout = buildLayout(Object.values(datapathObjects(c.bpfObjectDir)), sizes);
     this.metrics = new AgentMetrics(() => this.readDatapath());
     this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins()));
     this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
@@ -119,7 +121,7 @@ export class Agent {
     mkdirSync(this.mapsDir, { recursive: true });
     this.upgrade = LayoutUpgrade.prepare(layoutDirs(c.bpffsRoot), this.mapsDir, layout, this.log);
     const holdsPlan = mapsHoldPlan(this.mapsDir);
-    this.datapath = loadDatapath(this.mapsDir, c.bpfObjectDir);
+    this.datapath = loadDatapath(this.mapsDir, c.bpfObjectDir, sizes);
     this.upgrade?.carry();
     this.attachOptions = {
       devices: c.devices, xdpMode: c.xdpMode, mode: c.mode, nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
@@ -134,7 +136,9 @@ export class Agent {
     this.backendsView = openPinned(this.mapsDir, MapSpecs.backends);
     const terminatingSince = this.terminating.restore(this.backendsView);
     const fullSync = new FullSync();
-    this.reconciler = Reconciler.open({ bpffsRoot: this.mapsDir, maglevMaxSize: c.maglevTableSize, terminatingSince, fullSync });
+    this.reconciler = Reconciler.open({
+      bpffsRoot: this.mapsDir, maglevMaxSize: c.maglevTableSize, terminatingSince, fullSync, revnatFallback: c.revnatFallback,
+    });
     this.pipeline = new SyncPipeline(local, this.reconciler, fullSync, false, {
       gate: new CapacityGate(this.capacity()), inMaps: this.servingNow(),
     });
@@ -341,11 +345,13 @@ export class Agent {
       const backends = count(MapSpecs.backends);
       const flows = count(MapSpecs.flows);
       const dsr = count(MapSpecs.dsrRevnat);
+      const dsrNew = count(MapSpecs.dsrRevnatNew);
       return {
         frontends: services.n, backends: backends.n, flows: flows.n,
         fill: {
           lb4_services: services.n / services.max, lb4_backends: backends.n / backends.max,
           lb4_flows: flows.n / flows.max, lb4_dsr_revnat: dsr.n / dsr.max,
+          lb4_dsr_revnat_new: dsrNew.n / dsrNew.max,
         },
         counters: readStats(root),
       };

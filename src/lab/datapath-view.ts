@@ -26,14 +26,18 @@ export interface RevnatEntry {
   readonly frontend: string;
 }
 
-/** lb4_dsr_revnat of a (backend) node. */
-export function dsrRevnatEntries(topo: LabTopology, node: LabNode): RevnatEntry[] {
-  const m = openPinned(currentLayoutDir(agentBpffsRoot(topo, node)), MapSpecs.dsrRevnat);
-  try {
-    return m.entries().map(([k, v]) => ({
-      pod: `${k.saddr}:${k.sport}`, client: `${k.daddr}:${k.dport}`, proto: k.proto, frontend: `${v.address}:${v.port}`,
-    }));
-  } finally {
-    m.close();
-  }
+/** Reverse-NAT entries of a (backend) node: established (lb4_dsr_revnat) or not (lb4_dsr_revnat_new). */
+export function dsrRevnatEntries(topo: LabTopology, node: LabNode, tables: 'both' | 'established' | 'unconfirmed' = 'both'): RevnatEntry[] {
+  const specs = tables === 'both' ? [MapSpecs.dsrRevnat, MapSpecs.dsrRevnatNew]
+    : [tables === 'established' ? MapSpecs.dsrRevnat : MapSpecs.dsrRevnatNew];
+  return specs.flatMap((spec) => {
+    const m = openPinned(currentLayoutDir(agentBpffsRoot(topo, node)), spec);
+    try {
+      return m.entries().map(([k, v]) => ({
+        pod: `${k.saddr}:${k.sport}`, client: `${k.daddr}:${k.dport}`, proto: k.proto, frontend: `${v.address}:${v.port}`,
+      }));
+    } finally {
+      m.close();
+    }
+  });
 }
