@@ -148,7 +148,9 @@ function testNetwork(t: Cleanup): { ifname: string; ifindex: number } {
 export class Datapath {
   readonly maps;
 
-  private constructor(readonly ifname: string, readonly ifindex: number, readonly xdp: BpfObjectFile, readonly tc: BpfObjectFile) {
+  private constructor(readonly ifname: string, readonly ifindex: number, readonly xdp: BpfObjectFile, readonly tc: BpfObjectFile,
+    /** Where the maps are pinned (a reconciler may open them there). */
+    readonly root: string) {
     this.maps = {
       services: mapOf(xdp, MapSpecs.services),
       frontends: mapOf(xdp, MapSpecs.frontends),
@@ -158,6 +160,8 @@ export class Datapath {
       maglev: mapOf(xdp, MapSpecs.maglev),
       flows: mapOf(xdp, MapSpecs.flows),
       dsrRevnat: mapOf(xdp, MapSpecs.dsrRevnat),
+      dsrRevnatNew: mapOf(xdp, MapSpecs.dsrRevnatNew),
+      backendFrontends: mapOf(xdp, MapSpecs.backendFrontends),
       fragRevnat: mapOf(xdp, MapSpecs.fragRevnat),
       snat: mapOf(xdp, MapSpecs.snat),
       affinity: mapOf(xdp, MapSpecs.affinity),
@@ -187,7 +191,7 @@ export class Datapath {
     t.teardown(() => xdp.close());
     const tc = BpfObjectFile.load(BpfObjects.tcRevnat, { pinRoot: root });
     t.teardown(() => tc.close());
-    const dp = new Datapath(net.ifname, net.ifindex, xdp, tc);
+    const dp = new Datapath(net.ifname, net.ifindex, xdp, tc, root);
     dp.setConfig({ mode: opts.mode ?? 'dsr', mtu: opts.mtu ?? 1500 });
     dp.addNode(NodeId.lb, Addr.lbNode);
     dp.addNode(NodeId.backend, Addr.backendNode);
