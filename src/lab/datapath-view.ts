@@ -4,7 +4,7 @@
  * node's reverse-NAT entries, as evidence for tests and the demo.
  */
 import { currentLayoutDir } from '../bpf/layout-read.js';
-import { MapSpecs, openPinned } from '../bpf/map-specs.js';
+import { mapFill, MapSpecs, openPinned } from '../bpf/map-specs.js';
 import { readStats } from '../bpf/stats.js';
 import { agentBpffsRoot } from './agents.js';
 import type { LabNode, LabTopology } from './topology.js';
@@ -40,4 +40,10 @@ export function dsrRevnatEntries(topo: LabTopology, node: LabNode, tables: 'both
       m.close();
     }
   });
+}
+
+/** Entries / max entries of a map of a node's agent. */
+export function mapFillOf(topo: LabTopology, node: LabNode, spec: (typeof MapSpecs)[keyof typeof MapSpecs]): { entries: number; max: number } {
+  const { entries, info } = mapFill(currentLayoutDir(agentBpffsRoot(topo, node)), spec as Parameters<typeof mapFill>[1]);
+  return { entries, max: info.maxEntries };
 }
