@@ -43,7 +43,7 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('geneve-port', 'genevePort', 'UDP port of dsrlb\'s Geneve, the same on every node (default 6081)'))
     .addOption(flag('generated-replies-rate', 'generatedRepliesRate', 'RSTs / ICMP errors the datapath may send a second, per CPU; 0: none (default 1000)'))
     .addOption(flag('generated-replies-burst', 'generatedRepliesBurst', 'burst of those, per CPU (default 50)'))
-    .addOption(flag('maglev-table-size', 'maglevTableSize', 'largest Maglev table, prime (default 16381)'))
+    .addOption(flag('maglev-table-size', 'maglevTableSize', 'cap on Maglev table sizes, which are 1021 x 2^k (default 16381: tables of up to 16336 slots)'))
     .addOption(flag('revnat-max', 'revnatMax', 'reverse-NAT entries of established connections, lb4_dsr_revnat (default 32768)'))
     .addOption(flag('revnat-unconfirmed-max', 'revnatUnconfirmedMax',
       'reverse-NAT entries of connections the pod has not confirmed and of UDP flows, lb4_dsr_revnat_new (default 16384)'))
