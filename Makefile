@@ -10,11 +10,13 @@ BPF_EXTRA_CFLAGS ?=
 BPF_OBJS := $(patsubst bpf/%.c,$(BPF_OUT)/%.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/include/*.h bpf/lib/*.h)
 ADDON := build/addon/Release/dsrlb_native.node
+# The lab's flood generator (tools/syn-ack-flood.c): a userspace program, not BPF.
+FLOOD := build/tools/syn-ack-flood
 TS_SRCS := $(shell find src -name '*.ts' 2>/dev/null)
 # Suites in run order; TESTS=... overrides (e.g. make test TESTS=test/unit/plan.test.ts).
 TESTS ?= 'test/unit/**/*.test.ts' 'test/bpf/**/*.test.ts' 'test/k8s/**/*.test.ts' 'test/helm/**/*.test.ts' 'test/agent/**/*.test.ts' 'test/e2e/**/*.test.ts'
 
-.PHONY: all deps bpf addon ts build test demo bench clean
+.PHONY: all deps bpf addon ts tools build test demo bench clean
 all: build
 
 deps:
@@ -36,7 +38,12 @@ ts: src/bpf/consts.generated.ts
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p tsconfig.build.json
 
-build: deps bpf addon ts
+tools: $(FLOOD)
+$(FLOOD): tools/syn-ack-flood.c
+	@mkdir -p $(@D)
+	$(CLANG) -O2 -Wall -Werror -o $@ $<
+
+build: deps bpf addon ts tools
 
 test: build
 	@bash scripts/test.sh $(TESTS)

@@ -37,16 +37,28 @@
  *   the backend node does not know: checked against its tables and
  *   re-encapsulated to the second chance's node.
  * - replyRewrite: the pod's reply at tc egress (its source a local
- *   backend), rewritten to the VIP.
+ *   backend), rewritten to the VIP (its connection established).
+ * - backendDecapUnconfirmed, replyUnconfirmed: the same for a connection
+ *   the pod has not confirmed yet (its entry in lb4_dsr_revnat_new, the
+ *   second table looked up; the reply is a SYN-ACK, which promotes nothing).
+ * - replyNotOurs: a packet of the node's own leaving (no entry, no local
+ *   backend): what every other packet on the device pays.
+ * - replyLost: a local backend's reply without an entry (counted).
  *
  * Prints one JSON object. Needs root. Usage: npx tsx bench/datapath.ts
  * Environment (quicker runs while working): DSRLB_BENCH_ROUNDS (5),
  * DSRLB_BENCH_RUNS (20000), DSRLB_BENCH_SETS ("1,10000").
+ * DSRLB_BENCH_BASELINE=DIR: another build's xdp_lb.o and tc_revnat.o (e.g.
+ * main's) measured too, as the set "baseline1" (1 service), alternating
+ * with the others: before/after in one run. A build before the unconfirmed
+ * table has its entries in its one table.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_MAX_FLOWS } from '../src/bpf/index.js';
+import { be16, ipv4, pad, struct } from '../src/bpf/codec.js';
+import { lb4Tuple } from '../src/bpf/codecs/connections.js';
 import type { Lb4Backend, Lb4Key, Lb4Service } from '../src/bpf/codecs/services.js';
 import { maglevTable, maglevTableSize } from '../src/reconcile/maglev.js';
 import { buildFrame, buildGeneveFrame, decodeFrame, dsrOption, flowHash, mssOption, secondChanceOption } from '../src/packet/index.js';
@@ -78,8 +90,15 @@ const CASES: Record<string, string> = {
   establishedManyFlows: `data segments of ${10_000} flows in turn`,
   backendDecap: 'Geneve + DSR option from a node, at the backend node: validated (a node, a frontend here, a local backend of it), reverse-NAT state checked, decapsulated',
   rescueForward: 'Geneve + DSR + second-chance options for a flow the backend node does not know: checked against its tables, re-encapsulated to the second chance\'s node',
-  replyRewrite: 'the pod\'s reply at tc egress: source (a local backend) rewritten to the VIP',
+  replyRewrite: 'the pod\'s reply at tc egress: source (a local backend) rewritten to the VIP (connection established)',
+  backendDecapUnconfirmed: 'backendDecap for a connection the pod has not confirmed (entry in lb4_dsr_revnat_new: the second lookup)',
+  replyUnconfirmed: 'the pod\'s SYN-ACK at tc egress for an unconfirmed connection: rewritten, MSS checked, nothing promoted',
+  replyNotOurs: 'a packet of the node\'s own at tc egress: no reverse-NAT entry, no local backend: left alone',
+  replyLost: 'a local backend\'s reply at tc egress without a reverse-NAT entry: counted (revnat_miss_unknown), left alone',
 };
+const BASELINE = process.env.DSRLB_BENCH_BASELINE;
+/** lb4_dsr_frontend before it had flags (the baseline's). */
+const LEGACY_DSR_FRONTEND = struct('lb4_dsr_frontend', { address: ipv4, port: be16, epoch: pad(2) });
 
 const TARGETS = { establishedRatio: 2.5, newFlowRatio: 4.0, nonServiceRatio: 1.2, synBurstSpread: 0.10, servicesSpread: 0.10, memoryBytes: 64 * MIB };
 
@@ -145,7 +164,8 @@ interface Case {
   readonly runs?: number;
 }
 
-function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] {
+/** `twoTables`: the build has lb4_dsr_revnat_new and lb4_backend_frontends (a baseline may not). */
+function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile, twoTables = true): Case[] {
   const fe = frontend(0);
   const eth = { src: Mac.router, dst: Mac.nic };
   /** The n-th client tuple of this run: 10.0.0.0 + n, port 40000 (n < 2^24). */
@@ -181,8 +201,26 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] 
     geneve: { options: [dsrOption(fe.vip, fe.port), secondChanceOption(b2.address, b2.port)] },
     inner: buildFrame({ ip: { src: movedClient, dst: b1.address }, tcp: { sport: 40000, dport: b1.port, flags: { ack: true }, payload: Buffer.alloc(64) } }),
   });
-  const reply = buildFrame({ eth: { src: Mac.nic, dst: Mac.router }, ip: { src: Addr.pod, dst: Addr.client }, tcp: { sport: 8080, dport: 40000, flags: { ack: true }, payload: Buffer.alloc(64) } });
-  dp.maps.dsrRevnat.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40000, proto: Proto.TCP, flags: 0 }, { address: fe.vip, port: fe.port });
+  const replyFrom = (sport: number, dport: number, syn = false): Buffer => buildFrame({
+    eth: { src: Mac.nic, dst: Mac.router }, ip: { src: Addr.pod, dst: Addr.client },
+    tcp: { sport, dport, flags: syn ? { syn: true, ack: true } : { ack: true }, ...(syn ? { options: mssOption(1460) } : { payload: Buffer.alloc(64) }) },
+  });
+  const reply = replyFrom(8080, 40000);
+  // A build before the unconfirmed table has one table, and its value is 8 bytes.
+  const revnatTable = twoTables ? dp.maps.dsrRevnat : dp.xdp.map('lb4_dsr_revnat', lb4Tuple, LEGACY_DSR_FRONTEND);
+  revnatTable.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40000, proto: Proto.TCP, flags: 0 }, { address: fe.vip, port: fe.port });
+  // An unconfirmed connection (client port 40001): where this build keeps it.
+  const unconfirmed = { saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40001, proto: Proto.TCP, flags: 0 };
+  (twoTables ? dp.maps.dsrRevnatNew : revnatTable).update(unconfirmed, { address: fe.vip, port: fe.port });
+  const geneveUnconfirmed = buildGeneveFrame({
+    eth: { src: Mac.backendNode, dst: Mac.nic }, outer: { src: Addr.backendNode, dst: Addr.lbNode }, sport: 50000,
+    geneve: { options: [dsrOption(fe.vip, fe.port)] },
+    inner: buildFrame({ ip: { src: Addr.client, dst: Addr.pod }, tcp: { sport: 40001, dport: 8080, flags: { ack: true }, payload: Buffer.alloc(64) } }),
+  });
+  const synAckUnconfirmed = replyFrom(8080, 40001, true);
+  const notOurs = replyFrom(22, 40002);
+  const lost = replyFrom(8080, 40003);
+  if (twoTables) dp.maps.backendFrontends.update({ address: Addr.pod, port: 8080, proto: Proto.TCP }, { address: '0.0.0.0', port: 0 });
   // This node as the pod's node: the decapsulated packet and the reply are checked against lb4_local_backends.
   dp.addLocalBackend({ address: Addr.pod, port: 8080, serviceId: 1 });
 
@@ -208,6 +246,7 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] 
   check('rescueForward', rescue, XdpAction.TX, 1);
   const decap = dp.runXdp(geneve);
   if (decap.retval !== XdpAction.PASS || decap.out.length >= geneve.length) throw new Error('backendDecap: the Geneve frame is not decapsulated');
+  if (dp.runXdp(geneveUnconfirmed).retval !== XdpAction.PASS) throw new Error('backendDecapUnconfirmed: the Geneve frame is not decapsulated');
 
   const passProg = pass.program('xdp_pass');
   const passCtx = dp.xdpCtx(nonService);
@@ -247,6 +286,10 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] 
     { name: 'backendDecap', run: () => xdpRun(geneve) },
     { name: 'rescueForward', run: () => xdpRun(rescue) },
     { name: 'replyRewrite', run: () => dp.runTc(reply).duration },
+    { name: 'backendDecapUnconfirmed', run: () => xdpRun(geneveUnconfirmed) },
+    { name: 'replyUnconfirmed', run: () => dp.runTc(synAckUnconfirmed).duration },
+    { name: 'replyNotOurs', run: () => dp.runTc(notOurs).duration },
+    { name: 'replyLost', run: () => dp.runTc(lost).duration },
   ];
 }
 
@@ -324,6 +367,7 @@ function main(): void {
   let rN: Record<string, number> = {};
   let memory = { totalBytes: NaN, totalMiB: NaN, byMap: {} as Record<string, number> };
   let memoryAllChanged = { totalBytes: NaN, totalMiB: NaN, previousTables: NaN };
+  let m0: Measured = { ns: {}, ratio: {} };
   try {
     const pass = BpfObjectFile.load(BpfObjects.xdpPass);
     cleanup.teardown(() => pass.close());
@@ -356,11 +400,18 @@ function main(): void {
       memoryAllChanged = { totalBytes: all, totalMiB: Number((all / MIB).toFixed(1)), previousTables: prevInner };
       other.maps.maglevPrev.deleteBatch([...other.maps.maglevPrev.keys()]);
     }
+    if (BASELINE) {
+      const dp = Datapath.create(cleanup, { objectDir: BASELINE });
+      loadServices(dp, 1);
+      const twoTables = dp.xdp.mapDescriptions().some((d) => d.name === 'lb4_dsr_revnat_new');
+      sets.push({ name: 'baseline1', cases: cases(dp, pass, probe(), twoTables) });
+    }
     const m = measure(sets);
     one = m.ns.services1 ?? {};
     many = m.ns.services10000x10 ?? {};
     r1 = m.ratio.services1 ?? {};
     rN = m.ratio.services10000x10 ?? {};
+    m0 = m;
   } finally {
     for (const step of steps.reverse()) {
       try { step(); } catch { /* best effort */ }
@@ -389,8 +440,13 @@ function main(): void {
       statistic: 'ns: median over rounds of the mean kernel-reported ns of repeat=1 runs; ratio: median over rounds of (case / xdpPassFloor measured just before it); the two sets alternate case by case',
     },
     cases: CASES,
-    nsPerPacket: { services1: one, services10000x10: many },
-    ratioToXdpPass: { services1: r1, services10000x10: rN },
+    nsPerPacket: { services1: one, services10000x10: many, ...(m0.ns.baseline1 ? { baseline1: m0.ns.baseline1 } : {}) },
+    ratioToXdpPass: { services1: r1, services10000x10: rN, ...(m0.ratio.baseline1 ? { baseline1: m0.ratio.baseline1 } : {}) },
+    ...(BASELINE ? {
+      baseline: BASELINE,
+      /** services1's ratio / baseline1's, case by case: this build against the baseline, in the same run. */
+      againstBaseline: Object.fromEntries(Object.keys(r1).map((k) => [k, Number(((r1[k] ?? NaN) / (m0.ratio.baseline1?.[k] ?? NaN)).toFixed(3))])),
+    } : {}),
     relativeChange10000vs1: spread,
     synBurstVsNewFlow: { services1: Number(burst(r1).toFixed(3)), services10000x10: Number(burst(rN).toFixed(3)) },
     mapMemory10000x10: memory,

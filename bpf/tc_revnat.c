@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * tc_revnat - tc egress on the node's devices (docs/design.md §1.4): a reply
- * whose tuple is in lb4_dsr_revnat leaves with the frontend as its source,
+ * whose tuple has a reverse-NAT entry leaves with the frontend as its source
+ * (and its TCP flags move the entry between the unconfirmed and established
+ * tables: revnat.h); a local backend's reply without one is counted, and
+ * rewritten when its backend has a single frontend;
  * and its SYN-ACK advertises an MSS that fits once the client's segments
  * are encapsulated; so do the fragments of a reply (frag.h) and a pod's ICMP
  * errors about a flow (icmp_error.h), and only when the source is a local
@@ -17,6 +20,7 @@
 #include "local.h"
 #include "nat.h"
 #include "parse.h"
+#include "revnat.h"
 #include "stats.h"
 #include "tcp.h"
 
@@ -30,7 +34,7 @@ int tc_revnat(struct __sk_buff *skb)
 	__u32 ip_off = sizeof(struct ethhdr), l4_off;
 	const struct tcphdr *tcp;
 	struct pkt4 p = {};
-	int syn_ack, rc;
+	int syn_ack, rc, where;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_UNSPEC;
@@ -46,14 +50,18 @@ int tc_revnat(struct __sk_buff *skb)
 	if (rc != PARSE_OK)
 		return TC_ACT_UNSPEC;
 
-	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p.tuple);
-	if (!entry)
-		return TC_ACT_UNSPEC;
-	frontend = *entry;
 	cfg = config_get();
-	if (unlikely(!revnat_source_local(&p.tuple, &frontend, cfg)))
-		return count(DSRLB_STAT_PASS_REVNAT_NOT_LOCAL, TC_ACT_UNSPEC);
+	entry = revnat_find(&p.tuple, &where);
+	if (likely(entry)) {
+		frontend = *entry;
+		if (unlikely(!revnat_source_local(&p.tuple, &frontend, cfg)))
+			return count(DSRLB_STAT_PASS_REVNAT_NOT_LOCAL, TC_ACT_UNSPEC);
+	} else if (revnat_miss(&p.tuple, &frontend)) {
+		return TC_ACT_UNSPEC;
+	}
 	tcp = pkt_tcp(&p);
+	if (tcp)
+		revnat_track_tcp(&p.tuple, tcp, &frontend, where);
 	syn_ack = tcp && tcp_is_syn_ack(tcp);
 	l4_off = ip_off + ipv4_hdr_len(p.ip);
 

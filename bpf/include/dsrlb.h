@@ -147,8 +147,12 @@
 #define DSRLB_MAX_SERVICES         65536   /* lb4_services entries          */
 #define DSRLB_MAX_BACKENDS         131072  /* lb4_backends slots (ids 1..max-1) */
 #define DSRLB_MAX_REVNAT           65536   /* lb4_revnat entries            */
-#define DSRLB_MAX_FLOWS            32768   /* lb4_flows LRU entries         */
-#define DSRLB_MAX_DSR_REVNAT       32768   /* lb4_dsr_revnat LRU entries    */
+#define DSRLB_MAX_FLOWS            32768   /* lb4_flows LRU entries (--flows-max) */
+#define DSRLB_MAX_DSR_REVNAT       32768   /* lb4_dsr_revnat LRU entries: established (--revnat-max) */
+#define DSRLB_MAX_DSR_REVNAT_NEW   16384   /* lb4_dsr_revnat_new LRU entries: unconfirmed (--revnat-unconfirmed-max) */
+/* Smallest and largest size the agent accepts for a flow table (flags above). */
+#define DSRLB_MIN_FLOW_TABLE       1024
+#define DSRLB_MAX_FLOW_TABLE       16777216
 #define DSRLB_MAX_SNAT             16384   /* lb4_snat LRU entries (2 per flow) */
 #define DSRLB_MAX_FRAGS            8192    /* lb4_frag_revnat LRU entries (fragmented replies in flight) */
 #define DSRLB_MAX_AFFINITY         16384   /* lb4_affinity LRU entries      */
@@ -302,13 +306,36 @@ struct lb4_revnat {
 	__u16  pad;
 };
 
-/* ---- lb4_dsr_revnat value: the frontend a reply must come from -------- */
+/* ---- lb4_dsr_revnat / lb4_dsr_revnat_new value: the frontend a reply must
+ * come from. A client packet delivered here writes lb4_dsr_revnat_new
+ * ("unconfirmed"); the pod's first TCP reply that is neither SYN nor RST nor
+ * FIN moves it to lb4_dsr_revnat ("established"): only connections whose
+ * handshake the pod completed take room there, so a flood of unanswered or
+ * one-way tuples cannot evict them (docs/datapath.md "Reverse-NAT state"). */
+/* lb4_dsr_frontend.flags */
+#define DSRLB_REVNAT_F_CLOSING     0x01  /* the pod sent FIN: never promoted again */
+
 struct lb4_dsr_frontend {
 	__be32 address;
 	__be16 port;
 	__u16  epoch;     /* config.local_epoch when a Geneve packet of the flow was
 	                   * verified (a frontend here, a local backend of it);
 	                   * 0: never (local DNAT, or written by hand) */
+	__u8   flags;     /* DSRLB_REVNAT_F_* */
+	__u8   pad[3];
+};
+
+/* ---- lb4_backend_frontends: local backend -> its one frontend ----------
+ * Every backend on this node, {address, port, proto} -> the frontend it
+ * serves when it serves exactly one (and --revnat-fallback=unique-frontend),
+ * else address 0. tc egress reads it when a reply finds no reverse-NAT
+ * entry: the miss is counted, and rewritten from here when the frontend is
+ * unique. Written by the control plane. */
+struct lb4_backend_addr {
+	__be32 address;   /* pod IP */
+	__be16 port;      /* targetPort */
+	__u8   proto;
+	__u8   pad;
 };
 
 /* ---- connection tuples: lb4_flows, lb4_dsr_revnat, lb4_snat keys ----- */
@@ -547,6 +574,13 @@ enum dsrlb_stat {
 	DSRLB_STAT_RESCUE_MISMATCH,       /* second chance this node's tables do not give for the flow:
 	                                   * ignored, delivered as without it */
 	DSRLB_STAT_RESCUE_NO_ROUTE,       /* no route to the second chance's node: delivered here */
+	/* reverse-NAT state (tc egress, bpf/lib/revnat.h) */
+	DSRLB_STAT_REVNAT_PROMOTED,       /* the pod confirmed a connection: entry made established */
+	DSRLB_STAT_REVNAT_CLOSED,         /* the pod sent FIN (entry back to unconfirmed) or RST (deleted) */
+	DSRLB_STAT_REVNAT_MISS_REWRITTEN, /* a local backend's reply without an entry, rewritten
+	                                   * from its unique frontend (lb4_backend_frontends) */
+	DSRLB_STAT_REVNAT_MISS_UNKNOWN,   /* a local backend's packet without an entry, left as it is:
+	                                   * several frontends (or fallback off), or no DSR flow at all */
 	DSRLB_STAT_MAX,                   /* number of counters, keep last */
 };
 

@@ -14,13 +14,15 @@
 #include "local.h"
 #include "parse.h"
 #include "rescue.h"
+#include "revnat.h"
 #include "stats.h"
 
 /*
  * May the decapsulated packet `in` (option type `type`, frontend `fe`) be
  * delivered (local.h)? With the DSR option its reverse-NAT entry is written
- * too, stamped with config.local_epoch: a later packet of the flow whose
- * entry names the same frontend at the same epoch was verified then, and the
+ * too (unconfirmed, unless the connection is established: revnat.h),
+ * stamped with config.local_epoch: a later packet of the flow whose entry
+ * names the same frontend at the same epoch was verified then, and the
  * control plane has removed nothing since, so it skips the two lookups.
  */
 static __always_inline int geneve_verify(const struct lb4_tuple *in, const struct lb4_revnat *fe, __u8 type,
@@ -30,17 +32,17 @@ static __always_inline int geneve_verify(const struct lb4_tuple *in, const struc
 	struct lb4_dsr_frontend entry = { .address = fe->address, .port = fe->port, .epoch = cfg->local_epoch };
 	const struct lb4_dsr_frontend *cur;
 	struct lb4_tuple reply;
-	int rc;
+	int rc, where;
 
 	if (type != DSRLB_GENEVE_OPT_TYPE_DSR)
 		return local_delivery(in, fe, cfg);
 	tuple_reverse(in, &reply);
-	cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
+	cur = revnat_find(&reply, &where);
 	if (likely(cur && entry.epoch && dsr_same_frontend(cur, &entry)))
 		return LOCAL_OK;
 	rc = local_delivery(in, fe, cfg);
 	if (rc == LOCAL_OK)
-		bpf_map_update_elem(&lb4_dsr_revnat, &reply, &entry, BPF_ANY);
+		revnat_store(&reply, &entry, cur, where);
 	return rc;
 }
 

@@ -20,6 +20,7 @@
 #include "nat.h"
 #include "parse.h"
 #include "ratelimit.h"
+#include "revnat.h"
 #include "snat.h"
 #include "stats.h"
 #include "tcp.h"

@@ -27,6 +27,7 @@
 #include "local.h"
 #include "nat.h"
 #include "parse.h"
+#include "revnat.h"
 #include "stats.h"
 
 /* The first fragment (PARSE_FRAGMENT, offset 0): rewritten and recorded if it is a reply. */
@@ -38,6 +39,7 @@ static __always_inline int frag_first(struct __sk_buff *skb, struct pkt4 *p, con
 	struct lb4_dsr_frontend frontend;
 	const struct lb4_dsr_frontend *entry;
 	struct lb4_revnat later;
+	int where;
 
 	if (p->tuple.proto != IPPROTO_TCP && p->tuple.proto != IPPROTO_UDP)
 		return TC_ACT_UNSPEC;
@@ -45,7 +47,7 @@ static __always_inline int frag_first(struct __sk_buff *skb, struct pkt4 *p, con
 		return TC_ACT_UNSPEC;
 	p->tuple.sport = ports->source;
 	p->tuple.dport = ports->dest;
-	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p->tuple);
+	entry = revnat_find(&p->tuple, &where);
 	if (!entry)
 		return TC_ACT_UNSPEC;
 	frontend = *entry;

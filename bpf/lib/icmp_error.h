@@ -18,6 +18,7 @@
 #include "icmp_quote.h"
 #include "local.h"
 #include "parse.h"
+#include "revnat.h"
 #include "stats.h"
 
 /* `skb` parsed as ICMP (PARSE_OTHER_PROTO): rewritten if it is a pod's error about a reverse-NAT flow. */
@@ -31,6 +32,7 @@ static __always_inline int icmp_error_revnat(struct __sk_buff *skb)
 	struct pkt4 p = {};
 	void *data_end;
 	__u64 diff;
+	int where;
 
 	/* The quote lies further in than the headers tc_revnat made readable. */
 	if ((void *)(long)skb->data + pull > (void *)(long)skb->data_end && bpf_skb_pull_data(skb, pull))
@@ -42,7 +44,7 @@ static __always_inline int icmp_error_revnat(struct __sk_buff *skb)
 
 	/* The pod's replies on that flow have the quote's tuple reversed. */
 	tuple_reverse(&q.tuple, &reply);
-	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
+	entry = revnat_find(&reply, &where);
 	if (!entry)
 		return TC_ACT_UNSPEC;
 	frontend = *entry;

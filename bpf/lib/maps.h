@@ -152,7 +152,7 @@ struct {
  * LB node: client tuple -> backend, so a flow survives backend changes.
  * Only for flows the stateless path does not take (docs/datapath.md): SNAT
  * mode, hybrid mode's UDP, services with ClientIP affinity. DSR flows write
- * and read nothing here.
+ * and read nothing here. Size: --flows-max.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -165,7 +165,10 @@ struct {
 /*
  * Backend node (and LB node for local backends): reply tuple
  * {pod, client, pod port, client port, proto} -> frontend the reply must
- * come from. Written by XDP (decap, local DNAT), read by tc egress.
+ * come from, for connections the pod has confirmed (established). Written
+ * only by tc egress, when it promotes an entry of lb4_dsr_revnat_new
+ * (bpf/lib/revnat.h); read first by tc egress and by XDP. A separate LRU, so
+ * the inserts of new tuples never evict what is here. Size: --revnat-max.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -174,6 +177,35 @@ struct {
 	__type(value, struct lb4_dsr_frontend);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_dsr_revnat SEC(".maps");
+
+/*
+ * The same, for tuples the pod has not confirmed (unconfirmed): written by
+ * XDP for every client packet delivered here whose tuple is in neither
+ * table (decap, local DNAT), and for UDP flows, which have no handshake to
+ * confirm. Floods land here. Size: --revnat-unconfirmed-max.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DSRLB_MAX_DSR_REVNAT_NEW);
+	__type(key, struct lb4_tuple);
+	__type(value, struct lb4_dsr_frontend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_dsr_revnat_new SEC(".maps");
+
+/*
+ * Every backend on this node {address, port, proto} -> its only frontend
+ * (address 0: several, or the fallback is off). tc egress: a packet from a
+ * local backend that finds no reverse-NAT entry is counted, and rewritten
+ * from here when the frontend is set. Written by the control plane.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DSRLB_MAX_LOCAL_BACKENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lb4_backend_addr);
+	__type(value, struct lb4_revnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_backend_frontends SEC(".maps");
 
 /*
  * Backend node (and LB node for local backends): a fragmented reply's

@@ -58,28 +58,6 @@ static __always_inline void nat_set_src(struct pkt4 *p, __be32 addr, __be16 port
 	nat_rewrite(p, &p->ip->saddr, &ports->source, addr, port);
 }
 
-static __always_inline int dsr_same_frontend(const struct lb4_dsr_frontend *a, const struct lb4_dsr_frontend *b)
-{
-	return a->address == b->address && a->port == b->port && a->epoch == b->epoch;
-}
-
-/*
- * Reverse-NAT state for a packet `in` (client -> pod) delivered here: its
- * replies get the frontend as their source at tc egress.
- */
-static __always_inline void dsr_revnat_record(const struct lb4_tuple *in, const struct lb4_dsr_frontend *fe)
-{
-	struct lb4_tuple reply;
-	const struct lb4_dsr_frontend *cur;
-
-	tuple_reverse(in, &reply);
-	cur = bpf_map_lookup_elem(&lb4_dsr_revnat, &reply);
-	/* Every packet of the flow records it: write only what changed. */
-	if (cur && dsr_same_frontend(cur, fe))
-		return;
-	bpf_map_update_elem(&lb4_dsr_revnat, &reply, fe, BPF_ANY);
-}
-
 /*
  * tc: rewrites the source of the packet whose IPv4 header starts at
  * `ip_off` and L4 header at `l4_off` to addr:port. Returns < 0 on failure.

@@ -27,7 +27,7 @@ import type { Source, SourceErrorKind, StateChange } from '../k8s/source.js';
 import { RESOURCE_KINDS } from '../k8s/cluster-store.js';
 import type { ClusterState } from '../api/types.js';
 import type { Frontend } from '../plan/types.js';
-import type { AgentConfig } from './config.js';
+import { tableMaxEntries, type AgentConfig } from './config.js';
 import { attachDatapath, loadDatapath, type AttachOptions, type LoadedDatapath } from './datapath-loader.js';
 import { checkForeignXdp } from './foreign-xdp.js';
 import { socketLbTarget, startSocketLb, type SocketLbTarget } from './socket-lb.js';
@@ -54,7 +54,7 @@ const PIN_CHECK_MS = 5000;
  * and go (arrays are always full; lb4_backends counts its live slots).
  */
 const FILL_MAPS = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows,
-  MapSpecs.dsrRevnat, MapSpecs.fragRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.sourceRanges,
+  MapSpecs.dsrRevnat, MapSpecs.dsrRevnatNew, MapSpecs.backendFrontends, MapSpecs.maglevPrevSize, MapSpecs.fragRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.sourceRanges,
   MapSpecs.nodes, MapSpecs.nodeAddrs] as readonly MapSpec<unknown, unknown>[];
 /** Largest revnat id (u16 in the datapath): a frontend needs one. */
 const MAX_REVNAT_ID = 0xffff;
@@ -107,7 +107,9 @@ export class Agent {
     const socketLb = socketLbTarget(c);
     this.socketLb = socketLb;
     // The build's map layout, from its objects' BTF (the socket LB's included): decides where its maps are pinned.
-    const layout = buildLayout(Object.values(datapathObjects(c.bpfObjectDir)));
+    // The table sizes are part of it: another size is another layout (new maps, entries carried over).
+    const sizes = tableMaxEntries(c.tableSizes);
+    const layout = buildLayout(Object.values(datapathObjects(c.bpfObjectDir)), sizes);
     this.sourceState = new SourceState(c.source.kind, created.description, () => created.source.status());
     const build = buildInfo();
     this.metrics = new AgentMetrics({
@@ -144,7 +146,7 @@ export class Agent {
     mkdirSync(this.mapsDir, { recursive: true });
     this.upgrade = LayoutUpgrade.prepare(layoutDirs(c.bpffsRoot), this.mapsDir, layout, this.log);
     const holdsPlan = mapsHoldPlan(this.mapsDir);
-    this.datapath = loadDatapath(this.mapsDir, c.bpfObjectDir);
+    this.datapath = loadDatapath(this.mapsDir, c.bpfObjectDir, sizes);
     this.upgrade?.carry();
     this.attachOptions = {
       devices: c.devices, xdpMode: c.xdpMode, mode: c.mode, nodeId: nodeIdForAddress(local.address), nodeAddress: local.address, mtu,
@@ -159,7 +161,9 @@ export class Agent {
     this.backendsView = openPinned(this.mapsDir, MapSpecs.backends);
     const terminatingSince = this.terminating.restore(this.backendsView);
     const fullSync = new FullSync();
-    this.reconciler = Reconciler.open({ bpffsRoot: this.mapsDir, maglevMaxSize: c.maglevTableSize, terminatingSince, fullSync });
+    this.reconciler = Reconciler.open({
+      bpffsRoot: this.mapsDir, maglevMaxSize: c.maglevTableSize, terminatingSince, fullSync, revnatFallback: c.revnatFallback,
+    });
     this.pipeline = new SyncPipeline(local, this.reconciler, fullSync, false, {
       gate: new CapacityGate(this.capacity()), inMaps: this.servingNow(),
     });

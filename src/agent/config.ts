@@ -3,7 +3,8 @@
  * environment; all of it is validated before anything touches the kernel.
  */
 import {
-  DSRLB_GENEVE_PORT, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_BASE_SIZE, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_BURST_MAX,
+  DSRLB_GENEVE_PORT, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_BASE_SIZE, DSRLB_MAX_DSR_REVNAT, DSRLB_MAX_DSR_REVNAT_NEW,
+  DSRLB_MAX_FLOW_TABLE, DSRLB_MAX_FLOWS, DSRLB_MIN_FLOW_TABLE, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_BURST_MAX,
   DSRLB_REPLY_RATE_DEFAULT, DSRLB_REPLY_RATE_MAX,
 } from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
@@ -27,6 +28,24 @@ export const DEFAULT_METRICS_ADDR = '127.0.0.1:9476';
 export const DEFAULT_HEALTH_ADDR = '127.0.0.1:9477';
 
 export interface HostPort { readonly host: string; readonly port: number }
+
+/**
+ * Sizes of the connection tables (max_entries, fixed when a map is created):
+ * --revnat-max (lb4_dsr_revnat, established), --revnat-unconfirmed-max
+ * (lb4_dsr_revnat_new), --flows-max (lb4_flows). A size other than the
+ * pinned maps' makes another map layout: the agent creates the maps anew and
+ * carries the entries over (docs/agent.md "Upgrades across map layouts").
+ */
+export interface TableSizes { readonly revnat: number; readonly revnatUnconfirmed: number; readonly flows: number }
+
+export const DEFAULT_TABLE_SIZES: TableSizes = {
+  revnat: DSRLB_MAX_DSR_REVNAT, revnatUnconfirmed: DSRLB_MAX_DSR_REVNAT_NEW, flows: DSRLB_MAX_FLOWS,
+};
+
+/** The maps' max_entries overrides (map name -> entries) for a build's objects. */
+export function tableMaxEntries(s: TableSizes): Readonly<Record<string, number>> {
+  return { lb4_dsr_revnat: s.revnat, lb4_dsr_revnat_new: s.revnatUnconfirmed, lb4_flows: s.flows };
+}
 
 export interface AgentConfig {
   readonly source: { readonly kind: 'kubernetes'; readonly kubeconfig?: string; readonly apiServer?: string }
@@ -64,6 +83,13 @@ export interface AgentConfig {
   readonly cgroupRoot?: string;
   /** Translate only for sockets in the agent's (the host's) network namespace. */
   readonly socketLbHostNamespaceOnly: boolean;
+  readonly tableSizes: TableSizes;
+  /**
+   * --revnat-fallback unique-frontend: a local backend's reply without a
+   * reverse-NAT entry leaves from the backend's frontend when it has only
+   * one; off (default): it is only counted.
+   */
+  readonly revnatFallback: boolean;
 }
 
 /** Raw values as commander hands them over (strings, or undefined when not given). */
@@ -78,6 +104,7 @@ export interface RawAgentOptions {
   healthzBindAddress?: string;
   /** Boolean flags: true when given without a value. */
   socketLb?: string | boolean; cgroupRoot?: string; socketLbHostNamespaceOnly?: string | boolean;
+  revnatMax?: string; revnatUnconfirmedMax?: string; flowsMax?: string; revnatFallback?: string;
 }
 
 /** Flag name -> environment variable that may supply it. */
@@ -91,6 +118,8 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   generatedRepliesBurst: 'DSRLB_GENERATED_REPLIES_BURST', xdpReplaceForeign: 'DSRLB_XDP_REPLACE_FOREIGN',
   healthzBindAddress: 'DSRLB_HEALTHZ_BIND_ADDRESS',
   socketLb: 'DSRLB_SOCKET_LB', cgroupRoot: 'DSRLB_CGROUP_ROOT', socketLbHostNamespaceOnly: 'DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY',
+  revnatMax: 'DSRLB_REVNAT_MAX', revnatUnconfirmedMax: 'DSRLB_REVNAT_UNCONFIRMED_MAX', flowsMax: 'DSRLB_FLOWS_MAX',
+  revnatFallback: 'DSRLB_REVNAT_FALLBACK',
 };
 
 const MIN_MTU = 576;
@@ -203,7 +232,17 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     socketLb: parseSwitch('socket-lb', raw.socketLb, true),
     ...(raw.cgroupRoot !== undefined ? { cgroupRoot: raw.cgroupRoot } : {}),
     socketLbHostNamespaceOnly: parseSwitch('socket-lb-host-namespace-only', raw.socketLbHostNamespaceOnly),
+    tableSizes: {
+      revnat: tableSize('revnat-max', raw.revnatMax, DEFAULT_TABLE_SIZES.revnat),
+      revnatUnconfirmed: tableSize('revnat-unconfirmed-max', raw.revnatUnconfirmedMax, DEFAULT_TABLE_SIZES.revnatUnconfirmed),
+      flows: tableSize('flows-max', raw.flowsMax, DEFAULT_TABLE_SIZES.flows),
+    },
+    revnatFallback: oneOf('revnat-fallback', raw.revnatFallback ?? 'off', ['off', 'unique-frontend'] as const) === 'unique-frontend',
   };
+}
+
+function tableSize(flag: string, value: string | undefined, fallback: number): number {
+  return value === undefined ? fallback : parseInteger(flag, value, DSRLB_MIN_FLOW_TABLE, DSRLB_MAX_FLOW_TABLE);
 }
 
 function syncPeriod(value: string | undefined): number {

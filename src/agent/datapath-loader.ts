@@ -45,12 +45,15 @@ const MODES: Readonly<Record<Mode, number>> = {
   dsr: dsrlb_mode.DSRLB_MODE_DSR, snat: dsrlb_mode.DSRLB_MODE_SNAT, hybrid: dsrlb_mode.DSRLB_MODE_HYBRID,
 };
 
-/** Loads every object of the build in `objectDir`, pinning under `mapsDir`; nothing is attached and no map entry is written. */
-export function loadDatapath(mapsDir: string, objectDir?: string): LoadedDatapath {
+/**
+ * Loads every object of the build in `objectDir`, pinning under `mapsDir`, with
+ * `maxEntries` (map name -> size) applied to each; nothing is attached and no map entry is written.
+ */
+export function loadDatapath(mapsDir: string, objectDir?: string, maxEntries: Readonly<Record<string, number>> = {}): LoadedDatapath {
   const objects = datapathObjects(objectDir);
   const loaded: BpfObjectFile[] = [];
   try {
-    for (const path of [objects.xdpLb, objects.tcRevnat, objects.sockLb]) loaded.push(BpfObjectFile.load(path, { pinRoot: mapsDir }));
+    for (const path of [objects.xdpLb, objects.tcRevnat, objects.sockLb]) loaded.push(BpfObjectFile.load(path, { pinRoot: mapsDir, maxEntries }));
   } catch (e) {
     for (const o of loaded) o.close();
     throw e;

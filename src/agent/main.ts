@@ -48,6 +48,12 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('generated-replies-rate', 'generatedRepliesRate', 'RSTs / ICMP errors the datapath may send a second, per CPU; 0: none (default 1000)'))
     .addOption(flag('generated-replies-burst', 'generatedRepliesBurst', 'burst of those, per CPU (default 50)'))
     .addOption(flag('maglev-table-size', 'maglevTableSize', 'cap on Maglev table sizes, which are 1021 x 2^k (default 16381: tables of up to 16336 slots)'))
+    .addOption(flag('revnat-max', 'revnatMax', 'reverse-NAT entries of established connections, lb4_dsr_revnat (default 32768)'))
+    .addOption(flag('revnat-unconfirmed-max', 'revnatUnconfirmedMax',
+      'reverse-NAT entries of connections the pod has not confirmed and of UDP flows, lb4_dsr_revnat_new (default 16384)'))
+    .addOption(flag('flows-max', 'flowsMax', 'LB-node flow entries, lb4_flows (default 32768)'))
+    .addOption(flag('revnat-fallback', 'revnatFallback',
+      'off | unique-frontend: a reply without reverse-NAT state leaves from its backend\'s only frontend (default off)'))
     .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))
     .addOption(flag('bpf-object-dir', 'bpfObjectDir', 'directory of the build\'s xdp_lb.o and tc_revnat.o (default build/bpf)'))
     .addOption(flag('mtu', 'mtu', 'inter-node MTU (default: the first device\'s)'))

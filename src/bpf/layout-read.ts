@@ -12,8 +12,8 @@ import { links } from './netdev.js';
 import { BpfObjectFile } from './object.js';
 import { xdpAttachment } from './program.js';
 
-/** The maps of a build (the objects that share its pins), each once, by name. */
-export function objectMapLayouts(paths: readonly string[]): MapLayout[] {
+/** The maps of a build (the objects that share its pins), each once, by name; `maxEntries` overrides sizes as the load will. */
+export function objectMapLayouts(paths: readonly string[], maxEntries: Readonly<Record<string, number>> = {}): MapLayout[] {
   const out = new Map<string, MapLayout>();
   for (const path of paths) {
     const obj = BpfObjectFile.open(path);
@@ -23,7 +23,7 @@ export function objectMapLayouts(paths: readonly string[]): MapLayout[] {
         const d = descs.find((x) => x.name === l.name);
         if (!d || out.has(l.name)) continue;
         out.set(l.name, {
-          name: l.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags,
+          name: l.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: maxEntries[l.name] ?? d.maxEntries, flags: d.flags,
           key: l.key, value: l.value, inner: l.inner,
         });
       }
@@ -37,8 +37,8 @@ export function objectMapLayouts(paths: readonly string[]): MapLayout[] {
 /** A build's layout: its maps and their identity. */
 export interface BuildLayout { readonly id: string; readonly maps: readonly MapLayout[] }
 
-export function buildLayout(paths: readonly string[]): BuildLayout {
-  const maps = objectMapLayouts(paths);
+export function buildLayout(paths: readonly string[], maxEntries: Readonly<Record<string, number>> = {}): BuildLayout {
+  const maps = objectMapLayouts(paths, maxEntries);
   return { id: layoutId(maps), maps };
 }
 

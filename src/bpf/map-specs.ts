@@ -9,7 +9,7 @@ import {
 import { maglevEntry } from './codecs/maglev.js';
 import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
-import { lb4Backend, lb4Frontend, lb4Key, lb4LocalBackendKey, lb4Revnat, lb4Service } from './codecs/services.js';
+import { lb4Backend, lb4BackendAddr, lb4Frontend, lb4Key, lb4LocalBackendKey, lb4Revnat, lb4Service } from './codecs/services.js';
 import { lb4SourceRangeKey } from './codecs/source-ranges.js';
 import { liveBackends } from './backend-slots.js';
 import type { BpfMap, MapInfo } from './map.js';
@@ -37,7 +37,12 @@ export const MapSpecs = {
   /** Service id -> slots in its lb4_maglev_prev table. */
   maglevPrevSize: spec('lb4_maglev_prev_size', u32Key, u32Value),
   flows: spec('lb4_flows', lb4Tuple, lb4Flow),
+  /** Reverse NAT of connections the pod confirmed (established; bpf/lib/revnat.h). */
   dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4DsrFrontend),
+  /** Reverse NAT of tuples the pod has not confirmed (unconfirmed), and of UDP flows. */
+  dsrRevnatNew: spec('lb4_dsr_revnat_new', lb4Tuple, lb4DsrFrontend),
+  /** Local backend {address, port, proto} -> its only frontend, or address 0 (src/reconcile/backend-frontends.ts). */
+  backendFrontends: spec('lb4_backend_frontends', lb4BackendAddr, lb4Revnat),
   /** A fragmented reply's {pod, client, IP id, proto} -> the frontend its first fragment got (tc egress). */
   fragRevnat: spec('lb4_frag_revnat', lb4FragKey, lb4Revnat),
   snat: spec('lb4_snat', lb4Tuple, lb4SnatEntry),

@@ -22,6 +22,7 @@ export function listConnections(root: string): ConnectionEntry[] {
   return [
     ...collect(root, MapSpecs.flows, (v) => `backend ${v.backendId} (service ${v.serviceId})`),
     ...collect(root, MapSpecs.dsrRevnat, (v) => `reply from ${v.address}:${v.port}`),
+    ...collect(root, MapSpecs.dsrRevnatNew, (v) => `reply from ${v.address}:${v.port} (unconfirmed)`),
     ...collect(root, MapSpecs.snat, (v) => `rewrite to ${v.saddr}:${v.sport} -> ${v.daddr}:${v.dport}`),
   ];
 }

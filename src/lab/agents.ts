@@ -25,6 +25,8 @@ export interface AgentOptions {
   readonly logLevel?: string;
   /** Another build's objects (the upgrade tests); default: build/bpf. */
   readonly bpfObjectDir?: string;
+  /** More agent flags (e.g. --revnat-unconfirmed-max), after the lab's own. */
+  readonly extraArgs?: readonly string[];
 }
 
 export function agentBpffsRoot(topo: LabTopology, node: LabNode): string {
@@ -57,6 +59,7 @@ export function agentArgv(topo: LabTopology, node: LabNode, opts: AgentOptions):
     ...(opts.xdpMode ? ['--xdp-mode', opts.xdpMode] : []),
     ...(opts.logLevel ? ['--log-level', opts.logLevel] : []),
     ...(opts.bpfObjectDir ? ['--bpf-object-dir', opts.bpfObjectDir] : []),
+    ...(opts.extraArgs ?? []),
   ];
 }
 

@@ -4,7 +4,7 @@
  * node's reverse-NAT entries, as evidence for tests and the demo.
  */
 import { currentLayoutDir } from '../bpf/layout-read.js';
-import { MapSpecs, openPinned } from '../bpf/map-specs.js';
+import { mapFill, MapSpecs, openPinned } from '../bpf/map-specs.js';
 import { readStats } from '../bpf/stats.js';
 import { agentBpffsRoot } from './agents.js';
 import type { LabNode, LabTopology } from './topology.js';
@@ -26,16 +26,26 @@ export interface RevnatEntry {
   readonly frontend: string;
 }
 
-/** lb4_dsr_revnat of a (backend) node. */
-export function dsrRevnatEntries(topo: LabTopology, node: LabNode): RevnatEntry[] {
-  const m = openPinned(currentLayoutDir(agentBpffsRoot(topo, node)), MapSpecs.dsrRevnat);
-  try {
-    return m.entries().map(([k, v]) => ({
-      pod: `${k.saddr}:${k.sport}`, client: `${k.daddr}:${k.dport}`, proto: k.proto, frontend: `${v.address}:${v.port}`,
-    }));
-  } finally {
-    m.close();
-  }
+/** Reverse-NAT entries of a (backend) node: established (lb4_dsr_revnat) or not (lb4_dsr_revnat_new). */
+export function dsrRevnatEntries(topo: LabTopology, node: LabNode, tables: 'both' | 'established' | 'unconfirmed' = 'both'): RevnatEntry[] {
+  const specs = tables === 'both' ? [MapSpecs.dsrRevnat, MapSpecs.dsrRevnatNew]
+    : [tables === 'established' ? MapSpecs.dsrRevnat : MapSpecs.dsrRevnatNew];
+  return specs.flatMap((spec) => {
+    const m = openPinned(currentLayoutDir(agentBpffsRoot(topo, node)), spec);
+    try {
+      return m.entries().map(([k, v]) => ({
+        pod: `${k.saddr}:${k.sport}`, client: `${k.daddr}:${k.dport}`, proto: k.proto, frontend: `${v.address}:${v.port}`,
+      }));
+    } finally {
+      m.close();
+    }
+  });
+}
+
+/** Entries / max entries of a map of a node's agent. */
+export function mapFillOf(topo: LabTopology, node: LabNode, spec: (typeof MapSpecs)[keyof typeof MapSpecs]): { entries: number; max: number } {
+  const { entries, info } = mapFill(currentLayoutDir(agentBpffsRoot(topo, node)), spec as Parameters<typeof mapFill>[1]);
+  return { entries, max: info.maxEntries };
 }
 
 /** How many lb4_flows entries a node holds (the stateless path writes none for DSR flows). */

@@ -18,6 +18,8 @@ export const LabEntries = {
   attachXdpPass: join(projectRoot, 'dist', 'lab', 'attach-xdp-pass.js'),
   agent: join(projectRoot, 'bin', 'dsrlb-agent.js'),
   agentMain: join(projectRoot, 'dist', 'agent', 'main.js'),
+  /** tools/syn-ack-flood.c, built by `make build`. */
+  synAckFlood: join(projectRoot, 'build', 'tools', 'syn-ack-flood'),
   xdpPassObject: BpfObjects.xdpPass,
 } as const;
 

@@ -32,6 +32,8 @@ export interface LabUpOptions {
   readonly mtu?: number;
   /** false: the lab without agents (to test the lab itself, or to run agents by hand). */
   readonly agents?: boolean;
+  /** More flags for every agent (e.g. table sizes). */
+  readonly agentArgs?: readonly string[];
   readonly service?: LabServiceOptions;
   /** `lbctl lab up`: the lab stays after this process ends, until `lab down`. */
   readonly persistent?: boolean;
@@ -127,7 +129,10 @@ export class Lab {
   }
 
   private agentOptions(): AgentOptions {
-    return { mode: this.mode, ...(this.opts.mtu !== undefined ? { mtu: this.opts.mtu } : {}) };
+    return {
+      mode: this.mode, ...(this.opts.mtu !== undefined ? { mtu: this.opts.mtu } : {}),
+      ...(this.opts.agentArgs ? { extraArgs: this.opts.agentArgs } : {}),
+    };
   }
 
   private saveState(): void {

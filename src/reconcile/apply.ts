@@ -20,7 +20,9 @@
  *      lb4_local_backends entries when their backend or service id does
  *      (then config.local_epoch moves on: local-epoch.ts);
  *   9. lb4_port_filter: ports that lost their last frontend are filtered
- *      again (after an adoption: exactly the ports the frontends use).
+ *      again (after an adoption: exactly the ports the frontends use);
+ *      lb4_backend_frontends follows the local backends and their frontends
+ *      (only read when a reply misses its reverse-NAT state: no order needed).
  * A frontend reads {service id, maglev_size} atomically from its lb4_services
  * entry; this order keeps every slot index it can compute inside the table it
  * finds, and every backend id in that table present in lb4_backends
@@ -82,6 +84,9 @@ export function applyChanges(c: ReconcileContext, changes: ReadonlyMap<string, S
   retireBackends(c, olds, now, res);
   const expired = expireBackends(c, now, res);
   res.localBackends.deleted = c.held.localBackends.prune(c.held.backends, c.localNodeId);
+  const bf = c.held.backendFrontends.update([...changes.keys()], want.backendFrontends, c.adopted !== null);
+  res.backendFrontends.written += bf.written;
+  res.backendFrontends.deleted += bf.deleted;
   if (res.services.deleted > 0 || res.localBackends.deleted > 0 || c.frontendMoved) bumpLocalEpoch(c.maps.config);
   c.frontendMoved = false;
   if (nodes || expired > 0) deleteUnusedNodes(c, nodes ?? lastNodes, res);

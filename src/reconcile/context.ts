@@ -23,4 +23,6 @@ export interface ReconcileContext {
   localNodeId: number;
   /** A frontend now leads to another service id: flows verified before must be verified again. */
   frontendMoved: boolean;
+  /** --revnat-fallback unique-frontend (backend-frontends.ts). */
+  readonly revnatFallback: boolean;
 }

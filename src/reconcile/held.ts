@@ -9,6 +9,7 @@ import { DSRLB_BE_F_TERMINATING } from '../bpf/consts.generated.js';
 import type { Lb4Backend, Lb4Key, Lb4Revnat, Lb4Service } from '../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../bpf/codecs/source-ranges.js';
 import { backendKeyOf, frontendKeyOf, sourceRangeKey, type FrontendKey, type SourceRangeKey } from '../model/keys.js';
+import { BackendFrontends } from './backend-frontends.js';
 import { FrontendSlots } from './frontend-slots.js';
 import { LocalBackends } from './local-backends.js';
 import { bumpLocalEpoch } from './local-epoch.js';
@@ -58,8 +59,9 @@ export class MapsHeld {
   /** Newest lb4_backend.generation written or found: each new backend in a slot gets the next. */
   generation = 0;
 
-  /** lb4_frontends kept in step with lb4_services; lb4_local_backends; lb4_port_filter. */
-  constructor(readonly frontendSlots: FrontendSlots, readonly localBackends: LocalBackends, readonly portFilter: PortFilter) {}
+  /** lb4_frontends kept in step with lb4_services; lb4_local_backends; lb4_port_filter; lb4_backend_frontends. */
+  constructor(readonly frontendSlots: FrontendSlots, readonly localBackends: LocalBackends, readonly portFilter: PortFilter,
+    readonly backendFrontends: BackendFrontends) {}
 }
 
 /**
@@ -68,9 +70,10 @@ export class MapsHeld {
  * goes at the next sync). `since` keeps the TERMINATING clocks of a re-read.
  * `trusted` ids (a resync of maps this process wrote) are bound first: an
  * entry changed by hand then no longer matches its id's identity, and is
- * rewritten rather than taken for something else.
+ * rewritten rather than taken for something else. `revnatFallback`:
+ * --revnat-fallback (backend-frontends.ts).
  */
-export function adoptMaps(maps: LbMaps, now: number, since: ReadonlyMap<number, number>, trusted?: ReconcileIds)
+export function adoptMaps(maps: LbMaps, now: number, since: ReadonlyMap<number, number>, trusted?: ReconcileIds, revnatFallback = false)
   : { held: MapsHeld; ids: ReconcileIds; adopted: Adopted } {
   const ids = new ReconcileIds(maps.backends.maxEntries);
   if (trusted) {
@@ -78,7 +81,8 @@ export function adoptMaps(maps: LbMaps, now: number, since: ReadonlyMap<number, 
     for (const [key, id] of trusted.revnat.entries()) ids.revnat.adopt(key, id);
     for (const [key, id] of trusted.backend.entries()) ids.backend.adopt(key, id);
   }
-  const held = new MapsHeld(new FrontendSlots(maps.frontends), new LocalBackends(maps.localBackends), new PortFilter(maps.portFilter));
+  const held = new MapsHeld(new FrontendSlots(maps.frontends), new LocalBackends(maps.localBackends), new PortFilter(maps.portFilter),
+    new BackendFrontends(maps.backendFrontends, revnatFallback));
   // Whatever backend nodes verified before this (re)read may be stale.
   bumpLocalEpoch(maps.config);
   const sizeOf = new Map<number, number>();

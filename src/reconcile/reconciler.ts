@@ -64,6 +64,8 @@ export interface ReconcilerOptions {
   readonly fullSync?: FullSync;
   /** Backend id -> when it became TERMINATING (`now`'s clock), as a previous run recorded: its grace goes on, not over. */
   readonly terminatingSince?: ReadonlyMap<number, number>;
+  /** --revnat-fallback unique-frontend: lb4_backend_frontends names a backend's only frontend (else none). */
+  readonly revnatFallback?: boolean;
 }
 
 export class Reconciler {
@@ -83,9 +85,10 @@ export class Reconciler {
     this.fullSync = opts.fullSync ?? new FullSync();
     this.ownsFullSync = opts.fullSync === undefined;
     try {
-      const { held, ids, adopted } = adoptMaps(maps, this.now(), new Map(opts.terminatingSince));
+      const revnatFallback = opts.revnatFallback ?? false;
+      const { held, ids, adopted } = adoptMaps(maps, this.now(), new Map(opts.terminatingSince), undefined, revnatFallback);
       this.c = {
-        maps, held, ids, adopted, applied: new AppliedServices(), tableBuilder: new MaglevTableBuilder(), localNodeId: 0, frontendMoved: false,
+        maps, held, ids, adopted, applied: new AppliedServices(), tableBuilder: new MaglevTableBuilder(), localNodeId: 0, frontendMoved: false, revnatFallback,
         maxSize: opts.maglevMaxSize ?? DSRLB_MAGLEV_DEFAULT_SIZE, graceMs: opts.terminatingGraceMs ?? DEFAULT_TERMINATING_GRACE_MS,
       };
     } catch (e) {
@@ -197,7 +200,7 @@ export class Reconciler {
       nodes ??= this.wantNodes;
       // After a failed write the ids in memory may name entries never written: only the maps count then.
       const trusted = this.fullSync.has('write-failure') ? undefined : this.c.ids;
-      const { held, ids, adopted } = adoptMaps(this.maps, this.now(), this.c.held.terminatingSince, trusted);
+      const { held, ids, adopted } = adoptMaps(this.maps, this.now(), this.c.held.terminatingSince, trusted, this.c.revnatFallback);
       Object.assign(this.c, { held, ids, adopted, applied: new AppliedServices() });
     }
     try {

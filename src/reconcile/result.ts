@@ -12,6 +12,8 @@ export interface SyncResult {
   readonly backends: MapChanges & { terminated: number };
   /** lb4_local_backends entries. */
   readonly localBackends: MapChanges;
+  /** lb4_backend_frontends entries. */
+  readonly backendFrontends: MapChanges;
   readonly sourceRanges: MapChanges;
   readonly nodes: MapChanges;
   readonly tables: {
@@ -32,7 +34,7 @@ export interface SyncResult {
   readonly durationMs: number;
 }
 
-export type Counts = Pick<SyncResult, 'services' | 'revnat' | 'backends' | 'localBackends' | 'sourceRanges' | 'nodes' | 'tables' | 'frontendSlots' | 'portFilter'>;
+export type Counts = Pick<SyncResult, 'services' | 'revnat' | 'backends' | 'localBackends' | 'backendFrontends' | 'sourceRanges' | 'nodes' | 'tables' | 'frontendSlots' | 'portFilter'>;
 
 export function emptyCounts(): Counts {
   return {
@@ -40,6 +42,7 @@ export function emptyCounts(): Counts {
     revnat: { written: 0, deleted: 0 },
     backends: { written: 0, deleted: 0, terminated: 0 },
     localBackends: { written: 0, deleted: 0 },
+    backendFrontends: { written: 0, deleted: 0 },
     sourceRanges: { written: 0, deleted: 0 },
     nodes: { written: 0, deleted: 0 },
     tables: { created: 0, replaced: 0, updated: 0, deleted: 0, unchanged: 0, elementsWritten: 0, previousKept: 0 },
@@ -55,6 +58,7 @@ export function changesByMap(r: Counts): Record<string, number> {
     lb4_revnat: r.revnat.written + r.revnat.deleted,
     lb4_backends: r.backends.written + r.backends.deleted + r.backends.terminated,
     lb4_local_backends: r.localBackends.written + r.localBackends.deleted,
+    lb4_backend_frontends: r.backendFrontends.written + r.backendFrontends.deleted,
     lb4_source_ranges: r.sourceRanges.written + r.sourceRanges.deleted,
     nodes: r.nodes.written + r.nodes.deleted,
     lb4_maglev: r.tables.created + r.tables.replaced + r.tables.updated + r.tables.deleted,

@@ -2,7 +2,7 @@
  * The entries the changed services want, with ids: service ids for groups,
  * backend ids, revnat ids, computed before anything is written.
  */
-import { DSRLB_BE_F_LIVE, DSRLB_SOURCE_RANGE_PREFIX_BASE } from '../bpf/consts.generated.js';
+import { DSRLB_BE_F_LIVE, DSRLB_SOURCE_RANGE_PREFIX_BASE, DSRLB_SVC_F_SOCKET_ONLY } from '../bpf/consts.generated.js';
 import type { Lb4Backend, Lb4Revnat } from '../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../bpf/codecs/source-ranges.js';
 import type { FrontendKey, SourceRangeKey } from '../model/keys.js';
@@ -10,12 +10,15 @@ import type { ReconcileContext } from './context.js';
 import { FRONTEND_KIND_CODES } from './desired.js';
 import type { ServiceDesired } from './desired-types.js';
 import { rangeKeyOf, type Members, type ServiceEntry } from './held.js';
+import type { BackendFrontend } from './backend-frontends.js';
 import type { LocalBackend } from './local-backends.js';
 
 export interface Wanted {
   readonly backends: Map<number, Lb4Backend>;
   /** Service -> its backends on this node, per backend set (lb4_local_backends). */
   readonly local: Map<string, LocalBackend[]>;
+  /** Service -> its local backends with each frontend leading to them (lb4_backend_frontends). */
+  readonly backendFrontends: Map<string, BackendFrontend[]>;
   readonly tables: Map<number, { size: number; members: Members }>;
   readonly ranges: Map<SourceRangeKey, Lb4SourceRangeKey>;
   readonly services: Map<FrontendKey, ServiceEntry>;
@@ -61,12 +64,13 @@ export function wanted(c: ReconcileContext, news: readonly ServiceDesired[]): Wa
   assignGroupIds(c, news);
   const { ids, applied } = c;
   const want: Wanted = {
-    backends: new Map(), local: new Map(), tables: new Map(), ranges: new Map(), services: new Map(), revnat: new Map(), groupIds: new Set(),
+    backends: new Map(), local: new Map(), backendFrontends: new Map(), tables: new Map(), ranges: new Map(), services: new Map(), revnat: new Map(), groupIds: new Set(),
   };
   for (const s of news) {
     const sizeOf = new Map<string, number>();
     const local: LocalBackend[] = [];
     want.local.set(s.service, local);
+    want.backendFrontends.set(s.service, backendFrontendsOf(c, s));
     for (const g of s.groups) {
       const sid = ids.service.get(g.key) as number;
       want.groupIds.add(sid);
@@ -108,4 +112,17 @@ export function wanted(c: ReconcileContext, news: readonly ServiceDesired[]): Wa
     }
   }
   return want;
+}
+
+/** The service's local backends paired with each frontend the datapath serves that leads to them. */
+function backendFrontendsOf(c: ReconcileContext, s: ServiceDesired): BackendFrontend[] {
+  const out: BackendFrontend[] = [];
+  for (const f of s.frontends) {
+    if ((f.flags & DSRLB_SVC_F_SOCKET_ONLY) !== 0 || c.applied.frontendOwner.get(f.key) !== s.service) continue;
+    for (const b of s.groups.find((g) => g.key === f.groupKey)?.backends ?? []) {
+      if (b.nodeId !== c.localNodeId) continue;
+      out.push({ backend: { address: b.address, port: b.port, proto: b.proto }, frontend: { address: f.lbKey.address, port: f.lbKey.port } });
+    }
+  }
+  return out;
 }

@@ -51,17 +51,17 @@ test('Geneve from a known node is decapsulated, addressed to this NIC and passed
   macToBytes(Mac.nic).copy(expected, 0);
   macToBytes(Mac.backendNode).copy(expected, 6);
   t.deepEqual(r.out, expected);
-  t.deepEqual(dp.maps.dsrRevnat.lookup(replyKey), { address: Addr.vip, port: 80 });
+  t.deepEqual(dp.maps.dsrRevnatNew.lookup(replyKey), { address: Addr.vip, port: 80 });
   t.deepEqual(dp.nonZeroStats(), { PASS_DECAP: 1 });
 });
 
 test('the option on a later packet rebuilds reverse-NAT state that was lost', (t) => {
   const dp = backendNode(t);
   dp.runXdp(fromNode(innerTcp(), dsr));
-  dp.maps.dsrRevnat.delete(replyKey);
+  dp.maps.dsrRevnatNew.delete(replyKey);
 
   t.is(dp.runXdp(fromNode(innerTcp(true), dsr)).retval, XdpAction.PASS);
-  t.deepEqual(dp.maps.dsrRevnat.lookup(replyKey), { address: Addr.vip, port: 80 });
+  t.deepEqual(dp.maps.dsrRevnatNew.lookup(replyKey), { address: Addr.vip, port: 80 });
 });
 
 test('Geneve with the SNAT marker instead of the DSR option is decapsulated without reverse-NAT state', (t) => {
@@ -69,7 +69,7 @@ test('Geneve with the SNAT marker instead of the DSR option is decapsulated with
   const r = dp.runXdp(fromNode(innerTcp(), { options: [snatOption(Addr.vip, 80)] }));
   t.is(r.retval, XdpAction.PASS);
   t.is(r.out.length, innerTcp().length);
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual(dp.maps.dsrRevnatNew.entries(), []);
   t.deepEqual(dp.nonZeroStats(), { PASS_DECAP: 1 });
 });
 
@@ -78,14 +78,14 @@ test('a frame carrying both a DSR option and a SNAT marker is dropped', (t) => {
   const both = { options: [dsrOption(Addr.vip, 80), snatOption(Addr.vip, 80)] };
   t.is(dp.runXdp(fromNode(innerTcp(), both)).retval, XdpAction.DROP);
   t.deepEqual(dp.nonZeroStats(), { DROP_GENEVE_BAD_OPTION: 1 });
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual(dp.maps.dsrRevnatNew.entries(), []);
 });
 
 test('Geneve from an address that is not a node is dropped and counted', (t) => {
   const dp = backendNode(t);
   t.is(dp.runXdp(fromNode(innerTcp(), dsr, Addr.stranger)).retval, XdpAction.DROP);
   t.deepEqual(dp.nonZeroStats(), { DROP_GENEVE_UNKNOWN_NODE: 1 });
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual(dp.maps.dsrRevnatNew.entries(), []);
 });
 
 test('an unknown critical option is dropped; an unknown non-critical one is skipped', (t) => {
@@ -96,7 +96,7 @@ test('an unknown critical option is dropped; an unknown non-critical one is skip
 
   const unknownPlain = { options: [{ optClass: 0x0105, type: 0x01, data: Buffer.alloc(4) }, dsrOption(Addr.vip, 80)] };
   t.is(dp.runXdp(fromNode(innerTcp(), unknownPlain)).retval, XdpAction.PASS);
-  t.deepEqual(dp.maps.dsrRevnat.lookup(replyKey), { address: Addr.vip, port: 80 });
+  t.deepEqual(dp.maps.dsrRevnatNew.lookup(replyKey), { address: Addr.vip, port: 80 });
 });
 
 test('a DSR option that is too short or too long is dropped', (t) => {
@@ -106,7 +106,7 @@ test('a DSR option that is too short or too long is dropped', (t) => {
   t.is(dp.runXdp(fromNode(innerTcp(), short)).retval, XdpAction.DROP);
   t.is(dp.runXdp(fromNode(innerTcp(), long)).retval, XdpAction.DROP);
   t.is(dp.stat('DROP_GENEVE_BAD_OPTION'), 2n);
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual(dp.maps.dsrRevnatNew.entries(), []);
 });
 
 test('an option length running past the options area is dropped', (t) => {
@@ -143,7 +143,7 @@ test('an inner frame that is not IPv4 TCP/UDP, or reaches past the outer datagra
   const padded = Buffer.concat([fromNode(cut, dsr), innerTcp().subarray(50)]);
   t.is(dp.runXdp(padded).retval, XdpAction.DROP);
   t.is(dp.stat('DROP_GENEVE_BAD_INNER'), 3n);
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual(dp.maps.dsrRevnatNew.entries(), []);
 });
 
 test('Geneve to another address or port is not ours to decapsulate', (t) => {

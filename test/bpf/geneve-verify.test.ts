@@ -101,7 +101,7 @@ test('a NodePort of another node stands for this node\'s NodePort on the same po
   const dp = backendNode(t);
   const r = dp.runXdp(geneve({ options: [dsrOption(Addr.backendNode, NODE_PORT)] }));
   t.is(r.retval, XdpAction.PASS);
-  t.deepEqual(dp.maps.dsrRevnat.lookup({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40000, proto: Proto.TCP, flags: 0 }),
+  t.deepEqual(dp.maps.dsrRevnatNew.lookup({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: 40000, proto: Proto.TCP, flags: 0 }),
     { address: Addr.backendNode, port: NODE_PORT });
   t.deepEqual(dp.nonZeroStats(), { PASS_DECAP: 1 });
 });

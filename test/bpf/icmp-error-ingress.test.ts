@@ -200,7 +200,7 @@ test('the backend node decapsulates an ICMP error quoting its local backend\'s r
   }
   const echo = buildFrame({ ip: { src: Addr.client, dst: Addr.pod }, icmp: { type: IcmpType.ECHO_REQUEST, code: 0 } });
   t.is(dp.runXdp(errorInGeneve(echo)).retval, XdpAction.DROP);
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual(dp.maps.dsrRevnatNew.entries(), []);
   t.deepEqual(dp.nonZeroStats(), { PASS_DECAP: 2, DROP_GENEVE_BAD_INNER: 1 });
 });
 
@@ -233,7 +233,7 @@ test('forged ICMP errors in dsrlb\'s Geneve are judged by their quote: dropped, 
     counts[stat] = (counts[stat] ?? 0) + 1;
   }
   t.deepEqual(dp.nonZeroStats(), counts);
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual(dp.maps.dsrRevnatNew.entries(), []);
   t.deepEqual(dp.maps.flows.entries(), []);
 });
 
@@ -255,5 +255,5 @@ test('an LB node\'s forwarded error is accepted by the backend node it was built
   t.is(r.retval, XdpAction.PASS);
   t.like(decodeFrame(r.out).ip, { src: Addr.client, dst: Addr.pod });
   t.deepEqual(be.nonZeroStats(), { PASS_DECAP: 1 });
-  t.deepEqual(be.maps.dsrRevnat.entries(), []);
+  t.deepEqual(be.maps.dsrRevnatNew.entries(), []);
 });

@@ -19,7 +19,7 @@ test('a packet for a backend on this node is DNATed and passed to the stack with
     ip: { src: Addr.client, dst: Addr.localPod, id: 0x1234 },
     tcp: { sport: 40000, dport: 8080, seq: 1000, flags: { syn: true } },
   }));
-  t.deepEqual(dp.maps.dsrRevnat.lookup({ saddr: Addr.localPod, daddr: Addr.client, sport: 8080, dport: 40000, proto: Proto.TCP, flags: 0 }),
+  t.deepEqual(dp.maps.dsrRevnatNew.lookup({ saddr: Addr.localPod, daddr: Addr.client, sport: 8080, dport: 40000, proto: Proto.TCP, flags: 0 }),
     { address: Addr.vip, port: 80 });
   t.deepEqual(dp.nonZeroStats(), { SERVICE_HIT: 1, PASS_LOCAL: 1 });
 });

@@ -42,7 +42,7 @@ test('every frame cut short at every length is passed untouched or dropped, and 
     }
   }
   t.deepEqual(dp.maps.flows.entries(), []);
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual(dp.maps.dsrRevnatNew.entries(), []);
   t.is(dp.stat('TX_ENCAP') + dp.stat('PASS_DECAP'), 0n);
 });
 

@@ -235,16 +235,21 @@ test.serial('100,000 random and mutated frames through xdp_lb: everything transm
 
 test.serial('100,000 random and mutated replies through tc_revnat: every rewritten frame is well formed', (t) => {
   const dp = Datapath.open(t);
-  for (let port = 40000; port < 40008; port++) {
-    for (const proto of [Proto.TCP, Proto.UDP]) {
-      dp.maps.dsrRevnat.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: port, proto, flags: 0 }, { address: Addr.vip, port: 80 });
-      dp.addLocalBackend({ address: Addr.pod, port: 8080, proto, serviceId: 1 });
+  // A pod's RST or FIN takes its flow's entry out of the established table: they are put back now and then.
+  const arm = (): void => {
+    for (let port = 40000; port < 40008; port++) {
+      for (const proto of [Proto.TCP, Proto.UDP]) {
+        dp.maps.dsrRevnat.update({ saddr: Addr.pod, daddr: Addr.client, sport: 8080, dport: port, proto, flags: 0 }, { address: Addr.vip, port: 80 });
+      }
     }
-  }
+  };
+  arm();
+  for (const proto of [Proto.TCP, Proto.UDP]) dp.addLocalBackend({ address: Addr.pod, port: 8080, proto, serviceId: 1 });
   const g = new Gen(SEED + 1);
   let changed = 0;
   let failures = 0;
   for (let i = 0; i < FRAMES; i++) {
+    if (i % 16 === 0) arm();
     let frame = g.chance(0.2) ? icmpErrorOut(g) : podReply(g);
     if (g.chance(0.5)) frame = mutate(g, frame);
     // The kernel refuses to test-run an IPv4 skb shorter than Ethernet + IPv4 headers.
@@ -254,7 +259,9 @@ test.serial('100,000 random and mutated replies through tc_revnat: every rewritt
     if (r.out.equals(frame)) continue;
     changed++;
     const q = quoteOfError(frame);
-    if (frame[23] === 1 && !(q && dp.maps.dsrRevnat.lookup({ saddr: q.ip.dst, daddr: q.ip.src, sport: q.dport, dport: q.sport, proto: q.ip.protocol, flags: 0 })) && failures++ < 5) {
+    const quoted = q && { saddr: q.ip.dst, daddr: q.ip.src, sport: q.dport, dport: q.sport, proto: q.ip.protocol, flags: 0 };
+    // A pod's RST or FIN moves its flow's entry (bpf/lib/revnat.h): either table counts.
+    if (frame[23] === 1 && !(quoted && (dp.maps.dsrRevnat.lookup(quoted) || dp.maps.dsrRevnatNew.lookup(quoted))) && failures++ < 5) {
       t.fail(`seed ${SEED + 1} frame ${i}: an ICMP error quoting no reverse-NAT flow was changed\nin:  ${frame.toString('hex')}`);
     }
     const problems = newProblems(frame, r.out);

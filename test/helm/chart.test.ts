@@ -29,7 +29,10 @@ const PERMUTATIONS: Readonly<Record<string, Values>> = {
   defaults: REQUIRED,
   snat: { ...REQUIRED, loadBalancer: { mode: 'snat' } },
   hybrid: { ...REQUIRED, loadBalancer: { mode: 'hybrid', acceleration: 'generic' } },
-  'custom devices': { ...REQUIRED, devices: ['ens5', 'bond0.100'], mtu: 9000, tunnelPort: 6082, syncPeriod: '15m' },
+  'custom devices': {
+    ...REQUIRED, devices: ['ens5', 'bond0.100'], mtu: 9000, tunnelPort: 6082, syncPeriod: '15m',
+    connectionTables: { revnatMax: 262144, revnatUnconfirmedMax: 65536, flowsMax: 65536, revnatFallback: 'unique-frontend' },
+  },
   'API host set': { k8sServiceHost: 'api.cluster.example', k8sServicePort: 443 },
   'metrics published': { ...REQUIRED, prometheus: { enabled: true } },
   'JSON logs': { ...REQUIRED, logFormat: 'json' },
@@ -86,7 +89,10 @@ test('the DaemonSet is a node agent as Cilium\'s: host network, every node, one 
 test('values reach the agent\'s configuration', (t) => {
   t.like(config(render(PERMUTATIONS.snat ?? {})), { DSRLB_MODE: 'snat', DSRLB_XDP_MODE: 'native' });
   t.like(config(render(PERMUTATIONS.hybrid ?? {})), { DSRLB_MODE: 'hybrid', DSRLB_XDP_MODE: 'generic' });
-  t.like(config(render(PERMUTATIONS['custom devices'] ?? {})), { DSRLB_DEVICES: 'ens5,bond0.100', DSRLB_MTU: '9000', DSRLB_GENEVE_PORT: '6082', DSRLB_SYNC_PERIOD: '15m' });
+  t.like(config(render(PERMUTATIONS['custom devices'] ?? {})), {
+    DSRLB_DEVICES: 'ens5,bond0.100', DSRLB_MTU: '9000', DSRLB_GENEVE_PORT: '6082', DSRLB_SYNC_PERIOD: '15m',
+    DSRLB_REVNAT_MAX: '262144', DSRLB_REVNAT_UNCONFIRMED_MAX: '65536', DSRLB_FLOWS_MAX: '65536', DSRLB_REVNAT_FALLBACK: 'unique-frontend',
+  });
   t.like(config(render(PERMUTATIONS['socket LB host namespace only'] ?? {})), { DSRLB_SOCKET_LB: 'true', DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY: 'true', DSRLB_CGROUP_ROOT: '/run/dsrlb/cgroupv2' });
   const off = render(PERMUTATIONS['socket LB off'] ?? {});
   t.is(config(off).DSRLB_SOCKET_LB, 'false');

@@ -94,6 +94,7 @@ export function programmed(maps: LbMaps): unknown {
       const b = backends.get(id);
       return `${k.address}:${k.port}/${k.proto} ${k.serviceId === DSRLB_LOCAL_ANY ? 'any' : groupOf(k.serviceId)} -> ${b ? `${b.address}:${b.port}` : `missing ${id}`}`;
     }).sort(),
+    backendFrontends: maps.backendFrontends.entries().map(([k, f]) => `${k.address}:${k.port}/${k.proto} -> ${f.address}:${f.port}`).sort(),
     nodes: maps.nodes.entries().map(([id, n]) => `${id}=${n.address}`).sort(),
     nodeAddrs: maps.nodeAddrs.entries().map(([a, id]) => `${a}=${id}`).sort(),
     portFilter: maps.portFilter.entries().filter(([, w]) => w !== 0n).map(([i, w]) => `${i}:${w.toString(16)}`),

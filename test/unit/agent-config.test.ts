@@ -1,6 +1,6 @@
 /** dsrlb-agent flags: defaults, environment fallback, and one clear error per bad value. */
 import test from 'ava';
-import { mergeEnv, parseAgentConfig, type RawAgentOptions } from '../../src/agent/config.js';
+import { mergeEnv, parseAgentConfig, tableMaxEntries, type RawAgentOptions } from '../../src/agent/config.js';
 import { DsrlbError } from '../../src/errors.js';
 
 const minimal: RawAgentOptions = { nodeName: 'node-a', devices: 'eth0', manifests: '/etc/dsrlb/manifests' };
@@ -126,4 +126,22 @@ test('manifest limits come from their flags and refuse nonsense', (t) => {
   const e = t.throws(() => parseAgentConfig({ ...minimal, manifestsMaxObjects: '0' }), { instanceOf: DsrlbError });
   t.regex(e?.toLine() ?? '', /--manifests-max-objects: '0' is not a whole number/);
   t.throws(() => parseAgentConfig({ ...minimal, manifestsMaxFileBytes: '12k' }), { message: /'12k' is not a whole number/ });
+});
+
+test('connection table sizes and the reverse-NAT fallback: defaults, flags, environment, bad values named', (t) => {
+  const d = parseAgentConfig(minimal);
+  t.deepEqual(d.tableSizes, { revnat: 32768, revnatUnconfirmed: 16384, flows: 32768 });
+  t.false(d.revnatFallback);
+  t.deepEqual(tableMaxEntries(d.tableSizes), { lb4_dsr_revnat: 32768, lb4_dsr_revnat_new: 16384, lb4_flows: 32768 });
+  const c = parseAgentConfig({ ...minimal, revnatMax: '262144', revnatUnconfirmedMax: '65536', flowsMax: '4096', revnatFallback: 'unique-frontend' });
+  t.deepEqual(c.tableSizes, { revnat: 262144, revnatUnconfirmed: 65536, flows: 4096 });
+  t.true(c.revnatFallback);
+  const e = parseAgentConfig(mergeEnv(minimal, { DSRLB_REVNAT_MAX: '100000', DSRLB_REVNAT_FALLBACK: 'off' }));
+  t.is(e.tableSizes.revnat, 100000);
+  t.false(e.revnatFallback);
+  for (const [raw, flag] of [[{ revnatMax: '10' }, '--revnat-max'], [{ flowsMax: '1e6' }, '--flows-max'],
+    [{ revnatUnconfirmedMax: '99999999' }, '--revnat-unconfirmed-max'], [{ revnatFallback: 'yes' }, '--revnat-fallback']] as const) {
+    const err = t.throws(() => parseAgentConfig({ ...minimal, ...raw }), { instanceOf: DsrlbError });
+    t.is(err?.subject, flag);
+  }
 });

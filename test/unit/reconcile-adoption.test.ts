@@ -35,6 +35,9 @@ function garbage(mem: MemoryMaps, random: () => number): void {
   const n = (max: number): number => Math.floor(random() * max);
   const addresses = ['10.96.0.10', '10.96.0.53', '203.0.113.10', '10.96.7.7', '198.18.2.10', '198.18.2.11', '198.18.1.10', '198.18.9.9'];
   const sids = [1, 2, 3, 7, 99, 4096];
+  for (let i = n(4); i > 0; i--) {
+    mem.backendFrontends.update({ address: pick(addresses), port: pick([80, 53, 8080]), proto: pick([6, 17]) }, { address: pick(addresses), port: pick([0, 80]) });
+  }
   for (let i = n(8); i > 0; i--) {
     mem.services.update({ address: pick(addresses), port: pick([80, 53, 8080, 443]), proto: pick([6, 17, 132]) }, {
       serviceId: pick(sids), affinityTimeout: pick([0, 300]), backendCount: n(20), revnatId: 1 + n(12), flags: n(16), kind: n(4), internalRevnat: n(12), maglevSize: pick([0, 251, 503, 1009, 7]),

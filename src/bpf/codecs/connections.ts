@@ -15,7 +15,8 @@ export type Lb4FragKey = ReturnType<typeof lb4FragKey.decode>;
  * datapath's own stamp (config.local_epoch at verification): read as nothing,
  * written as 0 (unverified), like padding.
  */
-export const lb4DsrFrontend = struct('lb4_dsr_frontend', { address: ipv4, port: be16, epoch: pad(2) });
+/** epoch and flags are the datapath's own (written zero from userspace: the next packet of the flow verifies it again). */
+export const lb4DsrFrontend = struct('lb4_dsr_frontend', { address: ipv4, port: be16, epoch: pad(2), flags: pad(1), pad: pad(3) });
 export type Lb4DsrFrontend = ReturnType<typeof lb4DsrFrontend.decode>;
 
 export const lb4Flow = struct('lb4_flow', {

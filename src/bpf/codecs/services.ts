@@ -28,4 +28,7 @@ export const lb4LocalBackendKey = struct('lb4_local_backend_key', { address: ipv
 export type Lb4LocalBackendKey = ReturnType<typeof lb4LocalBackendKey.decode>;
 
 export const lb4Revnat = struct('lb4_revnat', { address: ipv4, port: be16, pad: pad(2) });
+/** lb4_backend_frontends' key: a local backend's {address, port, proto}. */
+export const lb4BackendAddr = struct('lb4_backend_addr', { address: ipv4, port: be16, proto: u8, pad: pad(1) });
+export type Lb4BackendAddr = ReturnType<typeof lb4BackendAddr.decode>;
 export type Lb4Revnat = ReturnType<typeof lb4Revnat.decode>;

@@ -102,6 +102,7 @@ export function openBpfMaps(root: string): LbMaps {
       frontends: new KernelSlots(open(MapSpecs.frontends), scanFrontends),
       backends: new KernelSlots<Lb4Backend>(open(MapSpecs.backends), scanBackends, writeBackendBatch),
       localBackends: new KernelMap(open(MapSpecs.localBackends)),
+      backendFrontends: new KernelMap(open(MapSpecs.backendFrontends)),
       revnat: new KernelMap(open(MapSpecs.revnat), writeRevnatBatch),
       sourceRanges: new KernelMap(open(MapSpecs.sourceRanges)),
       nodes: new KernelMap(open(MapSpecs.nodes)),

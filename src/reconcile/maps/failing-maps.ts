@@ -36,6 +36,7 @@ export class FailingMaps implements LbMaps {
   readonly frontends: LbMaps['frontends'];
   readonly backends: LbMaps['backends'];
   readonly localBackends: LbMaps['localBackends'];
+  readonly backendFrontends: LbMaps['backendFrontends'];
   readonly config: LbMaps['config'];
   readonly revnat: LbMaps['revnat'];
   readonly sourceRanges: LbMaps['sourceRanges'];
@@ -50,6 +51,7 @@ export class FailingMaps implements LbMaps {
     this.frontends = this.wrapSlots(inner.frontends);
     this.backends = this.wrapSlots(inner.backends);
     this.localBackends = this.wrap(inner.localBackends);
+    this.backendFrontends = this.wrap(inner.backendFrontends);
     this.config = this.wrap(inner.config);
     this.revnat = this.wrap(inner.revnat);
     this.sourceRanges = this.wrap(inner.sourceRanges);

@@ -11,7 +11,7 @@
  * failing one written. Failures throw BpfError (code ERR_BPF_<errno>).
  */
 import type { DsrlbConfig } from '../../bpf/codecs/node.js';
-import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
+import type { Lb4Backend, Lb4BackendAddr, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../../bpf/codecs/source-ranges.js';
 import type { TableBuffer } from '../table-buffer.js';
 
@@ -85,6 +85,7 @@ export interface LbMaps {
   readonly frontends: SlotMap<Lb4Frontend>;
   readonly backends: SlotMap<Lb4Backend>;
   readonly localBackends: LbMap<Lb4LocalBackendKey, number>;
+  readonly backendFrontends: LbMap<Lb4BackendAddr, Lb4Revnat>;
   readonly revnat: LbMap<number, Lb4Revnat>;
   readonly sourceRanges: LbMap<Lb4SourceRangeKey, number>;
   readonly nodes: LbMap<number, { address: string }>;

@@ -12,7 +12,7 @@ import {
 } from '../../bpf/consts.generated.js';
 import { isLiveBackend } from '../../bpf/backend-slots.js';
 import { dsrlbConfig, type DsrlbConfig } from '../../bpf/codecs/node.js';
-import type { Lb4Backend, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
+import type { Lb4Backend, Lb4BackendAddr, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../../bpf/codecs/source-ranges.js';
 import { DsrlbError } from '../../errors.js';
 import { frontendKeyOf, sourceRangeKey } from '../../model/keys.js';
@@ -326,6 +326,7 @@ export class MemoryMaps implements LbMaps {
   readonly backends: MemorySlots<Lb4Backend>;
   readonly localBackends = new MemoryHash<Lb4LocalBackendKey, number>('lb4_local_backends', DSRLB_MAX_LOCAL_BACKENDS,
     (k) => `${frontendKeyOf(k)}|${k.serviceId}`);
+  readonly backendFrontends = new MemoryHash<Lb4BackendAddr, Lb4Revnat>('lb4_backend_frontends', DSRLB_MAX_LOCAL_BACKENDS, frontendKeyOf);
   readonly revnat = new MemoryHash<number, Lb4Revnat>('lb4_revnat', DSRLB_MAX_REVNAT, String);
   readonly sourceRanges = new MemoryHash<Lb4SourceRangeKey, number>('lb4_source_ranges', DSRLB_MAX_SOURCE_RANGES, rangeId);
   readonly nodes = new MemoryHash<number, { address: string }>('nodes', DSRLB_MAX_NODES, String);
