@@ -8,20 +8,23 @@
  * backend (local.h). Works beside any CNI: it only looks at what leaves, and
  * every packet it lets through, rewritten or not, continues to the filters
  * after it (TC_ACT_UNSPEC), so another program on the same hook still runs.
+ * Every verdict leaves through monitor_tc (lib/monitor.h).
  */
 #include <linux/pkt_cls.h>
+/* What stats.h reports to the monitor as a drop. */
+#define DSRLB_DROP_VERDICT TC_ACT_SHOT
 #include "maps.h"
 #include "config.h"
 #include "frag.h"
 #include "icmp_error.h"
 #include "local.h"
+#include "monitor.h"
 #include "nat.h"
 #include "parse.h"
 #include "stats.h"
 #include "tcp.h"
 
-SEC("tc")
-int tc_revnat(struct __sk_buff *skb)
+static __always_inline int tc_revnat_packet(struct __sk_buff *skb)
 {
 	__u32 pull = skb->len < DSRLB_TC_PULL_LEN ? skb->len : DSRLB_TC_PULL_LEN;
 	const struct dsrlb_config *cfg;
@@ -69,6 +72,12 @@ int tc_revnat(struct __sk_buff *skb)
 			stat_inc(DSRLB_STAT_MSS_CLAMPED);
 	}
 	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int tc_revnat(struct __sk_buff *skb)
+{
+	return monitor_tc(skb, tc_revnat_packet(skb));
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

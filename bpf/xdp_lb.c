@@ -3,8 +3,11 @@
  * xdp_lb - the XDP program on the node's devices (docs/design.md §1): frontend
  * lookup and load balancing on the LB node, Geneve decapsulation on the
  * backend node, SNAT-mode replies, ICMP errors about flows. The logic
- * lives in lib/.
+ * lives in lib/. Every verdict leaves through monitor_xdp (lib/monitor.h).
  */
+#include <linux/bpf.h>
+/* What stats.h reports to the monitor as a drop. */
+#define DSRLB_DROP_VERDICT XDP_DROP
 #include "maps.h"
 #include "compiler.h"
 #include "config.h"
@@ -13,6 +16,7 @@
 #include "frag.h"
 #include "icmp_forward.h"
 #include "lb.h"
+#include "monitor.h"
 #include "parse.h"
 #include "snat.h"
 #include "stats.h"
@@ -34,8 +38,7 @@ static __always_inline int parse_verdict(int rc)
 	}
 }
 
-SEC("xdp")
-int xdp_lb(struct xdp_md *ctx)
+static __always_inline int xdp_lb_packet(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -63,6 +66,12 @@ int xdp_lb(struct xdp_md *ctx)
 	if (lb_port_unused(&p.tuple))
 		return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);
 	return lb_forward(ctx, &p, cfg);
+}
+
+SEC("xdp")
+int xdp_lb(struct xdp_md *ctx)
+{
+	return monitor_xdp(ctx, xdp_lb_packet(ctx));
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

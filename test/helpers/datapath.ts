@@ -148,7 +148,11 @@ function testNetwork(t: Cleanup): { ifname: string; ifindex: number } {
 export class Datapath {
   readonly maps;
 
-  private constructor(readonly ifname: string, readonly ifindex: number, readonly xdp: BpfObjectFile, readonly tc: BpfObjectFile) {
+  private constructor(
+    readonly ifname: string, readonly ifindex: number, readonly xdp: BpfObjectFile, readonly tc: BpfObjectFile,
+    /** Where the maps are pinned (lbctl's --bpffs-root, a monitor's layout directory). */
+    readonly pinRoot: string,
+  ) {
     this.maps = {
       services: mapOf(xdp, MapSpecs.services),
       frontends: mapOf(xdp, MapSpecs.frontends),
@@ -167,6 +171,7 @@ export class Datapath {
       config: mapOf(xdp, MapSpecs.config),
       stats: mapOf(xdp, MapSpecs.stats),
       portFilter: mapOf(xdp, MapSpecs.portFilter),
+      monitorGate: mapOf(xdp, MapSpecs.monitorGate),
     };
   }
 
@@ -187,7 +192,7 @@ export class Datapath {
     t.teardown(() => xdp.close());
     const tc = BpfObjectFile.load(BpfObjects.tcRevnat, { pinRoot: root });
     t.teardown(() => tc.close());
-    const dp = new Datapath(net.ifname, net.ifindex, xdp, tc);
+    const dp = new Datapath(net.ifname, net.ifindex, xdp, tc, root);
     dp.setConfig({ mode: opts.mode ?? 'dsr', mtu: opts.mtu ?? 1500 });
     dp.addNode(NodeId.lb, Addr.lbNode);
     dp.addNode(NodeId.backend, Addr.backendNode);
