@@ -33,6 +33,14 @@
  *   (checked: from a node, for a frontend here, to a local backend of it).
  * - replyRewrite: the pod's reply at tc egress (its source a local
  *   backend), rewritten to the VIP.
+ * - dropMonitorOff / dropMonitorOn: a frame whose IPv4 total length runs
+ *   past its end (dropped at parsing, before any lookup: the monitor's
+ *   share is the largest there), with monitor_gate closed, then open for
+ *   drops (the ring buffer drained between runs, every event checked to
+ *   have been written).
+ * - dsrEncapMonitorOff / dsrEncapMonitorOn: the establishedFlow segment
+ *   (DSR-encapsulated to its backend's node) with the gate closed, then open
+ *   for traces.
  *
  * Prints one JSON object. Needs root. Usage: npx tsx bench/datapath.ts
  * Environment (quicker runs while working): DSRLB_BENCH_ROUNDS (5),
@@ -42,6 +50,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_MAX_FLOWS } from '../src/bpf/index.js';
+import { MonitorSession } from '../src/bpf/monitor.js';
 import type { Lb4Backend, Lb4Key, Lb4Service } from '../src/bpf/codecs/services.js';
 import { maglevTable, maglevTableSize } from '../src/reconcile/maglev.js';
 import { buildFrame, buildGeneveFrame, dsrOption, mssOption } from '../src/packet/index.js';
@@ -73,7 +82,13 @@ const CASES: Record<string, string> = {
   establishedManyFlows: `data segments of ${10_000} existing flows in turn (each packet's flow entry cold)`,
   backendDecap: 'Geneve + DSR option from a node, at the backend node: validated (a node, a frontend here, a local backend of it), reverse-NAT state checked, decapsulated',
   replyRewrite: 'the pod\'s reply at tc egress: source (a local backend) rewritten to the VIP',
+  dropMonitorOff: 'a frame whose IPv4 total length runs past its end: dropped at parsing; monitor_gate closed (nobody listening)',
+  dropMonitorOn: 'the same frame, monitor_gate open for drops: one event per packet into the ring buffer (drained between runs)',
+  dsrEncapMonitorOff: 'the establishedFlow segment, DSR-encapsulated to its backend\'s node; monitor_gate closed',
+  dsrEncapMonitorOn: 'the same segment, monitor_gate open for traces: one tx_encap event per packet',
 };
+/** The ring buffer is drained every this many runs of a monitor-on case (it holds ~4,000 events). */
+const MONITOR_DRAIN_EVERY = 1_000;
 
 const TARGETS = { establishedRatio: 3.0, newFlowRatio: 5.0, nonServiceRatio: 1.5, servicesSpread: 0.10, memoryBytes: 64 * MIB };
 
@@ -142,7 +157,7 @@ interface Case {
   readonly runs?: number;
 }
 
-function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] {
+function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile, cleanup: Cleanup): Case[] {
   const fe = frontend(0);
   const eth = { src: Mac.router, dst: Mac.nic };
   /** The n-th client tuple of this run: 10.0.0.0 + n, port 40000 (n < 2^24). */
@@ -204,6 +219,30 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] 
   const referenceAll = (): void => {
     for (const [k] of dp.maps.flows.entries()) xdpRun(toVip(k.saddr, false));
   };
+  const monitor = MonitorSession.open(dp.pinRoot, ['drop', 'trace']);
+  cleanup.teardown(() => monitor.close());
+  const truncated = Buffer.from(established.subarray(0, established.length - 4));
+  if (dp.runXdp(truncated).retval !== XdpAction.DROP) throw new Error('dropMonitorOff: the cut frame is not dropped');
+  const gateClosed = (): void => { dp.maps.monitorGate.update(0, { expiresNs: 0n, types: 0, ownerPid: 0 }); };
+  gateClosed(); // until a monitor-on case: the setup's packets make no events
+  let events = 0;
+  let lostBefore = 0n;
+  /** A monitor-on case: the gate open (a lease longer than the case), every packet's event read back. */
+  const monitorOn = (name: string, frame: Buffer): Case => ({
+    name,
+    before: () => { monitor.renew(600_000); monitor.poll(); events = 0; lostBefore = monitor.lost(); },
+    run: (i) => {
+      if (i % MONITOR_DRAIN_EVERY === 0) events += monitor.poll().length;
+      const ns = xdpRun(frame);
+      if (i === RUNS - 1) {
+        events += monitor.poll().length;
+        gateClosed();
+        const lost = monitor.lost() - lostBefore;
+        if (events !== RUNS || lost !== 0n) throw new Error(`${name}: ${events} events of ${RUNS} runs, ${lost} lost`);
+      }
+      return ns;
+    },
+  });
   return [
     { name: 'xdpPassFloor', run: () => passProg.testRun({ data: nonService, ctx: passCtx }).duration },
     { name: 'nonService', run: () => xdpRun(nonService) },
@@ -220,6 +259,10 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile): Case[] 
     { name: 'establishedManyFlows', before: () => { send(manyFlowFrames); send(manyFlowFrames); checkPresent(manyFlows); }, run: (i) => xdpRun(manyFlowFrames[i % MANY_FLOWS] as Buffer) },
     { name: 'backendDecap', run: () => xdpRun(geneve) },
     { name: 'replyRewrite', run: () => dp.runTc(reply).duration },
+    { name: 'dropMonitorOff', before: gateClosed, run: () => xdpRun(truncated) },
+    monitorOn('dropMonitorOn', truncated),
+    { name: 'dsrEncapMonitorOff', before: () => { gateClosed(); xdpRun(established); }, run: () => xdpRun(established) },
+    monitorOn('dsrEncapMonitorOn', established),
   ];
 }
 
@@ -296,7 +339,7 @@ function main(): void {
     if (SETS.includes(1)) {
       const dp = Datapath.create(cleanup);
       loadServices(dp, 1);
-      sets.push({ name: 'services1', cases: cases(dp, pass, probe()) });
+      sets.push({ name: 'services1', cases: cases(dp, pass, probe(), cleanup) });
     }
     if (SETS.includes(SERVICES)) {
       const dp = Datapath.create(cleanup);
@@ -305,7 +348,7 @@ function main(): void {
       for (const m of dp.xdp.mapDescriptions()) byMap[m.name] = memlock(m.fd);
       const total = Object.values(byMap).reduce((a, b) => a + b, 0);
       memory = { totalBytes: total, totalMiB: Number((total / MIB).toFixed(1)), byMap };
-      sets.push({ name: 'services10000x10', cases: cases(dp, pass, probe()) });
+      sets.push({ name: 'services10000x10', cases: cases(dp, pass, probe(), cleanup) });
     }
     const m = measure(sets);
     one = m.ns.services1 ?? {};
@@ -341,6 +384,11 @@ function main(): void {
     nsPerPacket: { services1: one, services10000x10: many },
     ratioToXdpPass: { services1: r1, services10000x10: rN },
     relativeChange10000vs1: spread,
+    /** Monitor on / off, each as a ratio to its floor: what listening costs a packet that makes an event. */
+    monitorOnVsOff: Object.fromEntries(Object.entries({ services1: r1, services10000x10: rN }).map(([set, r]) => [set, {
+      drop: Number(((r.dropMonitorOn ?? NaN) / (r.dropMonitorOff ?? NaN)).toFixed(2)),
+      dsrEncap: Number(((r.dsrEncapMonitorOn ?? NaN) / (r.dsrEncapMonitorOff ?? NaN)).toFixed(2)),
+    }])),
     mapMemory10000x10: memory,
     targets: TARGETS,
     targetsMet,

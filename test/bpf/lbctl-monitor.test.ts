@@ -66,7 +66,8 @@ test('text lines, --service filtering, a second monitor refused, and a closed st
   const m = startMonitor(t, ['--bpffs-root', dp.pinRoot, '--type', 'trace', '--service', `${Addr.vip}:443/tcp`]);
   await waitFor(() => gateOpen(dp), 20_000, () => `gate never opened; stderr: ${m.stderr()}`);
 
-  const second = await run('node', [lbctl, 'monitor', '--bpffs-root', dp.pinRoot]).catch((e: { code: number; stderr: string }) => e);
+  const second = await run('node', [lbctl, 'monitor', '--bpffs-root', dp.pinRoot])
+    .then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
   t.is(second.code, 1);
   t.regex(second.stderr, new RegExp(`^lbctl: .*another lbctl monitor \\(pid ${m.child.pid}\\) is reading this datapath's events`));
 
