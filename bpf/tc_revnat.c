@@ -8,7 +8,6 @@
  * backend (local.h). Works beside any CNI: it only looks at what leaves, and
  * every packet it lets through, rewritten or not, continues to the filters
  * after it (TC_ACT_UNSPEC), so another program on the same hook still runs.
- * Every verdict leaves through monitor_tc (lib/monitor.h).
  */
 #include <linux/pkt_cls.h>
 /* What stats.h reports to the monitor as a drop. */
@@ -24,44 +23,23 @@
 #include "stats.h"
 #include "tcp.h"
 
-static __always_inline int tc_revnat_packet(struct __sk_buff *skb)
+/* A reply of a flow this node reverse-NATs (`frontend`, from lb4_dsr_revnat): rewritten to come from the frontend. */
+static __always_inline int tc_revnat_reply(struct __sk_buff *skb, const struct pkt4 *p,
+					   const struct lb4_dsr_frontend *frontend)
 {
-	__u32 pull = skb->len < DSRLB_TC_PULL_LEN ? skb->len : DSRLB_TC_PULL_LEN;
-	const struct dsrlb_config *cfg;
-	const struct lb4_dsr_frontend *entry;
-	struct lb4_dsr_frontend frontend;
+	const struct dsrlb_config *cfg = config_get();
 	__u32 ip_off = sizeof(struct ethhdr), l4_off;
 	const struct tcphdr *tcp;
-	struct pkt4 p = {};
-	int syn_ack, rc;
+	int syn_ack;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP))
-		return TC_ACT_UNSPEC;
-	/* Headers may sit in paged data; make them readable in place. */
-	if ((void *)(long)skb->data + pull > (void *)(long)skb->data_end &&
-	    bpf_skb_pull_data(skb, pull))
-		return TC_ACT_UNSPEC;
-	rc = parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p);
-	if (rc == PARSE_FRAGMENT)
-		return frag_revnat(skb, &p);
-	if (rc == PARSE_OTHER_PROTO && p.tuple.proto == IPPROTO_ICMP)
-		return icmp_error_revnat(skb);
-	if (rc != PARSE_OK)
-		return TC_ACT_UNSPEC;
-
-	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p.tuple);
-	if (!entry)
-		return TC_ACT_UNSPEC;
-	frontend = *entry;
-	cfg = config_get();
-	if (unlikely(!revnat_source_local(&p.tuple, &frontend, cfg)))
+	if (unlikely(!revnat_source_local(&p->tuple, frontend, cfg)))
 		return count(DSRLB_STAT_PASS_REVNAT_NOT_LOCAL, TC_ACT_UNSPEC);
-	tcp = pkt_tcp(&p);
+	tcp = pkt_tcp(p);
 	syn_ack = tcp && tcp_is_syn_ack(tcp);
-	l4_off = ip_off + ipv4_hdr_len(p.ip);
+	l4_off = ip_off + ipv4_hdr_len(p->ip);
 
-	if (nat_skb_set_src(skb, ip_off, l4_off, p.tuple.proto, p.tuple.saddr, frontend.address,
-			    p.tuple.sport, frontend.port))
+	if (nat_skb_set_src(skb, ip_off, l4_off, p->tuple.proto, p->tuple.saddr, frontend->address,
+			    p->tuple.sport, frontend->port))
 		return count(DSRLB_STAT_DROP_ENCAP_FAILED, TC_ACT_SHOT);
 	stat_inc(DSRLB_STAT_REVNAT_REWRITE);
 
@@ -74,10 +52,39 @@ static __always_inline int tc_revnat_packet(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
+/*
+ * What is no reply, fragment or ICMP error of a flow here (nearly all the
+ * node sends) leaves untouched and uncounted, without even the monitor's
+ * gate read; everything else leaves through monitor_tc (lib/monitor.h).
+ */
 SEC("tc")
 int tc_revnat(struct __sk_buff *skb)
 {
-	return monitor_tc(skb, tc_revnat_packet(skb));
+	__u32 pull = skb->len < DSRLB_TC_PULL_LEN ? skb->len : DSRLB_TC_PULL_LEN;
+	const struct lb4_dsr_frontend *entry;
+	struct lb4_dsr_frontend frontend;
+	struct pkt4 p = {};
+	int rc;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP))
+		return TC_ACT_UNSPEC;
+	/* Headers may sit in paged data; make them readable in place. */
+	if ((void *)(long)skb->data + pull > (void *)(long)skb->data_end &&
+	    bpf_skb_pull_data(skb, pull))
+		return TC_ACT_UNSPEC;
+	rc = parse_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p);
+	if (rc == PARSE_FRAGMENT)
+		return monitor_tc(skb, frag_revnat(skb, &p));
+	if (rc == PARSE_OTHER_PROTO && p.tuple.proto == IPPROTO_ICMP)
+		return monitor_tc(skb, icmp_error_revnat(skb));
+	if (rc != PARSE_OK)
+		return TC_ACT_UNSPEC;
+
+	entry = bpf_map_lookup_elem(&lb4_dsr_revnat, &p.tuple);
+	if (!entry)
+		return TC_ACT_UNSPEC;
+	frontend = *entry;
+	return monitor_tc(skb, tc_revnat_reply(skb, &p, &frontend));
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

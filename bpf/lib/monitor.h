@@ -9,11 +9,15 @@
  *    the counters of rewrites (monitor_trace_of). Both the counter and the
  *    verdict are constants at nearly every call site, so where no event can
  *    be the check compiles away; where one can, it costs the gate's read.
- *  - the program's exit (monitor_xdp, monitor_tc) turns the noted event into
+ *  - the program's exits (monitor_xdp, monitor_tc) turn the noted event into
  *    a record with the frame as it leaves (tuple, Geneve outer addresses and
- *    option), read with the load_bytes helpers, so it needs nothing from the
- *    path that produced it.
- * With the gate closed a packet pays one inlined array read at its exit.
+ *    option), read with the load_bytes helpers, so they need nothing from
+ *    the path that produced it. Every exit of xdp_lb and tc_revnat goes
+ *    through them but those that leave the stack what is none of dsrlb's
+ *    business (not IPv4, no frontend's port, no reply of a flow here), which
+ *    make no event.
+ * With the gate closed a packet pays one inlined array read at its exit
+ * (and none on the exits just named).
  */
 #ifndef DSRLB_MONITOR_H
 #define DSRLB_MONITOR_H

@@ -6,7 +6,7 @@
  * consumer position): an exclusive flock on that directory, so a second
  * monitor is refused instead of stealing half the events.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DsrlbError } from '../errors.js';
 import type { Lb4Tuple } from './codecs/connections.js';
@@ -106,6 +106,18 @@ function lockedError(dir: string, pid: number): DsrlbError {
   });
 }
 
+/** bpffs is root's (mode 0700): without the right to look, say so rather than "not pinned". */
+function denied(path: string): void {
+  try {
+    statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES') return;
+    throw new DsrlbError('ERR_PERMISSION', 'no permission to read the pinned maps', {
+      subject: path, remedy: 'run as root (or with CAP_BPF + CAP_NET_ADMIN + CAP_SYS_ADMIN)', cause: e,
+    });
+  }
+}
+
 export class MonitorSession {
   private closed = false;
 
@@ -127,6 +139,7 @@ export class MonitorSession {
    */
   static open(dir: string, types: readonly MonitorEventType[]): MonitorSession {
     const eventsPath = join(dir, EVENTS_MAP);
+    denied(eventsPath);
     if (!existsSync(eventsPath)) {
       throw new DsrlbError('ERR_NOT_PINNED', `no dsrlb datapath with monitor events is pinned here (${EVENTS_MAP} is missing)`, {
         subject: dir, remedy: 'is the agent running (a version with lbctl monitor), and is --bpffs-root the one it uses?',

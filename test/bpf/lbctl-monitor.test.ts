@@ -8,16 +8,12 @@ import test from 'ava';
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/bpf/index.js';
-import { Addr, clientTcp, Datapath, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
+import { Addr, clientTcp, Datapath, truncatedTcp, NodeId, Proto, XdpAction } from '../helpers/datapath.js';
 import { waitFor } from '../helpers/wait.js';
 
 const lbctl = `${projectRoot}/bin/lbctl.js`;
 const run = promisify(execFile);
 
-const truncated = (): Buffer => {
-  const whole = clientTcp({ flags: { ack: true }, payload: Buffer.from('0123456789') });
-  return Buffer.from(whole.subarray(0, whole.length - 4));
-};
 
 interface Monitor { child: ChildProcessWithoutNullStreams; stdout: () => string; stderr: () => string; exit: Promise<number | null> }
 
@@ -40,7 +36,7 @@ test('lbctl monitor -o json prints a dropped frame as one JSON line; SIGINT shut
   await waitFor(() => gateOpen(dp), 20_000, () => `gate never opened; stderr: ${m.stderr()}`);
   t.like(dp.maps.monitorGate.lookup(0), { types: 3, ownerPid: m.child.pid });
 
-  t.is(dp.runXdp(truncated()).retval, XdpAction.DROP);
+  t.is(dp.runXdp(truncatedTcp()).retval, XdpAction.DROP);
   await waitFor(() => m.stdout().includes('\n'), 20_000, () => `no event line; stdout: ${m.stdout()} stderr: ${m.stderr()}`);
   const lines = m.stdout().trim().split('\n');
   t.is(lines.length, 1);

@@ -8,13 +8,8 @@
 import test from 'ava';
 import { MonitorSession, monotonicNowNs, type MonitorEvent } from '../../src/bpf/monitor.js';
 import { buildFrame, buildGeneveFrame, dsrOption } from '../../src/packet/index.js';
-import { Addr, clientTcp, Datapath, Mac, NodeId, Proto, TcAction, XdpAction } from '../helpers/datapath.js';
+import { Addr, clientTcp, Datapath, truncatedTcp, Mac, NodeId, Proto, TcAction, XdpAction } from '../helpers/datapath.js';
 
-/** A client segment whose IPv4 total length claims 4 bytes more than the frame has. */
-const truncated = (): Buffer => {
-  const whole = clientTcp({ flags: { ack: true }, payload: Buffer.from('0123456789') });
-  return Buffer.from(whole.subarray(0, whole.length - 4));
-};
 
 function remoteService(dp: Datapath): void {
   dp.addBackend({ id: 11, address: Addr.pod, port: 8080, nodeId: NodeId.backend });
@@ -29,12 +24,12 @@ function open(t: { teardown(fn: () => void): void }, dp: Datapath, types: ('drop
 
 test('with the gate closed a drop writes nothing; open, it is exactly one event with its reason and tuple', (t) => {
   const dp = Datapath.open(t);
-  t.is(dp.runXdp(truncated()).retval, XdpAction.DROP, 'dropped before any monitor');
+  t.is(dp.runXdp(truncatedTcp()).retval, XdpAction.DROP, 'dropped before any monitor');
 
   const s = open(t, dp, ['drop']);
   t.deepEqual(s.poll(), [], 'nothing was written while nobody listened');
 
-  const frame = truncated();
+  const frame = truncatedTcp();
   const before = monotonicNowNs();
   t.is(dp.runXdp(frame).retval, XdpAction.DROP);
   const events = s.poll();
@@ -49,7 +44,7 @@ test('with the gate closed a drop writes nothing; open, it is exactly one event 
 
   // Closed again (as a monitor leaves it): the next drop writes nothing.
   dp.maps.monitorGate.update(0, { expiresNs: 0n, types: 0, ownerPid: 0 });
-  t.is(dp.runXdp(truncated()).retval, XdpAction.DROP);
+  t.is(dp.runXdp(truncatedTcp()).retval, XdpAction.DROP);
   t.deepEqual(s.poll(), []);
   t.is(dp.stat('DROP_TRUNCATED'), 3n, 'every drop is still counted');
 });
@@ -116,14 +111,14 @@ test('a lease that is over closes the gate: no event, and the datapath turns the
   const s = open(t, dp, ['drop']);
   // A monitor killed before renewing: its lease ended a second ago.
   dp.maps.monitorGate.update(0, { expiresNs: monotonicNowNs() - 1_000_000_000n, types: 1, ownerPid: 4242 });
-  t.is(dp.runXdp(truncated()).retval, XdpAction.DROP);
+  t.is(dp.runXdp(truncatedTcp()).retval, XdpAction.DROP);
   t.deepEqual(s.poll(), []);
   t.is(dp.maps.monitorGate.lookup(0)?.types, 0, 'closed by the datapath');
-  t.is(dp.runXdp(truncated()).retval, XdpAction.DROP);
+  t.is(dp.runXdp(truncatedTcp()).retval, XdpAction.DROP);
   t.deepEqual(s.poll(), []);
   // Renewed: events again.
   s.renew();
-  dp.runXdp(truncated());
+  dp.runXdp(truncatedTcp());
   t.is(s.poll().length, 1);
 });
 
@@ -135,7 +130,7 @@ test('one monitor at a time: a second is refused, naming the first; after close 
   s.close();
   t.like(dp.maps.monitorGate.lookup(0), { types: 0 });
   const again = open(t, dp, ['drop']);
-  dp.runXdp(truncated());
+  dp.runXdp(truncatedTcp());
   t.is(again.poll().length, 1);
 });
 

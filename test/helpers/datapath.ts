@@ -394,3 +394,9 @@ export function clientUdp(udp: Partial<UdpSpec> = {}, ip: Partial<FrameSpec['ip'
     udp: { sport: 40000, dport: 53, payload: Buffer.from('query'), ...udp },
   });
 }
+
+/** A client segment to the VIP whose IPv4 total length claims 4 bytes more than the frame has: xdp_lb drops it (DROP_TRUNCATED). */
+export function truncatedTcp(): Buffer {
+  const whole = clientTcp({ flags: { ack: true }, payload: Buffer.from('0123456789') });
+  return Buffer.from(whole.subarray(0, whole.length - 4));
+}
