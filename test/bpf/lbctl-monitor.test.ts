@@ -86,7 +86,7 @@ test('text lines, --service filtering, a second monitor refused, and a closed st
   t.like(dp.maps.monitorGate.lookup(0), { types: 0 });
 });
 
-test('lbctl monitor errors: nothing pinned (1), a bad type or service (2), an unknown frontend (1)', async (t) => {
+test('lbctl monitor errors: nothing pinned (1), no privileges (1), a bad type or service (2), an unknown frontend (1)', async (t) => {
   const dp = Datapath.open(t);
   const fail = async (args: string[]): Promise<{ code: number; stderr: string }> =>
     run('node', [lbctl, 'monitor', ...args]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
@@ -94,6 +94,10 @@ test('lbctl monitor errors: nothing pinned (1), a bad type or service (2), an un
   const none = await fail(['--bpffs-root', '/sys/fs/bpf/dlt13m-nothing-here']);
   t.is(none.code, 1);
   t.regex(none.stderr, /^lbctl: .*no dsrlb datapath with monitor events is pinned here .*is the agent running/);
+  const unprivileged = await run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'node', lbctl, 'monitor', '--bpffs-root', dp.pinRoot])
+    .then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+  t.is(unprivileged.code, 1);
+  t.regex(unprivileged.stderr, /^lbctl: .*\(run as root/);
   const badType = await fail(['--bpffs-root', dp.pinRoot, '--type', 'drops']);
   t.is(badType.code, 2);
   t.regex(badType.stderr, /unknown event type 'drops'/);
