@@ -8,8 +8,9 @@
  * leaves the programs attached and the maps pinned, so traffic keeps flowing.
  */
 import type { Server } from 'node:http';
-import { pino, type Logger } from 'pino';
-import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildLayout, datapathObjects, ensureBpffs, layoutDir, layoutDirs } from '../bpf/index.js';
 import { MapSpecs, mapFill, openPinned, withPinned, type MapSpec } from '../bpf/map-specs.js';
 import type { Lb4Backend } from '../bpf/codecs/services.js';
@@ -22,7 +23,8 @@ import { changesByMap } from '../reconcile/result.js';
 import { FullSync } from '../model/full-sync.js';
 import { frontendKeyOf } from '../model/keys.js';
 import { frontendKey } from '../plan/keys.js';
-import type { Source, StateChange } from '../k8s/source.js';
+import type { Source, SourceErrorKind, StateChange } from '../k8s/source.js';
+import { RESOURCE_KINDS } from '../k8s/cluster-store.js';
 import type { ClusterState } from '../api/types.js';
 import type { Frontend } from '../plan/types.js';
 import type { AgentConfig } from './config.js';
@@ -34,6 +36,9 @@ import { NodeNeighbours } from './neighbours.js';
 import { closeServer, healthy, startHealthServer, type SyncStatus } from './health-server.js';
 import { lockRoot, type RootLock } from './lock.js';
 import { AgentMetrics, type DatapathReadings } from './metrics.js';
+import { createLogger } from './log.js';
+import { SourceState } from './source-state.js';
+import { buildInfo } from './version.js';
 import { startMetricsServer } from './metrics-server.js';
 import { nodeEligible, startProxyHealthServer } from './proxy-health.js';
 import { mapsHoldPlan, pinnedMapIds, pinsDiffer, WRITTEN_MAPS } from './pins.js';
@@ -44,6 +49,13 @@ import { LayoutUpgrade } from './upgrade.js';
 
 /** How often the pins are compared with the maps the agent opened (also at every /healthz). */
 const PIN_CHECK_MS = 5000;
+/**
+ * Maps whose fill dsrlb_map_fill_ratio reports: every one whose entries come
+ * and go (arrays are always full; lb4_backends counts its live slots).
+ */
+const FILL_MAPS = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows,
+  MapSpecs.dsrRevnat, MapSpecs.fragRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.sourceRanges,
+  MapSpecs.nodes, MapSpecs.nodeAddrs] as readonly MapSpec<unknown, unknown>[];
 /** Largest revnat id (u16 in the datapath): a frontend needs one. */
 const MAX_REVNAT_ID = 0xffff;
 
@@ -63,6 +75,7 @@ export class Agent {
   private terminating: TerminatingStore | undefined;
   private backendsView: BpfMap<number, Lb4Backend> | undefined;
   private source: Source | undefined;
+  private sourceState: SourceState | undefined;
   private readonly servers: Server[] = [];
   private readonly status: SyncStatus = {};
   private hcPorts: HealthCheckNodePorts | undefined;
@@ -82,7 +95,7 @@ export class Agent {
   private nodeEligible = true;
 
   constructor(private readonly config: AgentConfig, logger?: Logger, private readonly hooks: AgentHooks = {}) {
-    this.log = logger ?? pino({ level: config.logLevel, base: { node: config.nodeName } });
+    this.log = logger ?? createLogger({ level: config.logLevel, format: config.logFormat, base: { node: config.nodeName } });
   }
 
   async start(): Promise<void> {
@@ -95,8 +108,20 @@ export class Agent {
     this.socketLb = socketLb;
     // The build's map layout, from its objects' BTF (the socket LB's included): decides where its maps are pinned.
     const layout = buildLayout(Object.values(datapathObjects(c.bpfObjectDir)));
-    this.metrics = new AgentMetrics(() => this.readDatapath());
-    this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins()));
+    this.sourceState = new SourceState(c.source.kind, created.description, () => created.source.status());
+    const build = buildInfo();
+    this.metrics = new AgentMetrics({
+      build: { ...build, layout: layout.id },
+      sourceErrorLabels: sourceErrorLabels(c.source.kind),
+      datapath: () => this.readDatapath(),
+      agent: () => ({
+        programmed: this.programmed(), sourceConnected: this.sourceState?.connected() ?? false,
+        ...(this.status.lastSyncedAt !== undefined ? { lastSyncedAt: this.status.lastSyncedAt } : {}),
+      }),
+    });
+    this.servers.push(await startHealthServer(c.healthAddr, this.status, {
+      version: build.version, source: () => this.sourceState?.report(), programmed: () => this.programmed(),
+    }, () => this.checkPins()));
     this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
     if (c.healthzBindAddress) {
       this.servers.push(await startProxyHealthServer(c.healthzBindAddress, () => ({
@@ -145,6 +170,7 @@ export class Agent {
     this.hcPorts = new HealthCheckNodePorts('0.0.0.0', () => healthy(this.status));
     this.source = created.source;
     created.source.onError((e) => {
+      this.sourceState?.onError(e);
       this.metrics?.sourceErrors.inc({ resource: String(e.resource), kind: e.kind });
       if (this.status.lastSyncedAt === undefined) this.status.waitingFor = `the source has not delivered a complete state: ${e.toLine()}`;
       this.log.warn({ code: e.code, resource: e.resource, kind: e.kind }, e.toLine());
@@ -172,6 +198,11 @@ export class Agent {
       this.metrics?.resyncs.inc({ outcome: 'failed' });
       this.log.error({ err: e }, 'resync failed; the next sync compares the maps with the plan again');
     }
+  }
+
+  /** Services (by name) and frontends as last applied: none before the first sync. */
+  private programmed(): { services: number; frontends: number } {
+    return this.reconciler?.programmed() ?? { services: 0, frontends: 0 };
   }
 
   /** What the maps hold, from their sizes (revnat ids are u16; backend id 0 is never used). */
@@ -333,21 +364,17 @@ export class Agent {
   private readDatapath(): DatapathReadings | undefined {
     const root = this.mapsDir;
     try {
-      const count = <K, V>(spec: MapSpec<K, V>): { n: number; max: number } => {
-        const { entries, info } = mapFill(root, spec);
-        return { n: entries, max: info.maxEntries };
-      };
-      const services = count(MapSpecs.services);
-      const backends = count(MapSpecs.backends);
-      const flows = count(MapSpecs.flows);
-      const dsr = count(MapSpecs.dsrRevnat);
+      const fill: Record<string, number> = {};
+      const entries: Record<string, number> = {};
+      for (const spec of FILL_MAPS) {
+        if (!existsSync(join(root, spec.name))) continue;
+        const { entries: n, info } = mapFill(root, spec);
+        entries[spec.name] = n;
+        fill[spec.name] = info.maxEntries > 0 ? n / info.maxEntries : 0;
+      }
       return {
-        frontends: services.n, backends: backends.n, flows: flows.n,
-        fill: {
-          lb4_services: services.n / services.max, lb4_backends: backends.n / backends.max,
-          lb4_flows: flows.n / flows.max, lb4_dsr_revnat: dsr.n / dsr.max,
-        },
-        counters: readStats(root),
+        frontends: entries[MapSpecs.services.name] ?? 0, backends: entries[MapSpecs.backends.name] ?? 0,
+        flows: entries[MapSpecs.flows.name] ?? 0, fill, counters: readStats(root),
       };
     } catch (e) {
       this.log.warn({ err: e }, 'reading the maps for metrics failed');
@@ -374,4 +401,14 @@ export class Agent {
     else if (this.status.pinsProblem) this.log.warn(`stopped; programs stay attached, but ${this.status.pinsProblem}`);
     else this.log.info('stopped; programs stay attached and maps pinned');
   }
+}
+
+/** dsrlb_source_errors_total's label pairs that can happen with this kind of source, each started at zero. */
+function sourceErrorLabels(kind: 'kubernetes' | 'manifests'): { resource: string; kind: SourceErrorKind }[] {
+  const api: SourceErrorKind[] = ['list', 'watch', 'watch_stalled', 'invalid_object'];
+  const files: SourceErrorKind[] = ['read', 'parse', 'limit', 'invalid_object'];
+  const perResource = kind === 'kubernetes'
+    ? RESOURCE_KINDS.flatMap((resource) => api.map((k) => ({ resource: String(resource), kind: k })))
+    : files.map((k) => ({ resource: 'manifests', kind: k }));
+  return [...perResource, { resource: 'consumer', kind: 'handler' }];
 }

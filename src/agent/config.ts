@@ -15,6 +15,16 @@ import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../k8s/manifest-li
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';
 export type XdpModeFlag = 'native' | 'generic';
+export type LogFormat = 'text' | 'json';
+
+/**
+ * Default addresses. Metrics and /healthz stay on loopback unless asked (as
+ * kube-proxy's metrics do), on ports that none of Cilium (9962-9965, 9879,
+ * 9890-9893), Hubble (4244/4245), Calico (9091/9099), node-exporter (9100),
+ * the kubelet (10248/10250/10255) or kube-proxy (10249/10256) uses.
+ */
+export const DEFAULT_METRICS_ADDR = '127.0.0.1:9476';
+export const DEFAULT_HEALTH_ADDR = '127.0.0.1:9477';
 
 export interface HostPort { readonly host: string; readonly port: number }
 
@@ -44,6 +54,8 @@ export interface AgentConfig {
   /** kube-proxy's node health endpoint (/healthz, /livez); undefined = off. */
   readonly healthzBindAddress?: HostPort;
   readonly logLevel: string;
+  /** --log-format: text for people, JSON lines for collectors. */
+  readonly logFormat: LogFormat;
   /** --sync-period: how often the maps are read back and repaired to the plan (ms). */
   readonly syncPeriodMs: number;
   /** Socket LB (cgroup hooks) on --cgroup-root; off: detached if a previous run attached it. */
@@ -58,7 +70,7 @@ export interface AgentConfig {
 export interface RawAgentOptions {
   kubeconfig?: string; apiServer?: string; manifests?: string; nodeName?: string; devices?: string;
   mode?: string; xdpMode?: string; maglevTableSize?: string; bpffsRoot?: string; bpfObjectDir?: string; mtu?: string;
-  nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string; syncPeriod?: string;
+  nodeAddress?: string; metricsAddr?: string; healthAddr?: string; logLevel?: string; logFormat?: string; syncPeriod?: string;
   manifestsMaxFileBytes?: string; manifestsMaxObjects?: string;
   genevePort?: string; generatedRepliesRate?: string; generatedRepliesBurst?: string;
   /** A switch: true when given, or a string from the environment. */
@@ -73,7 +85,7 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   kubeconfig: 'KUBECONFIG', apiServer: 'DSRLB_API_SERVER', manifests: 'DSRLB_MANIFESTS', nodeName: 'NODE_NAME',
   devices: 'DSRLB_DEVICES', mode: 'DSRLB_MODE', xdpMode: 'DSRLB_XDP_MODE', maglevTableSize: 'DSRLB_MAGLEV_TABLE_SIZE',
   bpffsRoot: 'DSRLB_BPFFS_ROOT', bpfObjectDir: 'DSRLB_BPF_OBJECT_DIR', mtu: 'DSRLB_MTU', nodeAddress: 'DSRLB_NODE_ADDRESS', metricsAddr: 'DSRLB_METRICS_ADDR',
-  healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL', syncPeriod: 'DSRLB_SYNC_PERIOD',
+  healthAddr: 'DSRLB_HEALTH_ADDR', logLevel: 'DSRLB_LOG_LEVEL', logFormat: 'DSRLB_LOG_FORMAT', syncPeriod: 'DSRLB_SYNC_PERIOD',
   manifestsMaxFileBytes: 'DSRLB_MANIFESTS_MAX_FILE_BYTES', manifestsMaxObjects: 'DSRLB_MANIFESTS_MAX_OBJECTS',
   genevePort: 'DSRLB_GENEVE_PORT', generatedRepliesRate: 'DSRLB_GENERATED_REPLIES_RATE',
   generatedRepliesBurst: 'DSRLB_GENERATED_REPLIES_BURST', xdpReplaceForeign: 'DSRLB_XDP_REPLACE_FOREIGN',
@@ -95,7 +107,7 @@ function usage(flag: string, message: string, remedy: string): DsrlbError {
 export function parseHostPort(flag: string, value: string): HostPort {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw usage(flag, `'${value}' is not host:port`, 'e.g. 0.0.0.0:9963');
+  if (!m || !(port >= 0 && port <= 65535)) throw usage(flag, `'${value}' is not host:port`, `e.g. ${DEFAULT_METRICS_ADDR}`);
   return { host: m[1] ?? m[2] ?? '', port };
 }
 
@@ -181,11 +193,12 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
     bpfObjectDir: raw.bpfObjectDir ?? DEFAULT_OBJECT_DIR,
     ...(raw.mtu !== undefined ? { mtu: parseInteger('mtu', raw.mtu, MIN_MTU, MAX_MTU) } : {}),
     ...(raw.nodeAddress !== undefined ? { nodeAddress: raw.nodeAddress } : {}),
-    metricsAddr: parseHostPort('metrics-addr', raw.metricsAddr ?? '0.0.0.0:9963'),
-    healthAddr: parseHostPort('health-addr', raw.healthAddr ?? '127.0.0.1:9964'),
+    metricsAddr: parseHostPort('metrics-addr', raw.metricsAddr ?? DEFAULT_METRICS_ADDR),
+    healthAddr: parseHostPort('health-addr', raw.healthAddr ?? DEFAULT_HEALTH_ADDR),
     // kube-proxy's default; an empty value turns it off, as kube-proxy's does.
     ...(raw.healthzBindAddress === '' ? {} : { healthzBindAddress: parseHostPort('healthz-bind-address', raw.healthzBindAddress ?? '0.0.0.0:10256') }),
     logLevel: oneOf('log-level', raw.logLevel ?? 'info', ['trace', 'debug', 'info', 'warn', 'error'] as const),
+    logFormat: oneOf('log-format', raw.logFormat ?? 'text', ['text', 'json'] as const),
     syncPeriodMs: syncPeriod(raw.syncPeriod),
     socketLb: parseSwitch('socket-lb', raw.socketLb, true),
     ...(raw.cgroupRoot !== undefined ? { cgroupRoot: raw.cgroupRoot } : {}),

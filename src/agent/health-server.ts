@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { Rejection } from '../reconcile/capacity.js';
 import { close, listen, sendJson } from './http.js';
 import type { HostPort } from './config.js';
+import type { SourceReport } from './source-state.js';
 
 export interface SyncStatus {
   /** Date.now() of the last successful sync; undefined before the first. */
@@ -39,23 +40,45 @@ export function healthy(status: SyncStatus): boolean {
   return unhealthyCause(status) === undefined;
 }
 
+/** What the agent adds to the sync status for /healthz, read at each answer. */
+export interface HealthContext {
+  readonly version: string;
+  /** Undefined only before the source exists. */
+  readonly source: () => SourceReport | undefined;
+  /** Services (by name) and frontends the maps serve, as last applied. */
+  readonly programmed: () => { readonly services: number; readonly frontends: number };
+}
+
+/** The /healthz body (docs/design.md §4.2); `lastError` is the cause, never null when unhealthy. */
+export function healthBody(status: SyncStatus, context: HealthContext, now = Date.now()): { healthy: boolean; body: Record<string, unknown> } {
+  const cause = unhealthyCause(status);
+  return {
+    healthy: cause === undefined,
+    body: {
+      healthy: cause === undefined,
+      lastError: cause ?? null,
+      version: context.version,
+      source: context.source() ?? null,
+      programmed: context.programmed(),
+      lastSyncedAt: status.lastSyncedAt === undefined ? null : new Date(status.lastSyncedAt).toISOString(),
+      currentTime: new Date(now).toISOString(),
+      attached: status.attached ?? false,
+      capacity: { rejectedServices: status.rejected?.length ?? 0, rejected: (status.rejected ?? []).slice(0, REJECTED_LISTED) },
+    },
+  };
+}
+
 /** `refresh` runs before each answer (the pin check). */
-export async function startHealthServer(addr: HostPort, status: SyncStatus, refresh: () => void = () => undefined): Promise<Server> {
+export async function startHealthServer(addr: HostPort, status: SyncStatus, context: HealthContext,
+  refresh: () => void = () => undefined): Promise<Server> {
   return listen((req, res) => {
     if (req.url !== '/healthz' && req.url !== '/') {
       sendJson(res, 404, { error: 'not found: try /healthz' });
       return;
     }
     refresh();
-    const cause = unhealthyCause(status);
-    sendJson(res, cause === undefined ? 200 : 503, {
-      healthy: cause === undefined,
-      lastSyncedAt: status.lastSyncedAt === undefined ? null : new Date(status.lastSyncedAt).toISOString(),
-      currentTime: new Date().toISOString(),
-      attached: status.attached ?? false,
-      lastError: cause ?? null,
-      capacity: { rejectedServices: status.rejected?.length ?? 0, rejected: (status.rejected ?? []).slice(0, REJECTED_LISTED) },
-    });
+    const { healthy: ok, body } = healthBody(status, context);
+    sendJson(res, ok ? 200 : 503, body);
   }, addr.host, addr.port, '--health-addr');
 }
 

@@ -2,8 +2,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DsrlbError } from '../errors.js';
 import { Agent } from './agent.js';
-import { cleanup } from './cleanup.js';
-import { ENV_VARS, mergeEnv, parseAgentConfig, type RawAgentOptions } from './config.js';
+import { cleanup, cleanupText } from './cleanup.js';
+import { DEFAULT_HEALTH_ADDR, DEFAULT_METRICS_ADDR, ENV_VARS, mergeEnv, parseAgentConfig, type RawAgentOptions } from './config.js';
+import { buildInfo, packageVersion } from './version.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -31,6 +32,9 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .enablePositionalOptions()
     .exitOverride()
     .showHelpAfterError()
+    .version(`dsrlb-agent ${packageVersion()}`, '--version', 'print the version and exit')
+    // `dsrlb-agent help [command]`, as well as --help.
+    .helpCommand(true)
     .addOption(flag('kubeconfig', 'kubeconfig', 'kubeconfig file (else in-cluster, else KUBECONFIG)'))
     .addOption(flag('api-server', 'apiServer', 'API server URL, bypassing any ClusterIP (e.g. https://10.0.0.1:6443)'))
     .addOption(flag('manifests', 'manifests', 'standalone: a directory of Service/EndpointSlice/Node manifests, watched'))
@@ -47,13 +51,14 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))
     .addOption(flag('bpf-object-dir', 'bpfObjectDir', 'directory of the build\'s xdp_lb.o and tc_revnat.o (default build/bpf)'))
     .addOption(flag('mtu', 'mtu', 'inter-node MTU (default: the first device\'s)'))
-    .addOption(flag('metrics-addr', 'metricsAddr', 'Prometheus metrics address (default 0.0.0.0:9963)'))
-    .addOption(flag('health-addr', 'healthAddr', '/healthz address (default 127.0.0.1:9964)'))
+    .addOption(flag('metrics-addr', 'metricsAddr', `Prometheus /metrics address; 0.0.0.0:PORT to be scraped from other hosts (default ${DEFAULT_METRICS_ADDR})`))
+    .addOption(flag('health-addr', 'healthAddr', `/healthz address (default ${DEFAULT_HEALTH_ADDR})`))
     .addOption(flag('healthz-bind-address', 'healthzBindAddress',
       'kube-proxy\'s node health endpoint, /healthz and /livez; empty: off (default 0.0.0.0:10256)'))
     .addOption(flag('manifests-max-file-bytes', 'manifestsMaxFileBytes', 'a manifest file larger than this is refused (default 8388608)'))
     .addOption(flag('manifests-max-objects', 'manifestsMaxObjects', 'a manifest file with more objects than this is refused (default 20000)'))
     .addOption(flag('log-level', 'logLevel', 'trace | debug | info | warn | error (default info)'))
+    .addOption(flag('log-format', 'logFormat', 'text (one line an event, for people) | json (one JSON object a line, for collectors) (default text)'))
     .addOption(flag('sync-period', 'syncPeriod', 'how often the maps are read back and repaired to the plan, e.g. 30s, 1h (default 1h)'))
     .addOption(boolFlag('socket-lb', 'socketLb', 'socket-level LB for pods and node processes on cgroup hooks (default true)'))
     .addOption(flag('cgroup-root', 'cgroupRoot', 'cgroup2 directory the socket LB attaches to (default: the cgroup2 mount)'))
@@ -73,15 +78,31 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     });
 
   program.command('cleanup')
-    .description('detach dsrlb from every device of this network namespace and its cgroup, and remove its pinned maps')
+    .description('detach dsrlb from every device of this network namespace and its cgroup, remove the neighbour entries it added and its pinned maps')
     .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))
-    .action((opts: { bpffsRoot?: string }) => {
+    .option('-o, --output <format>', 'text (what was removed, a line each) or json', 'text')
+    .action((opts: { bpffsRoot?: string; output: string }) => {
+      const format = outputFormat(opts.output);
       requireRoot();
       const root = opts.bpffsRoot ?? process.env[ENV_VARS.bpffsRoot] ?? '/sys/fs/bpf/dsrlb';
       const report = cleanup(root);
-      process.stdout.write(`${JSON.stringify(report)}\n`);
+      process.stdout.write(format === 'json' ? `${JSON.stringify(report)}\n` : cleanupText(report, root));
+    });
+
+  program.command('version')
+    .description('print the versions of dsrlb, libbpf and Node.js')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action((opts: { output: string }) => {
+      const info = buildInfo();
+      process.stdout.write(outputFormat(opts.output) === 'json' ? `${JSON.stringify(info)}\n`
+        : `dsrlb-agent ${info.version} (libbpf ${info.libbpf}, Node.js ${info.nodejs})\n`);
     });
   return program;
+}
+
+function outputFormat(value: string): 'text' | 'json' {
+  if (value === 'text' || value === 'json') return value;
+  throw new DsrlbError('ERR_USAGE', `unknown output format '${value}'`, { subject: '--output', remedy: 'use text or json' });
 }
 
 function oneLine(e: unknown): string {

@@ -75,7 +75,7 @@ export function mapFill<K, V>(root: string, s: MapSpec<K, V>): MapFill {
   if (s.name === MapSpecs.backends.name) {
     return withPinned(root, MapSpecs.backends, (m) => ({ entries: liveBackends(m).length, info: m.info() }));
   }
-  return withPinned(root, s, (m) => ({ entries: [...m.keys()].length, info: m.info() }));
+  return withPinned(root, s, (m) => ({ entries: m.count(), info: m.info() }));
 }
 
 export function mapOf<K, V>(obj: BpfObjectFile, s: MapSpec<K, V>): BpfMap<K, V> {

@@ -132,6 +132,14 @@ export class BpfMap<K, V> {
     }
   }
 
+  /** How many entries: batched where the kernel supports it (a few system calls), else key by key. */
+  count(): number {
+    let n = 0;
+    if (supportsBatch(this.type)) this.scanRaw(() => { n++; });
+    else for (const _ of this.keys()) n++;
+    return n;
+  }
+
   /** All entries; batched where the kernel supports it, else key by key. */
   entries(): [K, V][] {
     if (this.perCpu) throw new TypeError(`${this.name} is per-CPU: use entriesPerCpu()`);

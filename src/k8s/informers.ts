@@ -42,7 +42,9 @@ export class KubernetesSource extends StoreSource {
       },
       listed: (kind: ResourceKind) => {
         this.listed.add(kind);
-        if (this.listed.size === RESOURCE_KINDS.length) this.markSynced();
+        if (this.listed.size < RESOURCE_KINDS.length) return;
+        this.markRead();
+        this.markSynced();
       },
       error: (e: SourceError) => this.report(e),
     };

@@ -139,6 +139,7 @@ export class ManifestSource extends StoreSource {
 
   private async drainOnce(): Promise<void> {
     while (this.running && (this.rescanWanted || this.dirty.size > 0)) {
+      let scanned = false;
       // While the directory is failing, files are read only after it lists again.
       if (this.dirError !== undefined) this.rescanWanted = true;
       if (this.rescanWanted) {
@@ -146,11 +147,13 @@ export class ManifestSource extends StoreSource {
         // An unreadable directory is a failure, not an empty cluster: keep everything.
         if (!(await this.scan())) return;
         this.scannedOnce = true;
+        scanned = true;
       }
       const batch = [...this.dirty].sort();
       this.dirty.clear();
       let changed = false;
       for (const file of batch) changed = (await this.readFile(file)) || changed;
+      if (scanned) this.markRead();
       if (changed) this.changed();
       if (this.scannedOnce) this.markSynced();
     }

@@ -30,15 +30,17 @@ export type ChangeHandler = (state: ClusterState, change: StateChange) => void |
 export type ErrorResource = ResourceKind | 'manifests' | 'consumer';
 
 /** Stable error kinds, a metrics label. */
-export type SourceErrorKind =
-  | 'list' // a list request failed
-  | 'watch' // a watch failed or could not start
-  | 'watch_stalled' // a watch went silent past its deadline and was restarted
-  | 'invalid_object' // an object was malformed or invalid: skipped, last good version kept
-  | 'parse' // a manifest file did not parse
-  | 'read' // a manifest file or the directory could not be read
-  | 'limit' // a manifest file over --manifests-max-file-bytes or --manifests-max-objects: refused
-  | 'handler'; // the change handler threw
+export const SOURCE_ERROR_KINDS = [
+  'list', // a list request failed
+  'watch', // a watch failed or could not start
+  'watch_stalled', // a watch went silent past its deadline and was restarted
+  'invalid_object', // an object was malformed or invalid: skipped, last good version kept
+  'parse', // a manifest file did not parse
+  'read', // a manifest file or the directory could not be read
+  'limit', // a manifest file over --manifests-max-file-bytes or --manifests-max-objects: refused
+  'handler', // the change handler threw
+] as const;
+export type SourceErrorKind = typeof SOURCE_ERROR_KINDS[number];
 
 export class SourceError extends DsrlbError {
   constructor(
@@ -58,6 +60,8 @@ export interface SourceStatus {
   readonly synced: boolean;
   /** What is failing right now (resources in backoff, files that do not parse). */
   readonly failing: readonly string[];
+  /** Date.now() when the source last finished reading everything (API: a list, once all have listed; manifests: a pass over the directory). */
+  readonly lastCompleteReadAt?: number;
 }
 
 export interface ErrorCount {

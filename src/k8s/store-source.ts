@@ -19,6 +19,7 @@ export abstract class StoreSource implements Source {
   private phase: Phase = 'new';
   private synced = false;
   private handedOver = false;
+  private lastCompleteReadAt: number | undefined;
   private busy = false;
   private readonly errorListeners = new Set<(e: SourceError) => void>();
   private readonly syncWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
@@ -72,7 +73,7 @@ export abstract class StoreSource implements Source {
   }
 
   status(): SourceStatus {
-    return { synced: this.synced, failing: this.failing() };
+    return { synced: this.synced, failing: this.failing(), ...(this.lastCompleteReadAt !== undefined ? { lastCompleteReadAt: this.lastCompleteReadAt } : {}) };
   }
 
   errorCounts(): readonly ErrorCount[] {
@@ -100,6 +101,11 @@ export abstract class StoreSource implements Source {
     if (this.synced) return;
     this.synced = true;
     this.throttle.poke();
+  }
+
+  /** Everything has just been read (a list, a pass over the directory): status() says when. */
+  protected markRead(): void {
+    this.lastCompleteReadAt = Date.now();
   }
 
   protected report(error: SourceError): void {

@@ -1,18 +1,19 @@
 /**
  * One dsrlb-agent per lab node, standalone: its own manifests directory, its
- * own bpffs root, the node's uplink as its device. An agent logs a line with
- * "msg":"synced" after each successful sync; the lab waits for those.
+ * own bpffs root, the node's uplink as its device. An agent logs JSON lines
+ * (--log-format json), one with "msg":"synced" after each successful sync; the lab waits for those.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Mode } from '../agent/config.js';
+import { DEFAULT_HEALTH_ADDR, DEFAULT_METRICS_ADDR, type Mode } from '../agent/config.js';
 import { agentCgroupRoot } from './cgroups.js';
 import { LabEntries, NODE } from './entries.js';
 import { fileSize, readLog, startProcess, stopProcess, summarizeLine, waitFor, type LabProcess } from './processes.js';
 import type { LabNode, LabTopology } from './topology.js';
 
-export const AGENT_METRICS_PORT = 9963;
-export const AGENT_HEALTH_PORT = 9964;
+/** The agent's default ports: each lab node is a network namespace of its own, so they never collide. */
+export const AGENT_METRICS_PORT = Number(DEFAULT_METRICS_ADDR.split(':')[1]);
+export const AGENT_HEALTH_PORT = Number(DEFAULT_HEALTH_ADDR.split(':')[1]);
 const SYNCED = '"msg":"synced"';
 const SYNC_FAILED = '"msg":"sync failed';
 
@@ -51,6 +52,7 @@ export function agentArgv(topo: LabTopology, node: LabNode, opts: AgentOptions):
     '--cgroup-root', agentCgroupRoot(topo, node),
     '--metrics-addr', `${node.address}:${AGENT_METRICS_PORT}`,
     '--health-addr', `127.0.0.1:${AGENT_HEALTH_PORT}`,
+    '--log-format', 'json',
     ...(opts.mtu !== undefined ? ['--mtu', String(opts.mtu)] : []),
     ...(opts.xdpMode ? ['--xdp-mode', opts.xdpMode] : []),
     ...(opts.logLevel ? ['--log-level', opts.logLevel] : []),

@@ -125,6 +125,11 @@ export class Reconciler {
     return this.c.held.terminatingSince;
   }
 
+  /** Services (by name) and frontends as last applied: what the maps serve. */
+  programmed(): { services: number; frontends: number } {
+    return { services: this.c.applied.services.size, frontends: this.c.applied.frontendOwner.size };
+  }
+
   /** Warnings of every service as last applied. */
   warnings(): DesiredWarning[] {
     return [...this.c.applied.services.values()].flatMap((s) => s.warnings);

@@ -19,8 +19,8 @@ import { sh } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 import { agentNode, health, serviceYaml, spawnAgent, waitHealthy, type Svc } from '../helpers/agent.js';
 
-const HEALTH = '127.0.0.1:9964';
-const METRICS = '127.0.0.1:9963';
+const HEALTH = '127.0.0.1:9477';
+const METRICS = '127.0.0.1:9476';
 
 function frontendAddresses(root: string): string[] {
   return withPinned(currentLayoutDir(root), MapSpecs.services, (m) => [...new Set(m.entries().map(([k]) => k.address))].sort());

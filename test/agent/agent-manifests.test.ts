@@ -51,7 +51,7 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   writeFileSync(file, manifests(80, ['198.18.1.10', '198.18.1.11']));
   const cgroup = testCgroup(t);
   const agent = spawnAgent(t, ns, ['--manifests', dir, '--node-name', 'node-a', '--devices', 'eth0', '--bpffs-root', root,
-    '--cgroup-root', cgroup, '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964']);
+    '--cgroup-root', cgroup, '--metrics-addr', '127.0.0.1:9476', '--health-addr', '127.0.0.1:9477']);
   const log = agent.log;
 
   await waitFor(() => log().includes('"msg":"synced"'), 20_000, () => `agent did not sync:\n${log()}`);
@@ -73,7 +73,7 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
 
   // lbctl status, from inside the node's network namespace: devices, config, the agent's health.
   const status = JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', join(projectRoot, 'bin', 'lbctl.js'),
-    'status', '--bpffs-root', root, '--health-addr', '127.0.0.1:9964', '-o', 'json'])) as Status;
+    'status', '--bpffs-root', root, '--health-addr', '127.0.0.1:9477', '-o', 'json'])) as Status;
   t.deepEqual(status.attachments.map((a) => [a.device, a.xdp, a.tcEgress]), [['eth0', 'native', true]]);
   t.deepEqual(status.config, { nodeAddress: '198.51.100.1', mode: 'dsr', mtu: 1500 });
   t.true(status.agent.healthy);
@@ -89,8 +89,8 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   t.is(frontends(root).length, 4, 'the maps stay pinned after SIGTERM');
   t.true(socketLbStatus(root).attached, 'the socket LB stays attached after SIGTERM');
 
-  const report = JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin, 'cleanup', '--bpffs-root', root])) as CleanupReport;
-  t.deepEqual(report.socketLbDetached, ['sock_connect4', 'sock_sendmsg4', 'sock_recvmsg4', 'sock_getpeername4']);
+  const report = JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', agentBin, 'cleanup', '--bpffs-root', root, '-o', 'json'])) as CleanupReport;
+  t.deepEqual(report.socketLb, { programs: ['sock_connect4', 'sock_sendmsg4', 'sock_recvmsg4', 'sock_getpeername4'], cgroup });
   t.false(socketLbStatus(root).attached);
   t.is(programIds(ns).xdp, null, 'cleanup detached the program');
   t.deepEqual(layoutDirs(root), [], 'cleanup removed the pins of every layout');

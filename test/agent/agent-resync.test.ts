@@ -42,7 +42,7 @@ function snapshot(root: string): Snapshot {
 
 function metric(ns: string, name: string): Map<string, number> {
   const text = sh('nsenter', [`--net=/run/netns/${ns}`, 'node', '-e',
-    'fetch("http://127.0.0.1:9963/metrics").then((r) => r.text()).then((s) => process.stdout.write(s))']);
+    'fetch("http://127.0.0.1:9476/metrics").then((r) => r.text()).then((s) => process.stdout.write(s))']);
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     const m = new RegExp(`^${name}\\{map="([^"]+)"\\} (\\d+)`).exec(line);
@@ -61,7 +61,7 @@ metadata: { name: node-a }
 status: { addresses: [{ type: InternalIP, address: 198.51.100.1 }] }
 `);
   const a = spawnAgent(t, ns, ['--manifests', dir, '--node-name', 'node-a', '--devices', 'eth0', '--bpffs-root', root,
-    '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964', '--sync-period', `${PERIOD_S}s`]);
+    '--metrics-addr', '127.0.0.1:9476', '--health-addr', '127.0.0.1:9477', '--sync-period', `${PERIOD_S}s`]);
   await waitFor(() => a.log().includes('"msg":"synced"'), 20_000, () => `agent did not sync:\n${a.log()}`);
   await waitFor(() => a.log().includes('the maps match the plan'), (PERIOD_S + 5) * 1000, () => `no resync ran:\n${a.log()}`);
   const maps = currentLayoutDir(root); // the agent's layout directory

@@ -15,8 +15,8 @@ import { sh } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 import { agentNode, datapathSnapshot, health, programIds, runAgentToExit, serviceYaml, spawnAgent, waitHealthy } from '../helpers/agent.js';
 
-const HEALTH = '127.0.0.1:9964';
-const METRICS = '127.0.0.1:9963';
+const HEALTH = '127.0.0.1:9477';
+const METRICS = '127.0.0.1:9476';
 
 const web = serviceYaml({ name: 'web', clusterIP: '203.0.113.1' });
 

@@ -19,8 +19,8 @@ import { agentNode, programIds, serviceYaml, spawnAgent, waitHealthy } from '../
 import { testCgroup } from '../helpers/cgroup.js';
 import { buildLayoutVariant, defaultLayout, type Variant } from '../helpers/layout-variant.js';
 
-const HEALTH = '127.0.0.1:9964';
-const METRICS = '127.0.0.1:9963';
+const HEALTH = '127.0.0.1:9477';
+const METRICS = '127.0.0.1:9476';
 
 let variant: Variant | undefined;
 test.before(() => { variant = buildLayoutVariant(); });

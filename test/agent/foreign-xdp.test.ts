@@ -39,7 +39,7 @@ function nodeWithForeignXdp(t: ExecutionContext): AgentNode & { foreign: XdpProg
 
 function args(n: AgentNode, extra: string[] = []): string[] {
   return ['--manifests', n.dir, '--node-name', 'node-a', '--devices', 'eth0', '--bpffs-root', n.root,
-    '--metrics-addr', '127.0.0.1:9963', '--health-addr', '127.0.0.1:9964', ...extra];
+    '--metrics-addr', '127.0.0.1:9476', '--health-addr', '127.0.0.1:9477', ...extra];
 }
 
 test('the agent refuses a device with a foreign XDP program, naming it and the remedy, and touches nothing', async (t) => {

@@ -62,13 +62,14 @@ test('the agent command line is the documented flags, and the agent accepts it',
   t.deepEqual(flags, {
     '--manifests': '/tmp/dsrlb-lab-unit/manifests/node-b', '--node-name': 'node-b', '--devices': 'eth0', '--mode': 'hybrid',
     '--bpffs-root': '/sys/fs/bpf/dsrlb-lab-unit/node-b', '--node-address': '198.51.100.2',
-    '--cgroup-root': '/sys/fs/cgroup/dsrlb-lab-unit/node-b', '--metrics-addr': '198.51.100.2:9963', '--health-addr': '127.0.0.1:9964', '--mtu': '1400',
+    '--cgroup-root': '/sys/fs/cgroup/dsrlb-lab-unit/node-b', '--metrics-addr': '198.51.100.2:9476', '--health-addr': '127.0.0.1:9477', '--log-format': 'json', '--mtu': '1400',
   });
   const config = parseAgentConfig({
     manifests: flags['--manifests'], nodeName: flags['--node-name'], devices: flags['--devices'], mode: flags['--mode'],
     bpffsRoot: flags['--bpffs-root'], nodeAddress: flags['--node-address'], metricsAddr: flags['--metrics-addr'],
-    healthAddr: flags['--health-addr'], mtu: flags['--mtu'], cgroupRoot: flags['--cgroup-root'],
+    healthAddr: flags['--health-addr'], mtu: flags['--mtu'], cgroupRoot: flags['--cgroup-root'], logFormat: flags['--log-format'],
   });
+  t.is(config.logFormat, 'json');
   t.is(config.mode, 'hybrid');
   t.is(config.cgroupRoot, '/sys/fs/cgroup/dsrlb-lab-unit/node-b');
   t.true(config.socketLb);

@@ -31,7 +31,8 @@ const PERMUTATIONS: Readonly<Record<string, Values>> = {
   hybrid: { ...REQUIRED, loadBalancer: { mode: 'hybrid', acceleration: 'generic' } },
   'custom devices': { ...REQUIRED, devices: ['ens5', 'bond0.100'], mtu: 9000, tunnelPort: 6082, syncPeriod: '15m' },
   'API host set': { k8sServiceHost: 'api.cluster.example', k8sServicePort: 443 },
-  'metrics off': { ...REQUIRED, prometheus: { enabled: false } },
+  'metrics published': { ...REQUIRED, prometheus: { enabled: true } },
+  'JSON logs': { ...REQUIRED, logFormat: 'json' },
   'ServiceMonitor': { ...REQUIRED, prometheus: { serviceMonitor: { enabled: true, labels: { release: 'prom' }, interval: '30s' } } },
   'socket LB host namespace only': { ...REQUIRED, socketLB: { hostNamespaceOnly: true } },
   'socket LB off': { ...REQUIRED, socketLB: { enabled: false } },
@@ -69,7 +70,7 @@ test('the DaemonSet is a node agent as Cilium\'s: host network, every node, one 
   t.is(c.env?.find((e) => e.name === 'KUBERNETES_SERVICE_HOST')?.value, '192.0.2.10');
   t.is(c.env?.find((e) => e.name === 'KUBERNETES_SERVICE_PORT')?.value, '6443');
   for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
-    t.deepEqual(probe?.httpGet, { host: '127.0.0.1', path: '/healthz', port: 9964, scheme: 'HTTP' });
+    t.deepEqual(probe?.httpGet, { host: '127.0.0.1', path: '/healthz', port: 9477, scheme: 'HTTP' });
   }
   t.false(c.securityContext?.privileged);
   t.deepEqual(c.securityContext?.capabilities, { add: ['BPF', 'PERFMON', 'NET_ADMIN', 'SYS_ADMIN', 'SYS_RESOURCE', 'IPC_LOCK'], drop: ['ALL'] });
@@ -79,7 +80,7 @@ test('the DaemonSet is a node agent as Cilium\'s: host network, every node, one 
   t.deepEqual(init?.volumeMounts?.[0], { name: 'bpf-maps', mountPath: '/sys/fs/bpf', mountPropagation: 'Bidirectional' });
   t.true(init?.securityContext?.privileged, 'Bidirectional propagation is only allowed in privileged containers');
   t.deepEqual(pod?.volumes?.map((v) => [v.name, v.hostPath?.path]), [['bpf-maps', '/sys/fs/bpf'], ['cgroup-root', '/sys/fs/cgroup']]);
-  t.deepEqual(c.ports?.map((p) => [p.name, p.containerPort, p.hostPort]), [['metrics', 9963, 9963], ['proxy-healthz', 10256, 10256]]);
+  t.deepEqual(c.ports?.map((p) => [p.name, p.containerPort, p.hostPort]), [['proxy-healthz', 10256, 10256]], 'metrics stay on loopback by default');
 });
 
 test('values reach the agent\'s configuration', (t) => {
@@ -92,11 +93,22 @@ test('values reach the agent\'s configuration', (t) => {
   t.false('DSRLB_CGROUP_ROOT' in config(off));
   t.false(agent(off).volumeMounts?.some((m) => m.name === 'cgroup-root'));
 
-  const metricsOff = render(PERMUTATIONS['metrics off'] ?? {});
-  t.is(config(metricsOff).DSRLB_METRICS_ADDR, '127.0.0.1:9963', 'loopback only');
+  const metricsOff = render(REQUIRED);
+  t.is(config(metricsOff).DSRLB_METRICS_ADDR, '127.0.0.1:9476', 'loopback only, as kube-proxy\'s');
+  t.is(config(metricsOff).DSRLB_HEALTH_ADDR, '127.0.0.1:9477');
+  t.is(config(metricsOff).DSRLB_LOG_FORMAT, 'text');
   t.false(metricsOff.some((d) => d.kind === 'Service'));
   t.is(daemonSet(metricsOff).spec?.template.metadata?.annotations?.['prometheus.io/scrape'], undefined);
-  t.true(render(PERMUTATIONS.ServiceMonitor ?? {}).some((d) => d.kind === 'ServiceMonitor'));
+  t.is(config(render(PERMUTATIONS['JSON logs'] ?? {})).DSRLB_LOG_FORMAT, 'json');
+  // Published: every node address, a hostPort, the annotations and the headless Service.
+  for (const name of ['metrics published', 'ServiceMonitor']) {
+    const published = render(PERMUTATIONS[name] ?? {});
+    t.is(config(published).DSRLB_METRICS_ADDR, '0.0.0.0:9476', name);
+    t.deepEqual(agent(published).ports?.find((p) => p.name === 'metrics'), { name: 'metrics', containerPort: 9476, hostPort: 9476, protocol: 'TCP' }, name);
+    t.is(daemonSet(published).spec?.template.metadata?.annotations?.['prometheus.io/port'], '9476', name);
+    t.true(published.some((d) => d.kind === 'Service' && d.metadata.name.endsWith('-metrics')), name);
+  }
+  t.true(render(PERMUTATIONS.ServiceMonitor ?? {}).some((d) => d.kind === 'ServiceMonitor'), 'a ServiceMonitor publishes the metrics it scrapes');
 
   const priv = agent(render(PERMUTATIONS.privileged ?? {}));
   t.true(priv.securityContext?.privileged);

@@ -116,9 +116,14 @@ function withTestCgroup(t: ExecutionContext, args: readonly string[]): readonly 
   return args.some((a) => a.startsWith('--cgroup-root') || a.startsWith('--socket-lb')) ? args : [...args, '--cgroup-root', testCgroup(t)];
 }
 
+/** JSON log lines unless the test chose (`--log-format`): tests match fields such as "msg":"synced". */
+function withJsonLogs(args: readonly string[]): readonly string[] {
+  return args.some((a) => a.startsWith('--log-format')) ? args : [...args, '--log-format', 'json'];
+}
+
 export function spawnAgent(t: ExecutionContext, ns: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): RunningAgent {
   let log = '';
-  const proc = spawn('nsenter', agentArgs(ns, withTestCgroup(t, args)), { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const proc = spawn('nsenter', agentArgs(ns, withJsonLogs(withTestCgroup(t, args))), { stdio: ['ignore', 'pipe', 'pipe'], env });
   proc.stdout?.on('data', (d: Buffer) => { log += d.toString(); });
   proc.stderr?.on('data', (d: Buffer) => { log += d.toString(); });
   // 'close', not 'exit': every line the agent wrote has been read by then.

@@ -141,6 +141,7 @@ test('API server gone for a while: the last state is kept, errors are counted, a
   h.api.put('services', service('shop', 'doomed', '10.96.0.13'));
   await until(t, () => h.latest().services.has('shop/doomed'), 'shop/doomed');
   const handedOver = h.states.length;
+  const readBefore = h.source.status().lastCompleteReadAt ?? Infinity;
 
   await h.api.goAway();
   await until(t, () => h.errors.filter((e) => e.kind === 'watch').length >= 6, 'a few failed reconnects');
@@ -157,6 +158,7 @@ test('API server gone for a while: the last state is kept, errors are counted, a
 
   await until(t, () => h.latest().services.has('shop/born') && !h.latest().services.has('shop/doomed') && h.latest().nodes.has('node-c'), 'convergence');
   await until(t, () => h.source.status().failing.length === 0, 'no resource failing');
+  t.true((h.source.status().lastCompleteReadAt ?? 0) > readBefore, 'the relist after the outage is the last complete read');
   for (const s of h.states.slice(handedOver)) t.true(s.services.has('shop/web') && s.endpointSlices.has('shop/web-abc'), 'never emptier');
   const counts = h.source.errorCounts();
   t.true(counts.some((c) => c.resource === 'services' && c.kind === 'watch' && c.count >= 1));

@@ -12,8 +12,9 @@ test('defaults follow docs/design.md §4', (t) => {
   t.is(c.xdpMode, 'native');
   t.is(c.maglevTableSize, 16381);
   t.is(c.bpffsRoot, '/sys/fs/bpf/dsrlb');
-  t.deepEqual(c.metricsAddr, { host: '0.0.0.0', port: 9963 });
-  t.deepEqual(c.healthAddr, { host: '127.0.0.1', port: 9964 });
+  t.deepEqual(c.metricsAddr, { host: '127.0.0.1', port: 9476 }, 'metrics on loopback unless asked, as kube-proxy\'s');
+  t.deepEqual(c.healthAddr, { host: '127.0.0.1', port: 9477 });
+  t.is(c.logFormat, 'text');
   t.deepEqual(c.healthzBindAddress, { host: '0.0.0.0', port: 10256 });
   t.is(c.mtu, undefined);
   t.is(c.syncPeriodMs, 60 * 60 * 1000, "kube-proxy's --sync-period default");
@@ -58,6 +59,19 @@ test('the environment fills what the flags leave out, flags win', (t) => {
   t.deepEqual(c.source, { kind: 'kubernetes' });
 });
 
+test('the default ports collide with none of Cilium, Hubble, Calico, node-exporter, the kubelet or kube-proxy', (t) => {
+  const taken = [9962, 9963, 9964, 9965, 9879, 9890, 9891, 9893, 4240, 4244, 4245, 9091, 9099, 9100, 10248, 10249, 10250, 10255, 10256];
+  const c = parseAgentConfig(minimal);
+  for (const port of [c.metricsAddr.port, c.healthAddr.port]) t.false(taken.includes(port), String(port));
+  t.not(c.metricsAddr.port, c.healthAddr.port);
+});
+
+test('--log-format from the flag or DSRLB_LOG_FORMAT', (t) => {
+  t.is(parseAgentConfig({ ...minimal, logFormat: 'json' }).logFormat, 'json');
+  t.is(parseAgentConfig(mergeEnv(minimal, { DSRLB_LOG_FORMAT: 'json' })).logFormat, 'json');
+  t.is(parseAgentConfig(mergeEnv({ ...minimal, logFormat: 'text' }, { DSRLB_LOG_FORMAT: 'json' })).logFormat, 'text', 'the flag wins');
+});
+
 test('KUBECONFIG does not beat in-cluster config: the source loader reads it last', (t) => {
   t.deepEqual(parseAgentConfig(mergeEnv({ nodeName: 'n', devices: 'eth0' }, { KUBECONFIG: '/k' })).source, { kind: 'kubernetes' });
   t.deepEqual(parseAgentConfig({ nodeName: 'n', devices: 'eth0', kubeconfig: '/k' }).source, { kind: 'kubernetes', kubeconfig: '/k' });
@@ -70,7 +84,8 @@ const bad: [string, RawAgentOptions, RegExp][] = [
   ['Maglev size below the base size', { ...minimal, maglevTableSize: '1009' }, /--maglev-table-size: '1009' is not a whole number in \[1021, 1000003\]/],
   ['Maglev size above the maximum', { ...minimal, maglevTableSize: '2000000' }, /--maglev-table-size/],
   ['MTU not a number', { ...minimal, mtu: '15OO' }, /--mtu: '15OO'/],
-  ['bad metrics address', { ...minimal, metricsAddr: '9963' }, /--metrics-addr: '9963' is not host:port/],
+  ['bad metrics address', { ...minimal, metricsAddr: '9476' }, /--metrics-addr: '9476' is not host:port.*127\.0\.0\.1:9476/],
+  ['unknown log format', { ...minimal, logFormat: 'logfmt' }, /--log-format: unknown value 'logfmt' \(use one of: text, json\)/],
   ['bad device name', { ...minimal, devices: 'eth0,bad name!' }, /--devices: 'bad name!'/],
   ['bad API server', { nodeName: 'n', devices: 'eth0', apiServer: '10.0.0.1:6443' }, /--api-server.*https:\/\//],
   ['bad node address', { ...minimal, nodeAddress: '300.1.1.1' }, /--node-address/],

@@ -1,6 +1,6 @@
 /** The agent's health verdict, the pin comparison and the lock holder lookup: pure parts. */
 import test from 'ava';
-import { unhealthyCause } from '../../src/agent/health-server.js';
+import { healthBody, unhealthyCause } from '../../src/agent/health-server.js';
 import { flockHolder } from '../../src/agent/lock.js';
 import { pinsDiffer } from '../../src/agent/pins.js';
 
@@ -14,6 +14,18 @@ test('healthy only when synced, attached, with good pins; otherwise the cause, m
   t.is(unhealthyCause({ lastSyncedAt: 1, attached: true, lastError: 'x', pinsProblem: 'pins' }), 'pins');
   t.is(unhealthyCause({ lastSyncedAt: 1, attached: true, rejected: [{ service: 'a/b', frontends: 1, keptPrevious: false, reason: 'full' }] }), undefined,
     'Services left out for want of room are reported, not a health failure');
+});
+
+test('the /healthz body: the cause in lastError exactly when unhealthy, with version, source and what is programmed', (t) => {
+  const context = { version: '0.1.0', source: () => undefined, programmed: () => ({ services: 2, frontends: 5 }) };
+  const now = Date.parse('2026-01-01T00:00:10Z');
+  const sick = healthBody({ waitingFor: 'the source has not delivered a complete state: list failed' }, context, now);
+  t.false(sick.healthy);
+  t.like(sick.body, { healthy: false, lastError: 'no complete sync yet: the source has not delivered a complete state: list failed', version: '0.1.0',
+    source: null, lastSyncedAt: null, currentTime: '2026-01-01T00:00:10.000Z', attached: false });
+  const well = healthBody({ lastSyncedAt: now - 1000, attached: true }, context, now);
+  t.true(well.healthy);
+  t.like(well.body, { healthy: true, lastError: null, programmed: { services: 2, frontends: 5 }, lastSyncedAt: '2026-01-01T00:00:09.000Z', attached: true });
 });
 
 test('pins that vanished or name other maps are named', (t) => {

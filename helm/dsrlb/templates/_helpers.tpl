@@ -39,6 +39,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* Where the agent sees the host's cgroup2 root (a hostPath mount). */}}
 {{- define "dsrlb.cgroupMountPath" -}}/run/dsrlb/cgroupv2{{- end -}}
 
+{{/* "true" when /metrics is published for Prometheus (prometheus.enabled, or a ServiceMonitor asked for). */}}
+{{- define "dsrlb.metricsPublished" -}}{{ or .Values.prometheus.enabled .Values.prometheus.serviceMonitor.enabled }}{{- end -}}
+
 {{/* Values that cannot be expressed in values.schema.json, checked with the reason. */}}
 {{- define "dsrlb.validate" -}}
 {{- if and .Values.kubeProxyReplacement (not .Values.k8sServiceHost) -}}
