@@ -44,6 +44,14 @@
  * - replyNotOurs: a packet of the node's own leaving (no entry, no local
  *   backend): what every other packet on the device pays.
  * - replyLost: a local backend's reply without an entry (counted).
+ * - dropMonitorOff / dropMonitorOn: a frame whose IPv4 total length runs
+ *   past its end (dropped at parsing, before any lookup: the monitor's
+ *   share is the largest there), with monitor_gate closed, then open for
+ *   drops (the ring buffer drained between runs, every event checked to
+ *   have been written).
+ * - dsrEncapMonitorOff / dsrEncapMonitorOn: the establishedFlow segment
+ *   (DSR-encapsulated to its backend's node) with the gate closed, then open
+ *   for traces.
  *
  * Prints one JSON object. Needs root. Usage: npx tsx bench/datapath.ts
  * Environment (quicker runs while working): DSRLB_BENCH_ROUNDS (5),
@@ -59,6 +67,7 @@ import { cpus, totalmem } from 'node:os';
 import { BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_MAX_FLOWS } from '../src/bpf/index.js';
 import { be16, ipv4, pad, struct } from '../src/bpf/codec.js';
 import { lb4Tuple } from '../src/bpf/codecs/connections.js';
+import { MonitorSession } from '../src/bpf/monitor.js';
 import type { Lb4Backend, Lb4Key, Lb4Service } from '../src/bpf/codecs/services.js';
 import { maglevTable, maglevTableSize } from '../src/reconcile/maglev.js';
 import { buildFrame, buildGeneveFrame, decodeFrame, dsrOption, flowHash, mssOption, secondChanceOption } from '../src/packet/index.js';
@@ -95,10 +104,16 @@ const CASES: Record<string, string> = {
   replyUnconfirmed: 'the pod\'s SYN-ACK at tc egress for an unconfirmed connection: rewritten, MSS checked, nothing promoted',
   replyNotOurs: 'a packet of the node\'s own at tc egress: no reverse-NAT entry, no local backend: left alone',
   replyLost: 'a local backend\'s reply at tc egress without a reverse-NAT entry: counted (revnat_miss_unknown), left alone',
+  dropMonitorOff: 'a frame whose IPv4 total length runs past its end: dropped at parsing; monitor_gate closed (nobody listening)',
+  dropMonitorOn: 'the same frame, monitor_gate open for drops: one event per packet into the ring buffer (drained between runs)',
+  dsrEncapMonitorOff: 'the establishedFlow segment, DSR-encapsulated to its backend\'s node; monitor_gate closed',
+  dsrEncapMonitorOn: 'the same segment, monitor_gate open for traces: one tx_encap event per packet',
 };
 const BASELINE = process.env.DSRLB_BENCH_BASELINE;
 /** lb4_dsr_frontend before it had flags (the baseline's). */
 const LEGACY_DSR_FRONTEND = struct('lb4_dsr_frontend', { address: ipv4, port: be16, epoch: pad(2) });
+/** The ring buffer is drained every this many runs of a monitor-on case (it holds ~4,000 events). */
+const MONITOR_DRAIN_EVERY = 1_000;
 
 const TARGETS = { establishedRatio: 2.5, newFlowRatio: 4.0, nonServiceRatio: 1.2, synBurstSpread: 0.10, servicesSpread: 0.10, memoryBytes: 64 * MIB };
 
@@ -165,7 +180,7 @@ interface Case {
 }
 
 /** `twoTables`: the build has lb4_dsr_revnat_new and lb4_backend_frontends (a baseline may not). */
-function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile, twoTables = true): Case[] {
+function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile, cleanup: Cleanup, twoTables = true): Case[] {
   const fe = frontend(0);
   const eth = { src: Mac.router, dst: Mac.nic };
   /** The n-th client tuple of this run: 10.0.0.0 + n, port 40000 (n < 2^24). */
@@ -269,6 +284,32 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile, twoTable
     before: () => { prepare(); frames = freshSyns(runs); },
     run: (i) => xdpRun(frames[i] as Buffer),
   });
+  // A baseline build may have no monitor: its monitor cases are left out.
+  const hasMonitor = dp.xdp.mapDescriptions().some((d) => d.name === 'monitor_gate');
+  const monitor = hasMonitor ? MonitorSession.open(dp.pinRoot, ['drop', 'trace']) : undefined;
+  cleanup.teardown(() => monitor?.close());
+  const truncated = Buffer.from(established.subarray(0, established.length - 4));
+  if (dp.runXdp(truncated).retval !== XdpAction.DROP) throw new Error('dropMonitorOff: the cut frame is not dropped');
+  const gateClosed = (): void => { if (hasMonitor) dp.maps.monitorGate.update(0, { expiresNs: 0n, types: 0, ownerPid: 0 }); };
+  if (hasMonitor) gateClosed(); // until a monitor-on case: the setup's packets make no events
+  let events = 0;
+  let lostBefore = 0n;
+  /** A monitor-on case: the gate open (a lease longer than the case), every packet's event read back. */
+  const monitorOn = (name: string, frame: Buffer): Case => ({
+    name,
+    before: () => { monitor?.renew(600_000); monitor?.poll(); events = 0; lostBefore = monitor?.lost() ?? 0n; },
+    run: (i) => {
+      if (i % MONITOR_DRAIN_EVERY === 0) events += monitor?.poll().length ?? 0;
+      const ns = xdpRun(frame);
+      if (i === RUNS - 1) {
+        events += monitor?.poll().length ?? 0;
+        gateClosed();
+        const lost = (monitor?.lost() ?? 0n) - lostBefore;
+        if (events !== RUNS || lost !== 0n) throw new Error(`${name}: ${events} events of ${RUNS} runs, ${lost} lost`);
+      }
+      return ns;
+    },
+  });
   return [
     { name: 'xdpPassFloor', run: () => passProg.testRun({ data: nonService, ctx: passCtx }).duration },
     { name: 'nonService', run: () => xdpRun(nonService) },
@@ -290,6 +331,12 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile, twoTable
     { name: 'replyUnconfirmed', run: () => dp.runTc(synAckUnconfirmed).duration },
     { name: 'replyNotOurs', run: () => dp.runTc(notOurs).duration },
     { name: 'replyLost', run: () => dp.runTc(lost).duration },
+    ...(hasMonitor ? [
+      { name: 'dropMonitorOff', before: gateClosed, run: () => xdpRun(truncated) },
+      monitorOn('dropMonitorOn', truncated),
+      { name: 'dsrEncapMonitorOff', before: () => { gateClosed(); xdpRun(established); }, run: () => xdpRun(established) },
+      monitorOn('dsrEncapMonitorOn', established),
+    ] : []),
   ];
 }
 
@@ -381,7 +428,7 @@ function main(): void {
     if (SETS.includes(1)) {
       const dp = Datapath.create(cleanup);
       loadServices(dp, 1);
-      sets.push({ name: 'services1', cases: cases(dp, pass, probe()) });
+      sets.push({ name: 'services1', cases: cases(dp, pass, probe(), cleanup) });
     }
     if (SETS.includes(SERVICES)) {
       const dp = Datapath.create(cleanup);
@@ -390,7 +437,7 @@ function main(): void {
       for (const m of dp.xdp.mapDescriptions()) byMap[m.name] = memlock(m.fd);
       const total = Object.values(byMap).reduce((a, b) => a + b, 0);
       memory = { totalBytes: total, totalMiB: Number((total / MIB).toFixed(1)), byMap };
-      sets.push({ name: 'services10000x10', cases: cases(dp, pass, probe()) });
+      sets.push({ name: 'services10000x10', cases: cases(dp, pass, probe(), cleanup) });
       // The worst case of keeping previous tables until the next change: every service changed once.
       const other = Datapath.create(cleanup);
       const otherInner = loadServices(other, SERVICES);
@@ -404,7 +451,7 @@ function main(): void {
       const dp = Datapath.create(cleanup, { objectDir: BASELINE });
       loadServices(dp, 1);
       const twoTables = dp.xdp.mapDescriptions().some((d) => d.name === 'lb4_dsr_revnat_new');
-      sets.push({ name: 'baseline1', cases: cases(dp, pass, probe(), twoTables) });
+      sets.push({ name: 'baseline1', cases: cases(dp, pass, probe(), cleanup, twoTables) });
     }
     const m = measure(sets);
     one = m.ns.services1 ?? {};
@@ -449,6 +496,11 @@ function main(): void {
     } : {}),
     relativeChange10000vs1: spread,
     synBurstVsNewFlow: { services1: Number(burst(r1).toFixed(3)), services10000x10: Number(burst(rN).toFixed(3)) },
+    /** Monitor on / off, each as a ratio to its floor: what listening costs a packet that makes an event. */
+    monitorOnVsOff: Object.fromEntries(Object.entries({ services1: r1, services10000x10: rN }).map(([set, r]) => [set, {
+      drop: Number(((r.dropMonitorOn ?? NaN) / (r.dropMonitorOff ?? NaN)).toFixed(2)),
+      dsrEncap: Number(((r.dsrEncapMonitorOn ?? NaN) / (r.dsrEncapMonitorOff ?? NaN)).toFixed(2)),
+    }])),
     mapMemory10000x10: memory,
     mapMemory10000x10EveryServiceChangedOnce: memoryAllChanged,
     targets: TARGETS,

@@ -25,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dsrlb::InitAttach(env, exports);
   dsrlb::InitLock(env, exports);
   dsrlb::InitBtfLayout(env, exports);
+  dsrlb::InitRingBuffer(env, exports);
   return exports;
 }
 

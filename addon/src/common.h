@@ -43,5 +43,6 @@ void InitProg(Napi::Env env, Napi::Object exports);
 void InitAttach(Napi::Env env, Napi::Object exports);
 void InitLock(Napi::Env env, Napi::Object exports);
 void InitBtfLayout(Napi::Env env, Napi::Object exports);
+void InitRingBuffer(Napi::Env env, Napi::Object exports);
 
 }  // namespace dsrlb

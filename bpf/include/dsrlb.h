@@ -584,4 +584,59 @@ enum dsrlb_stat {
 	DSRLB_STAT_MAX,                   /* number of counters, keep last */
 };
 
+/* ---- monitor: datapath events for `lbctl monitor` (bpf/lib/monitor.h) ---
+ * monitor_events is a ring buffer of struct dsrlb_event, written only while
+ * monitor_gate (array, one entry) asks for that event type and its lease
+ * has not expired: a monitor renews the lease, so one killed with SIGKILL
+ * turns the events off by itself. Bytes, a power of two and a multiple of
+ * the page size (the kernel's condition for a ring buffer): 256 KiB, about
+ * 4,000 events. */
+#define DSRLB_MONITOR_RING_BYTES   262144
+/* dsrlb_monitor_gate.types and dsrlb_event.type: DROP, a packet dropped (why,
+ * and its tuple); TRACE, a packet rewritten (encap, decap, DNAT, reply
+ * rewrite, SNAT, generated replies). */
+#define DSRLB_MONITOR_DROP         0x01
+#define DSRLB_MONITOR_TRACE        0x02
+/* A monitor renews its lease every this many ms, for this many (docs/datapath.md). */
+#define DSRLB_MONITOR_LEASE_MS     5000
+#define DSRLB_MONITOR_RENEW_MS     1000
+
+/* dsrlb_event.hook: the program that saw the packet */
+enum dsrlb_hook {
+	DSRLB_HOOK_XDP       = 1,  /* xdp_lb: ingress of ifindex */
+	DSRLB_HOOK_TC_EGRESS = 2,  /* tc_revnat: egress of ifindex */
+};
+
+struct dsrlb_monitor_gate {
+	__u64 expires_ns;  /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) the lease ends */
+	__u32 types;       /* DSRLB_MONITOR_*; 0 = off: nothing emitted */
+	__u32 owner_pid;   /* the monitor holding the gate (for messages) */
+};
+
+struct dsrlb_event {
+	__u64  ts_ns;        /* bpf_ktime_get_ns() */
+	__u32  ifindex;      /* device: ingress (XDP), egress (tc) */
+	__u32  len;          /* frame length as dropped or sent */
+	__u16  reason;       /* enum dsrlb_stat: the counter the packet went to */
+	__u8   type;         /* DSRLB_MONITOR_DROP or DSRLB_MONITOR_TRACE */
+	__u8   hook;         /* enum dsrlb_hook */
+	__u16  cpu;
+	__s16  verdict;      /* the program's return value (XDP_*, TC_ACT_*) */
+	struct lb4_tuple tuple;   /* the packet's (the inner one of a Geneve frame) */
+	__be32 outer_saddr;  /* Geneve frame: outer addresses; else 0 */
+	__be32 outer_daddr;
+	__be32 frontend_address; /* Geneve frame with dsrlb's option: the frontend; else 0 */
+	__be16 frontend_port;
+	__u8   opt_type;     /* DSRLB_GENEVE_OPT_TYPE_DSR / _SNAT, or 0 */
+	__u8   pad;
+};
+
+/* monitor_pending (per-CPU): the event a packet's counter noted (its type
+ * and reason; event.type 0 = none) until the program's exit fills in the
+ * rest and emits it; and the events the ring buffer had no room for. */
+struct dsrlb_monitor_pending {
+	struct dsrlb_event event;
+	__u64 lost;        /* events dropped: ring buffer full */
+};
+
 #endif /* DSRLB_H */

@@ -343,4 +343,44 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } stats SEC(".maps");
 
+/*
+ * lbctl monitor (bpf/lib/monitor.h, docs/datapath.md "Monitor"): the gate
+ * a monitor opens for the event types it wants, under a lease it renews
+ * (struct dsrlb_monitor_gate). All zero, as created: no events, and a
+ * packet's only cost is this inlined array read at its program's exit.
+ * Written by lbctl monitor; the datapath clears `types` when the lease is over.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dsrlb_monitor_gate);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} monitor_gate SEC(".maps");
+
+/*
+ * Per CPU: the event a packet's counter asked for (count(), stats.h) until
+ * its program's exit emits it, and the events lost to a full ring buffer.
+ * Touched only while the gate is open; a monitor zeroes it before opening.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dsrlb_monitor_pending);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} monitor_pending SEC(".maps");
+
+/*
+ * The events (struct dsrlb_event), shared by every program that includes
+ * this file; read by lbctl monitor (one reader at a time: it holds a lock
+ * on the layout directory). DSRLB_MONITOR_RING_BYTES of kernel memory,
+ * allocated at creation whether anyone listens or not.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, DSRLB_MONITOR_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} monitor_events SEC(".maps");
+
 #endif /* DSRLB_MAPS_H */

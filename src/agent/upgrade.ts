@@ -176,7 +176,8 @@ export class LayoutUpgrade {
       const old = pinnedMapLayout(oldPath, m.name);
       const why = isPerCpu(m.type) ? 'per-CPU (counters, caches): starts empty'
         : old.type !== m.type ? 'its map type changed'
-          : m.type === MapType.SK_STORAGE ? SK_STORAGE_NOT_CARRIED : undefined;
+          : m.type === MapType.SK_STORAGE ? SK_STORAGE_NOT_CARRIED
+            : m.type === MapType.RINGBUF ? 'a ring buffer (monitor events): starts empty' : undefined;
       const key = why ? undefined : translation(old.key, m.key, old.keySize, m.keySize);
       const value = why || !key ? undefined : translation(old.value, m.value, old.valueSize, m.valueSize);
       if (!key || !value) {

@@ -23,6 +23,7 @@ export const u8: FieldKind<number> = { size: 1, read: (b, o) => b.readUInt8(o), 
 export const u16: FieldKind<number> = { size: 2, read: (b, o) => b.readUInt16LE(o), write: (b, o, v) => { b.writeUInt16LE(v, o); } };
 export const u32: FieldKind<number> = { size: 4, read: (b, o) => b.readUInt32LE(o), write: (b, o, v) => { b.writeUInt32LE(v, o); } };
 export const u64: FieldKind<bigint> = { size: 8, read: (b, o) => b.readBigUInt64LE(o), write: (b, o, v) => { b.writeBigUInt64LE(v, o); } };
+export const i16: FieldKind<number> = { size: 2, read: (b, o) => b.readInt16LE(o), write: (b, o, v) => { b.writeInt16LE(v, o); } };
 /** Network byte order (__be16 / __be32), exposed as host numbers. */
 export const be16: FieldKind<number> = { size: 2, read: (b, o) => b.readUInt16BE(o), write: (b, o, v) => { b.writeUInt16BE(v, o); } };
 export const be32: FieldKind<number> = { size: 4, read: (b, o) => b.readUInt32BE(o), write: (b, o, v) => { b.writeUInt32BE(v, o); } };
@@ -52,6 +53,15 @@ export function bytes(size: number): FieldKind<Buffer> {
       if (v.length !== size) throw new RangeError(`expected ${size} bytes, got ${v.length}`);
       v.copy(b, o);
     },
+  };
+}
+
+/** A struct member that is itself a struct (e.g. an lb4_tuple inside an event). */
+export function nested<T>(codec: Codec<T>): FieldKind<T> {
+  return {
+    size: codec.size,
+    read: (b, o) => codec.decode(b, o),
+    write: (b, o, v) => { codec.encode(v).copy(b, o); },
   };
 }
 

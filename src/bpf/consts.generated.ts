@@ -108,6 +108,11 @@ export const DSRLB_SOURCE_RANGE_FULL_PREFIX = 64;
 export const DSRLB_SOCK_REVNAT_TIMEOUT_SEC = 120;
 export const DSRLB_MAX_SOCK_REVNAT = 32768;
 export const DSRLB_SOCK_PICK_TRIES = 16;
+export const DSRLB_MONITOR_RING_BYTES = 262144;
+export const DSRLB_MONITOR_DROP = 0x01;
+export const DSRLB_MONITOR_TRACE = 0x02;
+export const DSRLB_MONITOR_LEASE_MS = 5000;
+export const DSRLB_MONITOR_RENEW_MS = 1000;
 
 export const dsrlb_mode = {
   DSRLB_MODE_DSR: 0,
@@ -183,4 +188,9 @@ export const dsrlb_stat = {
   DSRLB_STAT_REVNAT_MISS_REWRITTEN: 56,
   DSRLB_STAT_REVNAT_MISS_UNKNOWN: 57,
   DSRLB_STAT_MAX: 58,
+} as const;
+
+export const dsrlb_hook = {
+  DSRLB_HOOK_XDP: 1,
+  DSRLB_HOOK_TC_EGRESS: 2,
 } as const;

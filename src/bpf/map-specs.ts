@@ -7,6 +7,7 @@ import {
   lb4Affinity, lb4AffinityKey, lb4DsrFrontend, lb4Flow, lb4FragKey, lb4SnatEntry, lb4SockRevnat, lb4SockRevnatKey, lb4Tuple,
 } from './codecs/connections.js';
 import { maglevEntry } from './codecs/maglev.js';
+import { dsrlbMonitorGate, dsrlbMonitorPending } from './codecs/monitor.js';
 import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
 import { lb4Backend, lb4BackendAddr, lb4Frontend, lb4Key, lb4LocalBackendKey, lb4Revnat, lb4Service } from './codecs/services.js';
@@ -56,6 +57,10 @@ export const MapSpecs = {
   stats: spec('stats', u32Key, counter),
   /** Word index -> 64 ports no frontend uses (src/bpf/port-filter.ts). */
   portFilter: spec('lb4_port_filter', u32Key, counter),
+  /** lbctl monitor: the event types asked for and the lease (src/bpf/monitor.ts). */
+  monitorGate: spec('monitor_gate', u32Key, dsrlbMonitorGate),
+  /** Per CPU: the event a packet noted, and the events lost to a full ring. */
+  monitorPending: spec('monitor_pending', u32Key, dsrlbMonitorPending),
 } as const;
 
 export function openPinned<K, V>(root: string, s: MapSpec<K, V>): BpfMap<K, V> {

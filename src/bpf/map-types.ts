@@ -12,6 +12,8 @@ export const MapType = {
   HASH_OF_MAPS: 13,
   /** Per-socket storage: no keys to iterate (lb4_sock_peer). */
   SK_STORAGE: 24,
+  /** Ring buffer: no keys or values, records read with libbpf's ring_buffer (monitor_events). */
+  RINGBUF: 27,
 } as const;
 
 export const MapTypeName: Readonly<Record<number, string>> = Object.fromEntries(

@@ -40,6 +40,12 @@ export interface NativeMapInfo {
   type: number; id: number; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number;
 }
 export interface NativeBatch { keys: Buffer; values: Buffer; count: number; token: Buffer; done: boolean }
+/** A BPF ring buffer being read (src/bpf/monitor.ts). */
+export interface NativeRingBuffer {
+  /** Every record waiting, each as a u32 length (little endian here) and its bytes; null when none. */
+  consume(): Buffer | null;
+  close(): void;
+}
 export interface NativeTestRun { retval: number; dataOut: Buffer; duration: number }
 export interface NativeLinkInfo { id: number; progId: number; type: number; attachType: number; cgroupId: bigint }
 export interface NativeXdpQuery { attachMode: number; progId: number; driverProgId: number; genericProgId: number }
@@ -48,6 +54,7 @@ export interface Native {
   libbpfVersion(): string;
   numPossibleCpus(): number;
   BpfObject: new (path: string, pinRoot?: string) => NativeBpfObject;
+  RingBuffer: new (mapFd: number) => NativeRingBuffer;
   mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | null;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
   mapDelete(fd: number, key: Buffer): boolean;

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { DsrlbError } from '../errors.js';
 import { registerBpfCommands } from './bpf-commands.js';
 import { registerLabCommand } from './lab-command.js';
+import { registerMonitorCommand } from './monitor-command.js';
 import { registerPlanCommand } from './plan-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerVersionCommand } from './version-command.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerVersionCommand(program);
   registerBpfCommands(program);
+  registerMonitorCommand(program);
   registerPlanCommand(program);
   registerStatusCommand(program);
   registerLabCommand(program);

@@ -173,7 +173,7 @@ test('a local backend\'s reply without an entry is counted; rewritten from its o
 
 test('the reconciler names a backend\'s only frontend; a backend of two frontends gets none, and its lost replies stay as they are', (t) => {
   const dp = backendNode(t);
-  const r = Reconciler.open({ bpffsRoot: dp.root, revnatFallback: true });
+  const r = Reconciler.open({ bpffsRoot: dp.pinRoot, revnatFallback: true });
   t.teardown(() => r.close());
   const only = be(Addr.pod, 'node-a', POD_PORT);
   const shared = be(Addr.pod2, 'node-a', POD_PORT);

@@ -197,10 +197,10 @@ export function mapsSnapshot(root: string): Record<string, string> {
 function mapDigest(path: string, name: string): string {
   const fd = native().objGet(path);
   const info = native().mapInfo(fd);
-  if (info.type === MapType.SK_STORAGE) {
-    // Keyed by socket: nothing userspace can walk.
+  if (info.type === MapType.SK_STORAGE || info.type === MapType.RINGBUF) {
+    // Keyed by socket, or records for one reader (monitor_events): nothing userspace can walk.
     native().closeFd(fd);
-    return `id ${info.id}: per-socket storage`;
+    return `id ${info.id}: ${info.type === MapType.RINGBUF ? 'ring buffer' : 'per-socket storage'}`;
   }
   const m = new BpfMap(fd, scalar(bytes(info.keySize)), scalar(bytes(info.valueSize)), true, name);
   const raw = PER_CPU_TYPES.has(info.type) ? Math.ceil(info.valueSize / 8) * 8 * native().numPossibleCpus() : info.valueSize;

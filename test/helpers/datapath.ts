@@ -148,9 +148,11 @@ function testNetwork(t: Cleanup): { ifname: string; ifindex: number } {
 export class Datapath {
   readonly maps;
 
-  private constructor(readonly ifname: string, readonly ifindex: number, readonly xdp: BpfObjectFile, readonly tc: BpfObjectFile,
-    /** Where the maps are pinned (a reconciler may open them there). */
-    readonly root: string) {
+  private constructor(
+    readonly ifname: string, readonly ifindex: number, readonly xdp: BpfObjectFile, readonly tc: BpfObjectFile,
+    /** Where the maps are pinned (lbctl's --bpffs-root, a monitor's layout directory; a reconciler may open them there). */
+    readonly pinRoot: string,
+  ) {
     this.maps = {
       services: mapOf(xdp, MapSpecs.services),
       frontends: mapOf(xdp, MapSpecs.frontends),
@@ -174,6 +176,7 @@ export class Datapath {
       config: mapOf(xdp, MapSpecs.config),
       stats: mapOf(xdp, MapSpecs.stats),
       portFilter: mapOf(xdp, MapSpecs.portFilter),
+      monitorGate: mapOf(xdp, MapSpecs.monitorGate),
     };
   }
 
@@ -420,4 +423,10 @@ export function clientUdp(udp: Partial<UdpSpec> = {}, ip: Partial<FrameSpec['ip'
     ip: { src: Addr.client, dst: Addr.vip, id: 0x1234, ...ip },
     udp: { sport: 40000, dport: 53, payload: Buffer.from('query'), ...udp },
   });
+}
+
+/** A client segment to the VIP whose IPv4 total length claims 4 bytes more than the frame has: xdp_lb drops it (DROP_TRUNCATED). */
+export function truncatedTcp(): Buffer {
+  const whole = clientTcp({ flags: { ack: true }, payload: Buffer.from('0123456789') });
+  return Buffer.from(whole.subarray(0, whole.length - 4));
 }
