@@ -138,7 +138,7 @@ test('the LB node is the current backend\'s node: a flow it does not know goes t
   t.like(f.ip, { dst: Addr.otherNode });
   t.is(f.geneve?.options.length, 1, 'DSR option only');
   t.like(f.geneve?.inner.ip, { dst: Addr.pod2, checksumValid: true });
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual([...dp.maps.dsrRevnat.entries(), ...dp.maps.dsrRevnatNew.entries()], []);
 
   const syn = dp.runXdp(clientTcp({ sport: 40001, flags: { syn: true } }));
   t.is(syn.retval, XdpAction.PASS, 'a SYN is delivered here');
@@ -186,7 +186,7 @@ test('rescue: a flow this node does not know goes on to the second chance\'s nod
     geneve: { options: [dsrOption(Addr.vip, 80)] },
     inner: innerTcp(Addr.pod2, { ack: true }),
   }));
-  t.deepEqual(dp.maps.dsrRevnat.entries(), [], 'nothing recorded for a flow that is not served here');
+  t.deepEqual([...dp.maps.dsrRevnat.entries(), ...dp.maps.dsrRevnatNew.entries()], [], 'nothing recorded for a flow that is not served here');
   t.deepEqual(dp.nonZeroStats(), { TX_RESCUE: 1 });
 });
 
@@ -207,7 +207,7 @@ test('loop prevention: what a rescue sends carries no second chance, and the nod
 test('a flow this node knows, a SYN, or a packet without the option is delivered here as before', (t) => {
   const dp = backendNode(t);
   t.is(dp.runXdp(fromLbNode(innerTcp(Addr.pod, { syn: true }), withSecond)).retval, XdpAction.PASS, 'SYN');
-  t.truthy(dp.maps.dsrRevnat.lookup(replyKey), 'the SYN made the flow known');
+  t.truthy(dp.maps.dsrRevnatNew.lookup(replyKey), 'the SYN made the flow known (unconfirmed until the pod answers)');
   t.is(dp.runXdp(fromLbNode(innerTcp(Addr.pod, { ack: true }), withSecond)).retval, XdpAction.PASS, 'known flow');
   t.is(dp.runXdp(fromLbNode(innerTcp(Addr.pod, { ack: true }, 40001), [dsrOption(Addr.vip, 80)])).retval, XdpAction.PASS, 'no option');
   t.deepEqual(dp.nonZeroStats(), { RESCUE_SYN: 1, RESCUE_KNOWN: 1, PASS_DECAP: 3 });
@@ -236,7 +236,7 @@ test('malformed or misplaced second-chance options are dropped and counted, noth
   ];
   for (const options of bad) t.is(dp.runXdp(fromLbNode(innerTcp(Addr.pod, { ack: true }), options)).retval, XdpAction.DROP);
   t.deepEqual(dp.nonZeroStats(), { DROP_GENEVE_BAD_OPTION: bad.length });
-  t.deepEqual(dp.maps.dsrRevnat.entries(), []);
+  t.deepEqual([...dp.maps.dsrRevnat.entries(), ...dp.maps.dsrRevnatNew.entries()], []);
 });
 
 test('a second chance on this node: the packet is DNATed to that backend and delivered here', (t) => {
@@ -249,7 +249,7 @@ test('a second chance on this node: the packet is DNATed to that backend and del
   macToBytes(Mac.nic).copy(expected, 0);
   macToBytes(Mac.backendNode).copy(expected, 6);
   t.deepEqual(r.out, expected);
-  t.truthy(dp.maps.dsrRevnat.lookup({ ...replyKey, saddr: Addr.pod2 }));
+  t.truthy(dp.maps.dsrRevnatNew.lookup({ ...replyKey, saddr: Addr.pod2 }), 'the rescued flow is known here (unconfirmed)');
   t.deepEqual(dp.nonZeroStats(), { RESCUE_LOCAL: 1, PASS_DECAP: 1 });
 });
 
