@@ -150,6 +150,7 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 {
 	const struct tcphdr *tcp = pkt_tcp(p);
 	int new_conn = tcp && tcp_is_syn(tcp);
+	__u8 seen = flow_state_seen(tcp);
 	__u32 hash = flow_hash(&p->tuple, 1);
 	const struct lb4_service *svc;
 	struct lb_flow_state flow;
@@ -163,6 +164,8 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 		stat_inc(DSRLB_STAT_SERVICE_HIT);
 		if (unlikely(rc == LB_EST_DENIED))
 			return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
+		if (unlikely(flow_next_state(flow.entry.state, seen) != flow.entry.state))
+			lb_flow_set_state(&p->tuple, &flow, flow_next_state(flow.entry.state, seen));
 	} else {
 		svc = lb_service(&p->tuple);
 		/* Socket-only entries ({0.0.0.0, nodePort}) are no frontend on the wire. */
@@ -172,7 +175,7 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 		if (unlikely((svc->flags & DSRLB_SVC_F_SOURCE_RANGES) &&
 			     !lb_source_allowed(svc->service_id, p->tuple.saddr)))
 			return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
-		rc = lb_select(svc, &p->tuple, &flow, new_conn, hash, &ch);
+		rc = lb_select(svc, &p->tuple, &flow, new_conn, seen, hash, &ch);
 		if (unlikely(rc != LB_OK))
 			return forward_no_backend(ctx, p, svc, rc);
 	}

@@ -37,6 +37,7 @@ import { AgentMetrics, type DatapathReadings } from './metrics.js';
 import { startMetricsServer } from './metrics-server.js';
 import { nodeEligible, startProxyHealthServer } from './proxy-health.js';
 import { mapsHoldPlan, pinnedMapIds, pinsDiffer, WRITTEN_MAPS } from './pins.js';
+import { servicesRoutes, type ServedPlan } from './services-endpoint.js';
 import { preflight } from './preflight.js';
 import { SyncPipeline, type LocalNode } from './sync.js';
 import { TerminatingStore, TERMINATING_MAP } from './terminating-store.js';
@@ -78,6 +79,8 @@ export class Agent {
   private mapsDir = '';
   /** Another layout's maps to take over from, until the programs are replaced. */
   private upgrade: LayoutUpgrade | undefined;
+  /** The last complete sync's plan, for /v1/services. */
+  private served: ServedPlan | undefined;
   /** This node is not being deleted (kube-proxy's /healthz nodeEligible). */
   private nodeEligible = true;
 
@@ -96,7 +99,7 @@ export class Agent {
     // The build's map layout, from its objects' BTF (the socket LB's included): decides where its maps are pinned.
     const layout = buildLayout(Object.values(datapathObjects(c.bpfObjectDir)));
     this.metrics = new AgentMetrics(() => this.readDatapath());
-    this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins()));
+    this.servers.push(await startHealthServer(c.healthAddr, this.status, () => this.checkPins(), servicesRoutes(() => this.served)));
     this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
     if (c.healthzBindAddress) {
       this.servers.push(await startProxyHealthServer(c.healthzBindAddress, () => ({
@@ -242,6 +245,7 @@ export class Agent {
       // New maps now hold a complete plan: only now may programs read them.
       if (!this.status.attached) this.attachOrDie();
       this.status.lastSyncedAt = Date.now();
+      this.served = { frontends: update.report.plan.frontends, node: local, nodeAddresses: outcome.nodeAddresses, syncedAt: this.status.lastSyncedAt };
       delete this.status.lastError;
       delete this.status.waitingFor;
       this.reportRejected(outcome.rejected);

@@ -55,7 +55,7 @@ test('a SYN to a remote backend leaves encapsulated to its node with the DSR opt
   t.like(f.geneve?.inner.ip, { src: Addr.client, dst: Addr.pod, checksumValid: true });
   t.like(f.geneve?.inner.tcp, { sport: 40000, dport: 8080, mss: 1460, checksumValid: true });
 
-  t.deepEqual(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
+  t.like(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
     flowEntry(11, 1, 1));
   t.deepEqual(dp.nonZeroStats(), { SERVICE_HIT: 1, TX_ENCAP: 1 });
 });

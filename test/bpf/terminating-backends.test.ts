@@ -29,14 +29,14 @@ test('an established flow keeps its terminating backend', (t) => {
   const r = dp.runXdp(clientTcp({ flags: { ack: true }, payload: Buffer.from('more') }));
   t.is(r.retval, XdpAction.TX);
   t.is(podOf(r.out), Addr.pod2);
-  t.deepEqual(dp.maps.flows.lookup(flowKey), flowEntry(12, 1, 1));
+  t.like(dp.maps.flows.lookup(flowKey), flowEntry(12, 1, 1));
 });
 
 test('a new connection reusing the tuple of a flow to a terminating backend goes elsewhere', (t) => {
   const dp = Datapath.open(t);
   withFlowTo12(dp);
   t.is(podOf(dp.runXdp(clientTcp({ flags: { syn: true } })).out), Addr.pod);
-  t.deepEqual(dp.maps.flows.lookup(flowKey), flowEntry(11, 1, 1));
+  t.like(dp.maps.flows.lookup(flowKey), flowEntry(11, 1, 1));
 });
 
 test('with only terminating backends, established flows continue and new ones are rejected', (t) => {
