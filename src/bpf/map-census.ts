@@ -4,7 +4,7 @@
  * holds: what `lbctl bpf list` prints. Reads only; needs no codec, so maps
  * of any layout (an older agent's, a newer one's) are counted alike.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { isLiveBackendRaw } from './backend-slots.js';
 import { currentOf, isLayoutDirName, layoutDirs } from './layout-read.js';
@@ -81,21 +81,22 @@ function countEntries(fd: number, name: string, info: NativeMapInfo): number | n
   return null;
 }
 
-/** The map pinned at `path`, or undefined when the pin is no map (a link, a program). */
-function summarize(path: string, name: string, layout: string | null, current: boolean): PinnedMapSummary | undefined {
-  let fd: number;
+/** `fn`'s value, or undefined when it throws (a pin that is not a map, a directory that is gone). */
+function orUndefined<T>(fn: () => T): T | undefined {
   try {
-    fd = native().objGet(path);
+    return fn();
   } catch {
     return undefined;
   }
+}
+
+/** The map pinned at `path`, or undefined when the pin is no map (a link, a program). */
+function summarize(path: string, name: string, layout: string | null, current: boolean): PinnedMapSummary | undefined {
+  const fd = orUndefined(() => native().objGet(path));
+  if (fd === undefined) return undefined;
   try {
-    let info: NativeMapInfo;
-    try {
-      info = native().mapInfo(fd);
-    } catch {
-      return undefined;
-    }
+    const info = orUndefined(() => native().mapInfo(fd));
+    if (!info) return undefined;
     return {
       name, path, layout, current, id: info.id, type: MapTypeName[info.type] ?? `type ${info.type}`,
       keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries,
@@ -106,13 +107,9 @@ function summarize(path: string, name: string, layout: string | null, current: b
   }
 }
 
-/** The files (pins) of a directory, by name; none when it does not exist. */
-function pins(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
-  } catch {
-    return [];
-  }
+/** Names in `dir` that `keep` accepts, sorted; none when it does not exist. */
+function names(dir: string, keep: (e: Dirent) => boolean): string[] {
+  return (orUndefined(() => readdirSync(dir, { withFileTypes: true })) ?? []).filter(keep).map((e) => e.name).sort();
 }
 
 /**
@@ -122,18 +119,12 @@ function pins(dir: string): string[] {
  */
 export function pinnedMaps(root: string): PinnedMapSummary[] {
   const current = currentOf(layoutDirs(root));
-  const layouts = (() => {
-    try {
-      return readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && isLayoutDirName(e.name)).map((e) => e.name).sort();
-    } catch {
-      return [];
-    }
-  })();
+  const layouts = names(root, (e) => e.isDirectory() && isLayoutDirName(e.name));
   const dirs: { dir: string; layout: string | null }[] = [
     { dir: root, layout: null },
     ...layouts.map((l) => ({ dir: join(root, l), layout: l })),
   ];
-  const out = dirs.flatMap(({ dir, layout }) => pins(dir).flatMap((name) => summarize(join(dir, name), name, layout, dir === current) ?? []));
+  const out = dirs.flatMap(({ dir, layout }) => names(dir, (e) => e.isFile()).flatMap((name) => summarize(join(dir, name), name, layout, dir === current) ?? []));
   const rank = (m: PinnedMapSummary): number => (m.current ? 0 : m.layout === null ? 1 : 2);
   return out.sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
 }
