@@ -165,7 +165,7 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 		if (unlikely(rc == LB_EST_DENIED))
 			return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
 		if (unlikely(flow_next_state(flow.entry.state, seen) != flow.entry.state))
-			lb_flow_set_state(&p->tuple, &flow, flow_next_state(flow.entry.state, seen));
+			lb_flow_set_state(&flow, flow_next_state(flow.entry.state, seen));
 	} else {
 		svc = lb_service(&p->tuple);
 		/* Socket-only entries ({0.0.0.0, nodePort}) are no frontend on the wire. */

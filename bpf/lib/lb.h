@@ -29,14 +29,16 @@ struct lb_choice {
 /* What lb4_flows holds for the packet's tuple, copied once (LRU entries can be recycled under us). */
 struct lb_flow_state {
 	struct lb4_flow entry;
+	struct lb4_flow *slot; /* the entry in the map: for the state byte alone (lb_flow_set_state) */
 	int found;
 };
 
 static __always_inline void lb_flow_read(const struct lb4_tuple *flow, struct lb_flow_state *out)
 {
-	const struct lb4_flow *f = bpf_map_lookup_elem(&lb4_flows, flow);
+	struct lb4_flow *f = bpf_map_lookup_elem(&lb4_flows, flow);
 
 	out->found = f != NULL;
+	out->slot = f;
 	if (f)
 		out->entry = *f;
 }
@@ -62,16 +64,17 @@ static __always_inline __u8 flow_next_state(__u8 cur, __u8 seen)
 }
 
 /*
- * Records a found flow's new state (rare: a connection changes state a few
- * times). The entry is rewritten whole from the caller's copy, never through
- * the lookup's pointer: LRU entries can be recycled under us.
+ * Records a found flow's new state (a connection changes state a few times)
+ * in place. The state is for people (lbctl) and nothing forwards on it, so a
+ * store through the lookup's pointer will do: an entry recycled under us gets
+ * a wrong state byte at worst. Rewriting the entry with an update instead
+ * would take a new LRU element, in a full table evicting a flow, on the
+ * first ACK of every connection (docs/datapath.md).
  */
-static __always_inline void lb_flow_set_state(const struct lb4_tuple *flow, const struct lb_flow_state *state, __u8 next)
+static __always_inline void lb_flow_set_state(const struct lb_flow_state *state, __u8 next)
 {
-	struct lb4_flow entry = state->entry;
-
-	entry.state = next;
-	bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);
+	if (state->slot)
+		state->slot->state = next;
 }
 
 /* No frontend of the tuple's protocol (TCP or UDP) uses its destination port. */
@@ -294,11 +297,13 @@ static __always_inline int lb_select(const struct lb4_service *svc, const struct
 		 * flow's service: record the slot as it is now, so the next packet takes the short path. */
 		entry.state = flow_next_state(state->entry.state, seen);
 		if (state->entry.frontend_generation != entry.frontend_generation ||
-		    state->entry.revnat_id != entry.revnat_id || state->entry.state != entry.state) {
+		    state->entry.revnat_id != entry.revnat_id) {
 			entry.backend_id = state->entry.backend_id;
 			entry.backend_generation = state->entry.backend_generation;
 			entry.created_s = state->entry.created_s;
 			bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);
+		} else if (state->entry.state != entry.state) {
+			lb_flow_set_state(state, entry.state);
 		}
 		return LB_OK;
 	}
