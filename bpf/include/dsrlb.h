@@ -103,8 +103,15 @@
 #define DSRLB_REPLY_BURST_MAX      1000000
 
 /* ---- sizes of things ------------------------------------------------ */
-#define DSRLB_MAGLEV_DEFAULT_SIZE  16381   /* --maglev-table-size default   */
-#define DSRLB_MAGLEV_MIN_SIZE      251     /* smallest per-service table    */
+/*
+ * Maglev table sizes are DSRLB_MAGLEV_BASE_SIZE x 2^k (a prime times a power
+ * of two): flow_hash % 2M % M == flow_hash % M, so a table that doubles starts
+ * as two copies of the smaller one and no flow moves (src/reconcile/maglev.ts).
+ * --maglev-table-size caps them at the largest such size not above it.
+ */
+#define DSRLB_MAGLEV_DEFAULT_SIZE  16381   /* --maglev-table-size default (cap 16336) */
+#define DSRLB_MAGLEV_BASE_SIZE     1021    /* smallest per-service table    */
+#define DSRLB_MAGLEV_TEMPLATE_ENTRIES 251  /* lb4_maglev_inner's own size: only the template's (part of the pinned layout) */
 /*
  * lb4_maglev inner arrays hold 16 slots per element (one 64-byte cache
  * line): the kernel rounds array elements up to 8 bytes, so one __u32 per

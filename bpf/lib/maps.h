@@ -63,7 +63,7 @@ struct {
  */
 struct lb4_maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, DSRLB_MAGLEV_MIN_SIZE);
+	__uint(max_entries, DSRLB_MAGLEV_TEMPLATE_ENTRIES);
 	__uint(map_flags, BPF_F_INNER_MAP);
 	__type(key, __u32);
 	__type(value, __u32[DSRLB_MAGLEV_SLOTS_PER_ENTRY]); /* backend ids */

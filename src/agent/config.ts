@@ -3,13 +3,13 @@
  * environment; all of it is validated before anything touches the kernel.
  */
 import {
-  DSRLB_GENEVE_PORT, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_BURST_MAX,
+  DSRLB_GENEVE_PORT, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_BASE_SIZE, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_BURST_MAX,
   DSRLB_REPLY_RATE_DEFAULT, DSRLB_REPLY_RATE_MAX,
 } from '../bpf/consts.generated.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { DEFAULT_OBJECT_DIR } from '../bpf/objects.js';
 import { ipv4Value } from '../net/ip.js';
-import { isPrime } from '../reconcile/primes.js';
+import { MAGLEV_MAX_SIZE } from '../reconcile/maglev.js';
 import { DsrlbError } from '../errors.js';
 import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../k8s/manifest-limits.js';
 
@@ -156,8 +156,7 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
   }
 
   const maglevTableSize = raw.maglevTableSize === undefined ? DSRLB_MAGLEV_DEFAULT_SIZE
-    : parseInteger('maglev-table-size', raw.maglevTableSize, DSRLB_MAGLEV_MIN_SIZE, 1_000_003);
-  if (!isPrime(maglevTableSize)) throw usage('maglev-table-size', `${maglevTableSize} is not prime`, 'Maglev needs a prime table size, e.g. 16381 or 65521');
+    : parseInteger('maglev-table-size', raw.maglevTableSize, DSRLB_MAGLEV_BASE_SIZE, MAGLEV_MAX_SIZE);
 
   if (raw.nodeAddress !== undefined && ipv4Value(raw.nodeAddress) < 0) {
     throw usage('node-address', `'${raw.nodeAddress}' is not an IPv4 address`, 'pass the node address the other nodes reach');

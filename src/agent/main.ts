@@ -43,7 +43,7 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('geneve-port', 'genevePort', 'UDP port of dsrlb\'s Geneve, the same on every node (default 6081)'))
     .addOption(flag('generated-replies-rate', 'generatedRepliesRate', 'RSTs / ICMP errors the datapath may send a second, per CPU; 0: none (default 1000)'))
     .addOption(flag('generated-replies-burst', 'generatedRepliesBurst', 'burst of those, per CPU (default 50)'))
-    .addOption(flag('maglev-table-size', 'maglevTableSize', 'largest Maglev table, prime (default 16381)'))
+    .addOption(flag('maglev-table-size', 'maglevTableSize', 'cap on Maglev table sizes, which are 1021 x 2^k (default 16381: tables of up to 16336 slots)'))
     .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))
     .addOption(flag('bpf-object-dir', 'bpfObjectDir', 'directory of the build\'s xdp_lb.o and tc_revnat.o (default build/bpf)'))
     .addOption(flag('mtu', 'mtu', 'inter-node MTU (default: the first device\'s)'))

@@ -1,8 +1,7 @@
 /** Plan -> maps: Maglev tables, the desired state, the reconciler behind its map interface. */
 export {
-  MAGLEV_SLOTS_PER_BACKEND, maglevPermutation, maglevTable, maglevTableOf, maglevTableSize, type MaglevBackend,
+  MAGLEV_SLOTS_PER_BACKEND, maglevMaxLadderSize, maglevPermutation, maglevTable, maglevTableOf, maglevTableSize, type MaglevBackend,
 } from './maglev.js';
-export { isPrime, primeAtLeast, primeAtMost } from './primes.js';
 export { nodeIdForAddress } from './node-ids.js';
 export { IdAllocator } from './ids.js';
 export {

@@ -1,26 +1,36 @@
 /**
  * Maglev consistent hashing (Eisenbud et al., "Maglev: A Fast and Reliable
- * Software Network Load Balancer", NSDI 2016, §3.4): the lookup table the
- * datapath indexes with `flow hash % M` to pick a backend for a new flow.
+ * Software Network Load Balancer", NSDI 2016, §3.4) on nested table sizes:
+ * the lookup table the datapath indexes with `flow hash % M` to pick a
+ * backend for a new flow.
  *
- * Each backend gets a permutation of the M slots from two hashes of its stable
- * name: offset = h1 % M, skip = h2 % (M - 1) + 1, permutation[j] = (offset +
- * j * skip) % M (a full cycle because M is prime). Backends then claim slots
- * in the order of their permutations, depth-major (see maglevTable), each up
- * to its quota of floor(M/N) or ceil(M/N) slots: shares are exact, and a
- * change to the backend set moves few slots besides those of the backends
- * added or removed.
+ * Sizes are M_k = B x 2^k, B = DSRLB_MAGLEV_BASE_SIZE (a prime). Since
+ * h % M_k == (h % M_{k+1}) % M_k, slot s of a table of M_k slots has two
+ * children in the next size, s and s + M_k, and a table that doubles by
+ * copying itself moves no flow. The fill keeps that structure: a backend's
+ * preference list at level k is its level-0 Maglev permutation of the B base
+ * slots (offset = h1 % B, skip = h2 % (B - 1) + 1) with every base slot
+ * expanded into its 2^k descendants, in an order that is the same for every
+ * backend (the order of children at each level, see descendantOrder). Filled
+ * depth-major with exact quotas, the table of a set at level k + 1 is, but for
+ * the slots the quotas move, two copies of its table at level k, and within a
+ * level it is a Maglev table: one backend added or removed moves about 1/N of
+ * the flows of the others, a size change included. docs/reconcile.md has the
+ * figures, test/unit/maglev-disruption.test.ts the bound for N = 1..1000.
  *
  * The table depends only on the set of {name, id} pairs: backends are ordered
- * by name before the fill, so input order does not matter. Names are the
- * backend's identity, e.g. "10.244.1.5:8080"; ids are what the caller stores
- * in lb4_backends and are what the table holds.
+ * by name before the fill, so input order does not matter, and nothing of a
+ * previous table is used, so neither does history. Names are the backend's
+ * identity, e.g. "10.244.1.5:8080"; ids are what the caller stores in
+ * lb4_backends and are what the table holds.
  *
  * Hot path: no allocation per slot or per backend beyond the output table;
  * scratch arrays grow on demand and are reused.
  */
-import { DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_MIN_SIZE } from '../bpf/consts.generated.js';
-import { isPrime, primeAtLeast, primeAtMost } from './primes.js';
+import { DSRLB_MAGLEV_BASE_SIZE, DSRLB_MAGLEV_DEFAULT_SIZE } from '../bpf/consts.generated.js';
+
+/** The base size B (fillTable's worker gets its own copy of this name: FILL_SOURCE). */
+const MAGLEV_BASE = DSRLB_MAGLEV_BASE_SIZE;
 
 export interface MaglevBackend {
   /** What the table holds for this backend: its key in lb4_backends (u32). */
@@ -29,40 +39,46 @@ export interface MaglevBackend {
   readonly name: string;
 }
 
-/** Target slots per backend: M >= 100 N keeps every share within 1% of fair. */
+/** Target slots per backend: M >= 100 N keeps every share within 1% of fair and Maglev's excess disruption small. */
 export const MAGLEV_SLOTS_PER_BACKEND = 100;
 
+/** The largest size allowed: --maglev-table-size is at most this. */
+export const MAGLEV_MAX_SIZE = 1_000_003;
+
 /**
- * Table sizes come from a ladder: the smallest prime >= DSRLB_MAGLEV_MIN_SIZE
- * x 2^k. A size change reshuffles the whole table (every slot's backend is
- * recomputed for the new M), so sizes must not follow every change of the
- * backend count: on the ladder a service keeps its M while its backends stay
- * within a doubling, and Maglev's minimal disruption holds for those changes.
+ * The level k of a table of `size` = DSRLB_MAGLEV_BASE_SIZE x 2^k slots, or -1
+ * when `size` is not such a size. Self-contained (runs in the table worker).
  */
-function ladderStep(k: number): number {
-  return primeAtLeast(DSRLB_MAGLEV_MIN_SIZE * 2 ** k);
+export function maglevLevel(size: number): number {
+  let m = MAGLEV_BASE;
+  for (let k = 0; m <= size; k++, m *= 2) if (m === size) return k;
+  return -1;
+}
+
+/** The cap --maglev-table-size stands for: the largest size B x 2^k not above it. */
+export function maglevMaxLadderSize(maxSize: number): number {
+  if (!Number.isSafeInteger(maxSize) || maxSize < DSRLB_MAGLEV_BASE_SIZE) {
+    throw new RangeError(`maximum Maglev table size ${maxSize} is below the minimum ${DSRLB_MAGLEV_BASE_SIZE}`);
+  }
+  let m = DSRLB_MAGLEV_BASE_SIZE;
+  while (m * 2 <= maxSize) m *= 2;
+  return m;
 }
 
 /**
  * The table size for a service with `backendCount` backends: the smallest
- * ladder size >= 100 x backendCount (so M >= 100 N and each share stays
- * within 1% of fair), clamped to maxSize (--maglev-table-size; when it is not
- * prime, the largest prime below it). A service without backends gets the minimum.
+ * B x 2^k >= 100 x backendCount (so M >= 100 N), at most the cap that maxSize
+ * (--maglev-table-size) stands for. A service without backends gets the base size.
  */
 export function maglevTableSize(backendCount: number, maxSize: number = DSRLB_MAGLEV_DEFAULT_SIZE): number {
   if (!Number.isSafeInteger(backendCount) || backendCount < 0) {
     throw new RangeError(`backend count must be a non-negative integer, got ${backendCount}`);
   }
-  const max = primeAtMost(maxSize);
-  if (max === undefined || max < DSRLB_MAGLEV_MIN_SIZE) {
-    throw new RangeError(`maximum Maglev table size ${maxSize} is below the minimum ${DSRLB_MAGLEV_MIN_SIZE}`);
-  }
+  const max = maglevMaxLadderSize(maxSize);
   const wanted = backendCount * MAGLEV_SLOTS_PER_BACKEND;
-  for (let k = 0; ; k++) {
-    const m = ladderStep(k);
-    if (m >= max) return max;
-    if (m >= wanted) return m;
-  }
+  let m = DSRLB_MAGLEV_BASE_SIZE;
+  while (m < wanted && m < max) m *= 2;
+  return m;
 }
 
 // ---- hashing ----------------------------------------------------------------
@@ -133,10 +149,36 @@ function utf8Bytes(c: number): number {
   return 4;
 }
 
-/** A backend's place in a table of `size` slots: its first preferred slot and its stride. */
-export function maglevPermutation(name: string, size: number): { offset: number; skip: number } {
+/**
+ * A backend's level-0 Maglev permutation of the DSRLB_MAGLEV_BASE_SIZE base
+ * slots: offset + j x skip (mod B), a full cycle because B is prime. At level
+ * k, the j-th base slot of it stands for its 2^k descendants in
+ * descendantOrder(k).
+ */
+export function maglevPermutation(name: string): { offset: number; skip: number } {
   hashName(name);
-  return { offset: (hashOut[0] as number) % size, skip: ((hashOut[1] as number) % (size - 1)) + 1 };
+  return { offset: (hashOut[0] as number) % MAGLEV_BASE, skip: ((hashOut[1] as number) % (MAGLEV_BASE - 1)) + 1 };
+}
+
+/**
+ * The order in which every backend proposes the 2^k slots p + i x B that
+ * descend from base slot p at level k, as offsets i x B from p: at each level
+ * a slot's first child (itself) before its second (itself + M_j), so the
+ * order at level k + 1 is the order at level k with each slot followed by its
+ * second child, which is what makes a table at level k + 1 two copies of the
+ * one at level k. That is i = bit-reversal of the position. The same for
+ * every backend: two backends that propose the same slot at the same depth
+ * meet again on both its children, in the same name order. Self-contained
+ * (runs in the table worker).
+ */
+export function descendantOrder(k: number): Int32Array {
+  const out = new Int32Array(2 ** k);
+  for (let t = 0; t < out.length; t++) {
+    let i = 0;
+    for (let b = 0; b < k; b++) i |= ((t >> b) & 1) << (k - 1 - b);
+    out[t] = i * MAGLEV_BASE;
+  }
+  return out;
 }
 
 // ---- table fill ---------------------------------------------------------------
@@ -147,39 +189,43 @@ export const FILL_INPUT_WORDS = 3;
 /** Working memory of fillTable, grown on demand; one per thread. */
 export interface FillScratch {
   taken: Int32Array;
-  pos: Int32Array;
+  block: Int32Array;
   skips: Int32Array;
   ids: Int32Array;
   quota: Int32Array;
   active: Int32Array;
+  /** descendantOrder(level), kept for the next table of the same level. */
+  order: Int32Array;
+  level: number;
 }
 
 export function fillScratch(): FillScratch {
   const none = new Int32Array(0);
-  return { taken: none, pos: none, skips: none, ids: none, quota: none, active: none };
+  return { taken: none, block: none, skips: none, ids: none, quota: none, active: none, order: none, level: -1 };
 }
 
 const scratch = fillScratch();
 let input = new Uint32Array(0);
 
 /**
- * The Maglev table of `size` slots (prime) for `backends`: slot -> backend id.
+ * The Maglev table of `size` slots (DSRLB_MAGLEV_BASE_SIZE x 2^k) for
+ * `backends`: slot -> backend id.
  *
  * Fill order: depth-major. At depth j every backend that still has quota
- * proposes the j-th slot of its permutation and takes it when free; within a
- * depth, backends go in name order. Quotas are floor(M/N) or ceil(M/N) (the
- * first M mod N backends by name get one more), so shares are exact. This is
- * the stable assignment of slots to backends under Maglev's preferences (a
- * slot goes to whichever backend ranks it earliest, unless that backend is
- * full). The paper's fill differs in one respect: there a backend on its turn
- * searches ahead in its permutation for a free slot, which lets one change to
- * the backend set shift every later turn; depth-major claims move about half
- * as many slots besides the changed backend's own (test/unit/maglev.test.ts
- * measures both).
+ * proposes the j-th slot of its preference list (see the file's comment) and
+ * takes it when free; within a depth, backends go in name order. Quotas are
+ * floor(M/N) or ceil(M/N) (the first M mod N backends by name get one more),
+ * so shares are exact. This is the stable assignment of slots to backends
+ * under Maglev's preferences (a slot goes to whichever backend ranks it
+ * earliest, unless that backend is full). The paper's fill differs in one
+ * respect: there a backend on its turn searches ahead in its permutation for
+ * a free slot, which lets one change to the backend set shift every later
+ * turn; depth-major claims move about half as many slots besides the changed
+ * backend's own.
  *
  * Throws on an empty backend set, duplicate names, ids that are not u32, or a
- * size that is not prime. `out`, when given, must have `size` elements and is
- * overwritten (lets a caller reuse a buffer).
+ * size that is not B x 2^k. `out`, when given, must have `size` elements and
+ * is overwritten (lets a caller reuse a buffer).
  */
 export function maglevTable(backends: readonly MaglevBackend[], size: number, out?: Uint32Array): Uint32Array {
   return maglevTableOf(backends, backends.map((b) => b.id), size, out);
@@ -229,20 +275,25 @@ export function writeFillInput(names: readonly { readonly name: string }[], back
 /**
  * Fills `table` (its first `size` slots) for the `n` backends whose fill
  * input starts at `at` in `input` (writeFillInput). Throws on an empty backend
- * set or a size that is not prime (the fill would never end).
+ * set or a size that is not B x 2^k.
  *
- * Self-contained: it uses only its arguments, isPrime and fill, so the table
- * builder's worker thread runs this very function from FILL_SOURCE. No
- * allocation per slot or per backend: the scratch arrays grow on demand and
- * are reused.
+ * Self-contained: it uses only its arguments, MAGLEV_BASE and the functions of
+ * FILL_SOURCE, so the table builder's worker thread runs this very function.
+ * No allocation per slot or per backend: the scratch arrays grow on demand
+ * and are reused.
  */
 export function fillTable(table: Uint32Array, size: number, n: number, input: Uint32Array, at: number, s: FillScratch): void {
   if (n < 1) throw new RangeError('a Maglev table needs at least one backend');
-  if (!isPrime(size)) throw new RangeError(`Maglev table size must be a prime >= 2, got ${size}`);
+  const level = maglevLevel(size);
+  if (level < 0) throw new RangeError(`Maglev table size must be ${MAGLEV_BASE} x 2^k, got ${size}`);
+  if (s.level !== level) {
+    s.order = descendantOrder(level);
+    s.level = level;
+  }
   if (s.taken.length < size) s.taken = new Int32Array(size);
-  if (s.pos.length < n) {
-    const cap = Math.max(n, s.pos.length * 2);
-    s.pos = new Int32Array(cap);
+  if (s.block.length < n) {
+    const cap = Math.max(n, s.block.length * 2);
+    s.block = new Int32Array(cap);
     s.skips = new Int32Array(cap);
     s.ids = new Int32Array(cap);
     s.quota = new Int32Array(cap);
@@ -252,8 +303,8 @@ export function fillTable(table: Uint32Array, size: number, n: number, input: Ui
   const extra = size - base * n;
   for (let i = 0; i < n; i++) {
     const o = at + i * 3; // FILL_INPUT_WORDS (a literal: this function runs as source elsewhere)
-    s.pos[i] = (input[o] as number) % size;
-    s.skips[i] = ((input[o + 1] as number) % (size - 1)) + 1;
+    s.block[i] = (input[o] as number) % MAGLEV_BASE;
+    s.skips[i] = ((input[o + 1] as number) % (MAGLEV_BASE - 1)) + 1;
     s.ids[i] = (input[o + 2] as number) | 0;
     s.quota[i] = i < extra ? base + 1 : base;
     s.active[i] = i;
@@ -261,7 +312,7 @@ export function fillTable(table: Uint32Array, size: number, n: number, input: Ui
   s.taken.fill(0, 0, size);
   table.fill(0, 0, size);
   // Signed view of the same memory: keeps the hot loop in int32 arithmetic.
-  fill(new Int32Array(table.buffer, table.byteOffset, size), size, n, s.taken, s.pos, s.skips, s.ids, s.quota, s.active);
+  fill(new Int32Array(table.buffer, table.byteOffset, size), size, n, s);
 }
 
 /** Indexes of `names` in name order (already sorted input, the common case, costs one pass). */
@@ -284,25 +335,36 @@ function sortedOrder(names: readonly { readonly name: string }[]): number[] {
 }
 
 /**
- * The depth-major fill proper. Branch-free per proposal (a mispredicted
- * "is this slot free?" branch per proposal used to cost more than the rest of
- * the work); scratch arrays are parameters so they are locals in the loop.
+ * The depth-major fill proper. Every live backend proposes once per depth,
+ * so all are at the same place in their blocks of descendants: the depth's
+ * offset in descendantOrder is one for all, and after the last one every
+ * backend moves to its next base slot (offset + skip, mod B). Branch-free per
+ * proposal (a mispredicted "is this slot free?" branch per proposal used to
+ * cost more than the rest of the work); scratch arrays are locals in the loop.
  * `table` must be zeroed: each slot is written exactly once with a non-zero
- * mask and OR-ed with zero otherwise. (Settling the last free slots by
- * computing each backend's distance to them instead of probing was measured:
- * 4% faster, not worth its code.)
+ * mask and OR-ed with zero otherwise.
  */
-function fill(table: Int32Array, size: number, n: number, used: Int32Array, next: Int32Array,
-  step: Int32Array, idOf: Int32Array, left: Int32Array, live: Int32Array): void {
+function fill(table: Int32Array, size: number, n: number, s: FillScratch): void {
+  const used = s.taken;
+  const block = s.block;
+  const step = s.skips;
+  const idOf = s.ids;
+  const left = s.quota;
+  const live = s.active;
+  const order = s.order;
+  const last = order.length - 1;
   let filled = 0;
   let alive = n;
-  for (;;) {
+  for (let w = 0; ; w = w === last ? 0 : w + 1) {
+    const offset = order[w] as number;
+    const advance = w === last ? -1 : 0; // all ones: every backend moves on to its next base slot
     let saturated = 0;
     for (let k = 0; k < alive; k++) {
       const i = live[k] as number;
-      const c = next[i] as number;
-      const nc = c + (step[i] as number);
-      next[i] = nc - (size & ((size - 1 - nc) >> 31)); // nc >= size ? nc - size : nc
+      const b = block[i] as number;
+      const c = b + offset;
+      const nb = b + ((step[i] as number) & advance);
+      block[i] = nb - (MAGLEV_BASE & ((MAGLEV_BASE - 1 - nb) >> 31)); // nb >= B ? nb - B : nb
       const free = 1 - (used[c] as number); // 1 when the slot is ours now
       used[c] = 1;
       table[c] = (table[c] as number) | ((idOf[i] as number) & -free);
@@ -313,12 +375,12 @@ function fill(table: Int32Array, size: number, n: number, used: Int32Array, next
     }
     if (filled === size) return;
     if (saturated !== 0) {
-      let w = 0;
+      let kept = 0;
       for (let k = 0; k < alive; k++) {
         const i = live[k] as number;
-        if ((left[i] as number) > 0) live[w++] = i;
+        if ((left[i] as number) > 0) live[kept++] = i;
       }
-      alive = w;
+      alive = kept;
     }
   }
 }
@@ -328,4 +390,5 @@ function fill(table: Int32Array, size: number, n: number, used: Int32Array, next
  * builder's worker thread evaluates (maglev-builder.ts), so both threads run
  * the same code whether this module was compiled or transpiled on load.
  */
-export const FILL_SOURCE = [isPrime, fill, fillTable, fillScratch].map(String).join('\n');
+export const FILL_SOURCE = [`const MAGLEV_BASE = ${DSRLB_MAGLEV_BASE_SIZE};`,
+  ...[maglevLevel, descendantOrder, fill, fillTable, fillScratch].map(String)].join('\n');

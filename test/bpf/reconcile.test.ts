@@ -117,9 +117,9 @@ test('a plan is programmed into every map: frontends, revnat, backends, one tabl
   const dns = svcOf(s, '10.96.0.53:53/17');
   t.is(web.serviceId, lb.serviceId, 'ClusterIP and LoadBalancer of one port share a service id');
   t.not(web.serviceId, dns.serviceId);
-  t.like(web, { backendCount: 3, maglevSize: 503, flags: DSRLB_SVC_F_AFFINITY, affinityTimeout: 300 });
-  t.like(lb, { backendCount: 3, maglevSize: 503, flags: DSRLB_SVC_F_AFFINITY | DSRLB_SVC_F_SOURCE_RANGES });
-  t.like(dns, { backendCount: 2, maglevSize: 251, flags: 0 });
+  t.like(web, { backendCount: 3, maglevSize: 1021, flags: DSRLB_SVC_F_AFFINITY, affinityTimeout: 300 });
+  t.like(lb, { backendCount: 3, maglevSize: 1021, flags: DSRLB_SVC_F_AFFINITY | DSRLB_SVC_F_SOURCE_RANGES });
+  t.like(dns, { backendCount: 2, maglevSize: 1021, flags: 0 });
   t.not(web.revnatId, lb.revnatId, 'revnat ids are per frontend');
   t.deepEqual(s.revnat.get(lb.revnatId), { address: VIP, port: 80 });
   t.deepEqual(s.revnat.get(dns.revnatId), { address: '10.96.0.53', port: 53 });
@@ -130,8 +130,8 @@ test('a plan is programmed into every map: frontends, revnat, backends, one tabl
   t.is(s.backends.get(dnsIds[0] as number)?.nodeId, nodeIdForAddress(LOCAL.address));
 
   t.is(s.tables.size, 2);
-  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: webIds[i] as number })), 503);
-  t.deepEqual(s.tables.get(web.serviceId)?.slots.slice(0, 503), Array.from(expected));
+  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: webIds[i] as number })), 1021);
+  t.deepEqual(s.tables.get(web.serviceId)?.slots.slice(0, 1021), Array.from(expected));
   t.deepEqual(s.sourceRanges, [{ prefixlen: 32 + 24, serviceId: lb.serviceId, address: '192.0.2.0' }]);
   t.deepEqual([...s.nodes.values()].sort(), ['198.51.100.1', '198.51.100.2', '198.51.100.3']);
   t.is(s.nodeAddrs.get('198.51.100.2'), nodeIdForAddress('198.51.100.2'));
@@ -170,7 +170,7 @@ test('one backend replaced: only that service\'s table changes, in place, and on
   t.deepEqual(after.tables.get(dnsSid), before.tables.get(dnsSid));
   const moved = (before.tables.get(webSid)?.slots ?? []).filter((id, i) => id !== after.tables.get(webSid)?.slots[i]).length;
   // One out, one in: the leaver's slots and the newcomer's, about 2/N, plus a little.
-  t.true(moved <= 1009 * (2 / 10 + 0.04), `${moved} slots moved`);
+  t.true(moved <= 1021 * (2 / 10 + 0.04), `${moved} slots moved`);
   t.true(res.tables.elementsWritten <= moved, 'no unchanged element is written');
   t.is(res.services.written, 0, 'same service ids, sizes and counts: frontends untouched');
   t.is(res.backends.written, 1);
@@ -395,29 +395,29 @@ test('growing past a table\'s room swaps in a bigger one; shrinking and growing 
   r.sync(input(twoServices(pods(2))));
   const s1 = readAll(env.root);
   const sid = svcOf(s1, key).serviceId;
-  t.is(svcOf(s1, key).maglevSize, 251);
+  t.is(svcOf(s1, key).maglevSize, 1021);
 
-  const grow = r.sync(input(twoServices(pods(10))));
+  const grow = r.sync(input(twoServices(pods(12))));
   const s2 = readAll(env.root);
   t.like(grow.tables, { replaced: 1, updated: 0 });
-  t.like(svcOf(s2, key), { serviceId: sid, maglevSize: 1009, backendCount: 10 });
-  t.is(s2.tables.get(sid)?.slots.length, 2016, 'a table that outgrew its map gets room for 1/8 more backends (M=2011, the next ladder step, in whole elements)');
+  t.like(svcOf(s2, key), { serviceId: sid, maglevSize: 2042, backendCount: 12 });
+  t.is(s2.tables.get(sid)?.slots.length, 2048, 'a table that outgrew its map gets room for 1/8 more backends (still M=2042, in whole elements)');
   t.not(s2.tables.get(sid)?.innerId, s1.tables.get(sid)?.innerId);
 
-  const oneMore = r.sync(input(twoServices(pods(11))));
+  const oneMore = r.sync(input(twoServices(pods(13))));
   t.like(oneMore.tables, { replaced: 0, updated: 1 }, 'one more backend fits: rewritten in place');
   t.is(readAll(env.root).tables.get(sid)?.innerId, s2.tables.get(sid)?.innerId);
 
   const shrink = r.sync(input(twoServices(pods(3))));
   const s3 = readAll(env.root);
-  t.like(shrink.tables, { replaced: 0, updated: 1, elementsWritten: 32 });
-  t.like(svcOf(s3, key), { serviceId: sid, maglevSize: 503, backendCount: 3 });
+  t.like(shrink.tables, { replaced: 0, updated: 1, elementsWritten: 64 });
+  t.like(svcOf(s3, key), { serviceId: sid, maglevSize: 1021, backendCount: 3 });
   t.is(s3.tables.get(sid)?.innerId, s2.tables.get(sid)?.innerId, 'same inner map');
   const ids3 = backendIdsOf(s3, ['198.18.2.10', '198.18.2.11', '198.18.2.12']);
-  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: ids3[i] as number })), 503);
-  t.deepEqual(s3.tables.get(sid)?.slots.slice(0, 503), Array.from(expected));
+  const expected = maglevTable(['198.18.2.10', '198.18.2.11', '198.18.2.12'].map((a, i) => ({ name: `${a}:8080`, id: ids3[i] as number })), 1021);
+  t.deepEqual(s3.tables.get(sid)?.slots.slice(0, 1021), Array.from(expected));
 
-  const regrow = r.sync(input(twoServices(pods(8))));
+  const regrow = r.sync(input(twoServices(pods(15))));
   t.like(regrow.tables, { replaced: 0, updated: 1 });
   t.is(readAll(env.root).tables.get(sid)?.innerId, s2.tables.get(sid)?.innerId);
 
@@ -577,7 +577,7 @@ test.serial('a sync that fails part way is repaired by the next one', (t) => {
   }
   r.sync(input(twoServices(pods(10))));
   const s = readAll(env.root);
-  t.like(svcOf(s, '10.96.0.10:80/6'), { backendCount: 10, maglevSize: 1009 });
+  t.like(svcOf(s, '10.96.0.10:80/6'), { backendCount: 10, maglevSize: 1021 });
   t.deepEqual(checkResolvable(env.root), []);
   const again = r.sync(input(twoServices(pods(10))));
   t.is(again.servicesChanged, 0);

@@ -137,7 +137,7 @@ test('missing k8sServiceHost without kube-proxy: rendering fails saying why and 
 const REFUSED: readonly [string, Values, RegExp][] = [
   ['an unknown mode', { ...REQUIRED, loadBalancer: { mode: 'fast' } }, /loadBalancer\/mode|loadBalancer\.mode/],
   ['a dispatch dsrlb does not have', { ...REQUIRED, loadBalancer: { dsrDispatch: 'opt' } }, /dsrDispatch/],
-  ['a non-prime Maglev size', { ...REQUIRED, maglev: { tableSize: 16384 } }, /tableSize/],
+  ['a Maglev size below the base size', { ...REQUIRED, maglev: { tableSize: 509 } }, /tableSize/],
   ['no devices', { ...REQUIRED, devices: [] }, /devices/],
   ['a bad device name', { ...REQUIRED, devices: ['eth0; rm'] }, /devices/],
   ['a misspelt key', { ...REQUIRED, socketLb: { enabled: false } }, /socketLb/],

@@ -54,7 +54,7 @@ function groupLines(d: View): string[] {
 
 test('one ClusterIP frontend: one group, its backends with their nodes, a table sized for them', (t) => {
   const d = desired([fe({ address: '10.96.0.10', backends: [be('198.18.2.5', 'node-b'), be('198.18.1.5', 'node-a')] })]);
-  t.deepEqual(groupLines(d), ['default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a, 198.18.2.5:8080@b (251)']);
+  t.deepEqual(groupLines(d), ['default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a, 198.18.2.5:8080@b (1021)']);
   const f = d.frontends.get('10.96.0.10|80|6');
   t.deepEqual(f && { lbKey: f.lbKey, flags: f.flags, count: f.backendCount, timeout: f.affinityTimeout, group: f.groupKey }, {
     lbKey: { address: '10.96.0.10', port: 80, proto: 6 }, flags: 0, count: 2, timeout: 0, group: 'default/web|http|TCP|IPv4|Cluster',
@@ -80,7 +80,7 @@ test('a real LoadBalancer Service: ClusterIP, NodePort and LoadBalancer frontend
   const plan = buildPlan(s, { name: 'node-a', addresses: ['198.51.100.1'] });
   const d = view(buildDesiredState({ plan, localNode: LOCAL, nodeAddresses: NODES }));
   t.is(d.frontends.size, 4, 'ClusterIP, NodePort, LoadBalancer and the socket-only NodePort on any node address');
-  t.deepEqual(groupLines(d), ['default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a, 198.18.2.5:8080@b (251)']);
+  t.deepEqual(groupLines(d), ['default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a, 198.18.2.5:8080@b (1021)']);
   const flags = Object.fromEntries([...d.frontends.values()].map((f) => [f.key, f.flags]));
   t.deepEqual(flags, {
     '10.96.0.10|80|6': 0, '198.51.100.1|30080|6': 0, '203.0.113.10|80|6': DSRLB_SVC_F_SOURCE_RANGES, '0.0.0.0|30080|6': DSRLB_SVC_F_SOCKET_ONLY,
@@ -96,8 +96,8 @@ test('externalTrafficPolicy Local: external frontends get their own (local-only)
     fe({ kind: 'NodePort', address: '198.51.100.1', port: 30080, trafficScope: 'Local', backends: [all[0] as Backend] }),
   ]);
   t.deepEqual(groupLines(d), [
-    'default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a, 198.18.2.5:8080@b (251)',
-    'default/web|http|TCP|IPv4|Local: 198.18.1.5:8080@a (251)',
+    'default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a, 198.18.2.5:8080@b (1021)',
+    'default/web|http|TCP|IPv4|Local: 198.18.1.5:8080@a (1021)',
   ]);
   t.is(d.backends.size, 2, 'a backend in two tables is one lb4_backends entry');
   // In-cluster clients (the socket hooks) follow internalTrafficPolicy on every address of the service.
@@ -131,7 +131,7 @@ for (const [name, action, flag] of noEndpointCases) {
 
 test('a backend whose node is unknown cannot be reached through Geneve: left out, with a warning', (t) => {
   const d = desired([fe({ address: '10.96.0.10', backends: [be('198.18.1.5', 'node-a'), be('198.18.9.9', 'node-gone'), be('198.18.8.8', null)] })]);
-  t.deepEqual(groupLines(d), ['default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a (251)']);
+  t.deepEqual(groupLines(d), ['default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a (1021)']);
   t.deepEqual(d.warnings.map((w) => w.message), [
     "backend 198.18.9.9:8080 is on node 'node-gone', which has no known IPv4 address: left out",
     'backend 198.18.8.8:8080 has no nodeName: left out (its node is the Geneve destination)',
@@ -155,7 +155,7 @@ test('IPv6 frontends are left out with one warning per service', (t) => {
 
 test('serving-terminating fallback backends (kube-proxy uses them when nothing is ready) are in the table', (t) => {
   const d = desired([fe({ address: '10.96.0.10', backends: [be('198.18.1.5', 'node-a', 8080, true)] })]);
-  t.deepEqual(groupLines(d), ['default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a (251)']);
+  t.deepEqual(groupLines(d), ['default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a (1021)']);
   t.is([...d.frontends.values()][0]?.backendCount, 1);
 });
 
@@ -174,18 +174,21 @@ test('frontends of one backend set that disagree get separate tables, with a war
     fe({ kind: 'ExternalIP', address: '203.0.113.7', backends: [be('198.18.2.5', 'node-b')] }),
   ]);
   t.deepEqual(groupLines(d), [
-    'default/web|http|TCP|IPv4|Cluster#1: 198.18.2.5:8080@b (251)',
-    'default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a (251)',
+    'default/web|http|TCP|IPv4|Cluster#1: 198.18.2.5:8080@b (1021)',
+    'default/web|http|TCP|IPv4|Cluster: 198.18.1.5:8080@a (1021)',
   ]);
   t.regex(d.warnings[0]?.message ?? '', /disagree on backends: ExternalIP 203\.0\.113\.7:80 gets its own table/);
 });
 
 test('table size follows the backend count and the configured maximum', (t) => {
   const ten = Array.from({ length: 10 }, (_, i) => be(`198.18.1.${i + 1}`, 'node-a'));
-  t.is([...desired([fe({ address: '10.96.0.10', backends: ten })]).groups.values()][0]?.maglevSize, 1009);
-  const plan: Plan = { frontends: [fe({ address: '10.96.0.10', backends: ten })], healthCheckNodePorts: [] };
-  const small = view(buildDesiredState({ plan, localNode: LOCAL, nodeAddresses: NODES }, { maglevMaxSize: 503 }));
-  t.is([...small.groups.values()][0]?.maglevSize, 503);
+  t.is([...desired([fe({ address: '10.96.0.10', backends: ten })]).groups.values()][0]?.maglevSize, 1021);
+  const eleven = [...ten, be('198.18.1.11', 'node-a')];
+  t.is([...desired([fe({ address: '10.96.0.10', backends: eleven })]).groups.values()][0]?.maglevSize, 2042);
+  const plan: Plan = { frontends: [fe({ address: '10.96.0.10', backends: eleven })], healthCheckNodePorts: [] };
+  // A cap that is no size of the ladder stands for the largest size below it.
+  const small = view(buildDesiredState({ plan, localNode: LOCAL, nodeAddresses: NODES }, { maglevMaxSize: 2041 }));
+  t.is([...small.groups.values()][0]?.maglevSize, 1021);
 });
 
 test('group backends are sorted by name whatever the plan order', (t) => {
