@@ -27,7 +27,7 @@ test.before(() => { variant = buildLayoutVariant(); });
 test.after.always(() => variant?.remove());
 
 const tuple: Lb4Tuple = { saddr: '192.0.2.7', daddr: '203.0.113.1', sport: 40000, dport: 80, proto: 6, flags: 0 };
-const flow: Lb4Flow = { backendId: 1, serviceId: 1, backendGeneration: 3, frontendGeneration: 2, revnatId: 1, state: 2, createdS: 1234 };
+const flow: Lb4Flow = { backendId: 1, serviceId: 1, backendGeneration: 3, frontendGeneration: 2, revnatId: 1, state: 0, createdS: 0 };
 
 /** lb4_flows' value for `tuple` in the layout directory, decoded by that layout's own BTF offsets. */
 function flowIn(dir: string): Record<string, number> | undefined {
