@@ -367,6 +367,17 @@ struct lb4_frag_key {
 };
 
 /* ---- lb4_flows (LB node: client tuple -> backend) --------------------- */
+/* lb4_flow.state: what the client's packets said of a TCP connection (the LB
+ * node sees one direction only). A SYN starts over; otherwise the state only
+ * advances, so a connection costs at most a few writes, none per packet. */
+enum dsrlb_flow_state {
+	DSRLB_FLOW_UNTRACKED   = 0, /* not TCP (UDP, SCTP) */
+	DSRLB_FLOW_SYN         = 1, /* only a SYN seen */
+	DSRLB_FLOW_ESTABLISHED = 2, /* a packet after the SYN (or picked up mid-connection) */
+	DSRLB_FLOW_FIN         = 3, /* the client sent a FIN */
+	DSRLB_FLOW_RST         = 4, /* the client sent a RST */
+};
+
 struct lb4_flow {
 #ifdef DSRLB_LAYOUT_TEST
 	/* Only in the upgrade tests' other build: every member moves, so its flows must be translated by name. */
@@ -377,7 +388,10 @@ struct lb4_flow {
 	__u32 backend_generation;  /* lb4_backend.generation when recorded */
 	__u32 frontend_generation; /* lb4_frontend.generation of revnat_id when recorded */
 	__u16 revnat_id;           /* the frontend's slot in lb4_frontends */
-	__u16 pad;
+	__u8  state;               /* enum dsrlb_flow_state */
+	__u8  pad;
+	__u32 created_s;           /* bpf_ktime_get_ns() / DSRLB_NSEC_PER_SEC when the flow was
+	                            * recorded (CLOCK_MONOTONIC seconds): its age; 0 = unknown */
 };
 
 /* ---- lb4_snat: the tuple a packet is rewritten to ---------------------

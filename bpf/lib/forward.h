@@ -217,6 +217,7 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 	const struct tcphdr *tcp = pkt_tcp(p);
 	int new_conn = tcp && tcp_is_syn(tcp);
 	int dsr = forward_dsr(cfg, p->tuple.proto);
+	__u8 seen = flow_state_seen(tcp);
 	__u32 hash = flow_hash(&p->tuple, 1);
 	const struct lb4_service *svc;
 	/* Zeroed: the paths that leave them unset must not hand the verifier undefined registers. */
@@ -231,6 +232,8 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 			stat_inc(DSRLB_STAT_SERVICE_HIT);
 			if (unlikely(rc == LB_EST_DENIED))
 				return count(DSRLB_STAT_DROP_SOURCE_RANGE, XDP_DROP);
+			if (unlikely(flow_next_state(flow.entry.state, seen) != flow.entry.state))
+				lb_flow_set_state(&flow, flow_next_state(flow.entry.state, seen));
 			goto deliver;
 		}
 	}
@@ -247,7 +250,7 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct pkt4 *p, const 
 			return lb_forward_stateless(ctx, p, cfg, svc, new_conn, hash);
 		lb_flow_read(&p->tuple, &flow);
 	}
-	rc = lb_select(svc, &p->tuple, &flow, new_conn, hash, &ch);
+	rc = lb_select(svc, &p->tuple, &flow, new_conn, seen, hash, &ch);
 	if (unlikely(rc != LB_OK))
 		return forward_no_backend(ctx, p, svc, rc);
 

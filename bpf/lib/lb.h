@@ -7,6 +7,7 @@
 #define DSRLB_LB_H
 
 #include <linux/in.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_endian.h>
 #include "maps.h"
 #include "compiler.h"
@@ -28,16 +29,52 @@ struct lb_choice {
 /* What lb4_flows holds for the packet's tuple, copied once (LRU entries can be recycled under us). */
 struct lb_flow_state {
 	struct lb4_flow entry;
+	struct lb4_flow *slot; /* the entry in the map: for the state byte alone (lb_flow_set_state) */
 	int found;
 };
 
 static __always_inline void lb_flow_read(const struct lb4_tuple *flow, struct lb_flow_state *out)
 {
-	const struct lb4_flow *f = bpf_map_lookup_elem(&lb4_flows, flow);
+	struct lb4_flow *f = bpf_map_lookup_elem(&lb4_flows, flow);
 
 	out->found = f != NULL;
+	out->slot = f;
 	if (f)
 		out->entry = *f;
+}
+
+/* The flow state a packet announces (enum dsrlb_flow_state); `tcp` is NULL for other protocols. */
+static __always_inline __u8 flow_state_seen(const struct tcphdr *tcp)
+{
+	if (!tcp)
+		return DSRLB_FLOW_UNTRACKED;
+	if (tcp->rst)
+		return DSRLB_FLOW_RST;
+	if (tcp->fin)
+		return DSRLB_FLOW_FIN;
+	if (tcp->syn && !tcp->ack)
+		return DSRLB_FLOW_SYN;
+	return DSRLB_FLOW_ESTABLISHED;
+}
+
+/* A SYN starts a flow over (tuple reuse); otherwise its state only advances. */
+static __always_inline __u8 flow_next_state(__u8 cur, __u8 seen)
+{
+	return seen == DSRLB_FLOW_SYN || seen > cur ? seen : cur;
+}
+
+/*
+ * Records a found flow's new state (a connection changes state a few times)
+ * in place. The state is for people (lbctl) and nothing forwards on it, so a
+ * store through the lookup's pointer will do: an entry recycled under us gets
+ * a wrong state byte at worst. Rewriting the entry with an update instead
+ * would take a new LRU element, in a full table evicting a flow, on the
+ * first ACK of every connection (docs/datapath.md).
+ */
+static __always_inline void lb_flow_set_state(const struct lb_flow_state *state, __u8 next)
+{
+	if (state->slot)
+		state->slot->state = next;
 }
 
 /* No frontend of the tuple's protocol (TCP or UDP) uses its destination port. */
@@ -251,7 +288,7 @@ static __always_inline int lb_second_chance(__u32 service_id, __u32 hash, __u32 
 /*
  * Picks the backend for the packet's flow (`flow`: the client tuple as on
  * the wire, flags 0; `state`: its lb4_flows entry, read once by the caller;
- * `hash`: flow_hash(flow, 1)). New flows are recorded in
+ * `seen`: flow_state_seen() of the packet; `hash`: flow_hash(flow, 1)). New flows are recorded in
  * lb4_flows and, with affinity, refresh the client's affinity entry (like
  * kube-proxy, which refreshes it per new connection).
  *
@@ -260,13 +297,14 @@ static __always_inline int lb_second_chance(__u32 service_id, __u32 hash, __u32 
  * costs a retransmitted SYN an LRU pop; so every packet looks up first.)
  */
 static __always_inline int lb_select(const struct lb4_service *svc, const struct lb4_tuple *flow,
-				     const struct lb_flow_state *state, int new_conn, __u32 hash,
+				     const struct lb_flow_state *state, int new_conn, __u8 seen, __u32 hash,
 				     struct lb_choice *out)
 {
 	struct lb4_flow entry = {
 		.service_id = svc->service_id,
 		.revnat_id = svc->revnat_id,
 		.frontend_generation = lb_frontend_generation(svc),
+		.state = seen,
 	};
 	__u64 now = 0;
 	int rc;
@@ -274,11 +312,15 @@ static __always_inline int lb_select(const struct lb4_service *svc, const struct
 	if (likely(lb_flow_backend(svc->service_id, state, new_conn, out))) {
 		/* Its frontend slot changed (a new generation) but the frontend still leads to the
 		 * flow's service: record the slot as it is now, so the next packet takes the short path. */
+		entry.state = flow_next_state(state->entry.state, seen);
 		if (state->entry.frontend_generation != entry.frontend_generation ||
 		    state->entry.revnat_id != entry.revnat_id) {
 			entry.backend_id = state->entry.backend_id;
 			entry.backend_generation = state->entry.backend_generation;
+			entry.created_s = state->entry.created_s;
 			bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);
+		} else if (state->entry.state != entry.state) {
+			lb_flow_set_state(state, entry.state);
 		}
 		return LB_OK;
 	}
@@ -286,6 +328,10 @@ static __always_inline int lb_select(const struct lb4_service *svc, const struct
 	if (rc != LB_OK)
 		return rc;
 
+	/* Only a new flow reads the clock (affinity may have already). */
+	if (!now)
+		now = bpf_ktime_get_ns();
+	entry.created_s = now / DSRLB_NSEC_PER_SEC;
 	entry.backend_id = out->backend_id;
 	entry.backend_generation = out->backend.generation;
 	bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);

@@ -42,6 +42,7 @@ import { buildInfo } from './version.js';
 import { startMetricsServer } from './metrics-server.js';
 import { nodeEligible, startProxyHealthServer } from './proxy-health.js';
 import { mapsHoldPlan, pinnedMapIds, pinsDiffer, WRITTEN_MAPS } from './pins.js';
+import { servicesRoutes, type ServedPlan } from './services-endpoint.js';
 import { preflight } from './preflight.js';
 import { SyncPipeline, type LocalNode } from './sync.js';
 import { TerminatingStore, TERMINATING_MAP } from './terminating-store.js';
@@ -91,6 +92,8 @@ export class Agent {
   private mapsDir = '';
   /** Another layout's maps to take over from, until the programs are replaced. */
   private upgrade: LayoutUpgrade | undefined;
+  /** The last complete sync's plan, for /v1/services. */
+  private served: ServedPlan | undefined;
   /** This node is not being deleted (kube-proxy's /healthz nodeEligible). */
   private nodeEligible = true;
 
@@ -123,7 +126,7 @@ export class Agent {
     });
     this.servers.push(await startHealthServer(c.healthAddr, this.status, {
       version: build.version, source: () => this.sourceState?.report(), programmed: () => this.programmed(),
-    }, () => this.checkPins()));
+    }, () => this.checkPins(), servicesRoutes(() => this.served)));
     this.servers.push(await startMetricsServer(c.metricsAddr, this.metrics.registry));
     if (c.healthzBindAddress) {
       this.servers.push(await startProxyHealthServer(c.healthzBindAddress, () => ({
@@ -277,6 +280,7 @@ export class Agent {
       // New maps now hold a complete plan: only now may programs read them.
       if (!this.status.attached) this.attachOrDie();
       this.status.lastSyncedAt = Date.now();
+      this.served = { frontends: update.report.plan.frontends, node: local, nodeAddresses: outcome.nodeAddresses, syncedAt: this.status.lastSyncedAt };
       delete this.status.lastError;
       delete this.status.waitingFor;
       this.reportRejected(outcome.rejected);

@@ -68,10 +68,15 @@ export function healthBody(status: SyncStatus, context: HealthContext, now = Dat
   };
 }
 
-/** `refresh` runs before each answer (the pin check). */
+/** `refresh` runs before each /healthz answer (the pin check); `routes`: other read-only JSON paths (path -> body). */
 export async function startHealthServer(addr: HostPort, status: SyncStatus, context: HealthContext,
-  refresh: () => void = () => undefined): Promise<Server> {
+  refresh: () => void = () => undefined, routes: Readonly<Record<string, () => unknown>> = {}): Promise<Server> {
   return listen((req, res) => {
+    const route = Object.hasOwn(routes, req.url ?? '') ? routes[req.url ?? ''] : undefined;
+    if (route) {
+      sendJson(res, 200, route());
+      return;
+    }
     if (req.url !== '/healthz' && req.url !== '/') {
       sendJson(res, 404, { error: 'not found: try /healthz' });
       return;

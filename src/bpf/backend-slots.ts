@@ -19,6 +19,11 @@ function fieldOffset(name: string): number {
 const FLAGS_OFFSET = fieldOffset('flags');
 const GENERATION_OFFSET = fieldOffset('generation');
 
+/** Whether the raw lb4_backend at values[vo] is a live slot (counting without decoding). */
+export function isLiveBackendRaw(values: Buffer, vo: number): boolean {
+  return ((values[vo + FLAGS_OFFSET] as number) & DSRLB_BE_F_LIVE) !== 0;
+}
+
 export function isLiveBackend(b: Lb4Backend): boolean {
   return (b.flags & DSRLB_BE_F_LIVE) !== 0;
 }
@@ -41,7 +46,7 @@ export function scanBackends(map: BpfMap<number, Lb4Backend>): BackendScan {
   map.scanRaw((keys, ko, values, vo) => {
     const generation = values.readUInt32LE(vo + GENERATION_OFFSET);
     if (generation > newestGeneration) newestGeneration = generation;
-    if (((values[vo + FLAGS_OFFSET] as number) & DSRLB_BE_F_LIVE) !== 0) live.push([keys.readUInt32LE(ko), lb4Backend.decode(values, vo)]);
+    if (isLiveBackendRaw(values, vo)) live.push([keys.readUInt32LE(ko), lb4Backend.decode(values, vo)]);
   });
   return { live, newestGeneration };
 }

@@ -128,6 +128,14 @@ export const dsrlb_frontend_kind = {
   DSRLB_KIND_EXTERNAL_IP: 4,
 } as const;
 
+export const dsrlb_flow_state = {
+  DSRLB_FLOW_UNTRACKED: 0,
+  DSRLB_FLOW_SYN: 1,
+  DSRLB_FLOW_ESTABLISHED: 2,
+  DSRLB_FLOW_FIN: 3,
+  DSRLB_FLOW_RST: 4,
+} as const;
+
 export const dsrlb_stat = {
   DSRLB_STAT_PASS_NOT_SERVICE: 0,
   DSRLB_STAT_PASS_NOT_IPV4: 1,

@@ -23,10 +23,16 @@ export interface MapInfo {
 
 const BATCH_CHUNK = 4096;
 
+/** The kernel's memory figure for the map behind `fd` (fdinfo `memlock`, what `bpftool map` shows), in bytes. */
+export function mapMemlock(fd: number): number {
+  const m = /^memlock:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
 function cpuCount(): number { return native().numPossibleCpus(); }
 
 /** Per-CPU slots are rounded up to 8 bytes each by the kernel. */
-function perCpuStride(valueSize: number): number { return Math.ceil(valueSize / 8) * 8; }
+export function perCpuStride(valueSize: number): number { return Math.ceil(valueSize / 8) * 8; }
 
 export class BpfMap<K, V> {
   readonly fd: number;
@@ -60,9 +66,7 @@ export class BpfMap<K, V> {
   }
 
   private memoryBytes(): number {
-    const fdinfo = readFileSync(`/proc/self/fdinfo/${this.fd}`, 'utf8');
-    const m = /^memlock:\s+(\d+)/m.exec(fdinfo);
-    return m ? Number(m[1]) : 0;
+    return mapMemlock(this.fd);
   }
 
   lookup(key: K): V | undefined {

@@ -7,9 +7,13 @@ import { parseFormat, printJson, printTable } from './output.js';
 
 export interface Versions { dsrlb: string; libbpf: string; kernel: string; node: string }
 
+/** package.json's version (no native code loaded: `lbctl --version` works where the addon does not). */
+export function dsrlbVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export function versions(): Versions {
-  const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
-  return { dsrlb: pkg.version, libbpf: native().libbpfVersion(), kernel: release(), node: process.version };
+  return { dsrlb: dsrlbVersion(), libbpf: native().libbpfVersion(), kernel: release(), node: process.version };
 }
 
 export function registerVersionCommand(program: Command): void {

@@ -16,6 +16,8 @@ import { testCgroup } from '../helpers/cgroup.js';
 import { agentBin, agentNode, programIds, serviceYaml, spawnAgent } from '../helpers/agent.js';
 import { sh } from '../helpers/netns.js';
 import type { Status } from '../../src/cli/status-command.js';
+import type { ServiceList } from '../../src/cli/service-list.js';
+import type { PinnedMapSummary } from '../../src/bpf/map-census.js';
 import { waitFor } from '../helpers/wait.js';
 
 function manifests(port: number, backends: string[]): string {
@@ -83,6 +85,20 @@ test('the agent follows its manifests directory into the maps, and SIGTERM leave
   // the two current ones and the replaced one, which drains (TERMINATING) with its entries.
   t.is(status.maps.find((m) => m.name === 'lb4_local_backends')?.entries, 6);
   t.true(status.totalMapMemoryBytes > 0);
+
+  // lbctl service list: the agent's /v1/services names each frontend's Service; its backends run here, on node-a.
+  const lbctlJson = (args: string[]): unknown => JSON.parse(sh('nsenter', [`--net=/run/netns/${ns}`, 'node', join(projectRoot, 'bin', 'lbctl.js'),
+    ...args, '--bpffs-root', root, '-o', 'json']));
+  const services = lbctlJson(['service', 'list', '--health-addr', '127.0.0.1:9477']) as ServiceList;
+  t.is(services.source, 'agent');
+  t.deepEqual(services.services.map((s) => [s.frontend, s.service, s.flags[0]]).sort(), [
+    ['0.0.0.0:30080/TCP', 'shop/web', 'NodePort'], ['198.51.100.1:30080/TCP', 'shop/web', 'NodePort'],
+    ['203.0.113.10:8080/TCP', 'shop/web', 'LoadBalancer'], ['203.0.113.1:8080/TCP', 'shop/web', 'ClusterIP'],
+  ]);
+  t.true(services.services.every((s) => s.backends.length === 2 && s.backends.every((b) => b.node === 'node-a' && b.local)), JSON.stringify(services));
+  // lbctl bpf list: the agent's maps in its layout directory, the one in use.
+  const maps = lbctlJson(['bpf', 'list']) as PinnedMapSummary[];
+  t.like(maps.find((m) => m.name === 'lb4_services'), { entries: 4, current: true, path: join(currentLayoutDir(root), 'lb4_services') });
 
   t.is(await agent.stop(), 0);
   t.is(programIds(ns).xdp, progId, 'the program stays attached after SIGTERM');

@@ -45,7 +45,7 @@ test('bpf lb list shows what the reconciler pinned: services with backends, back
   };
   reconciler.sync({ plan, localNode: { name: 'node-a', address: '198.51.100.1' }, nodeAddresses: new Map([['node-b', '198.51.100.2']]) });
   mapOf(obj, MapSpecs.flows).update(
-    { saddr: '198.51.100.100', daddr: '203.0.113.10', sport: 40000, dport: 80, proto: 6, flags: 0 }, { backendId: 1, serviceId: 1, backendGeneration: 1, revnatId: 1, frontendGeneration: 1 });
+    { saddr: '198.51.100.100', daddr: '203.0.113.10', sport: 40000, dport: 80, proto: 6, flags: 0 }, { backendId: 1, serviceId: 1, backendGeneration: 1, revnatId: 1, frontendGeneration: 1, state: 2, createdS: 1 });
 
   const text = await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', root]);
   t.is(text.code, 0, text.stderr);
@@ -64,8 +64,8 @@ test('bpf lb list shows what the reconciler pinned: services with backends, back
 
   const backends = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--backends', '--bpffs-root', root, '-o', 'json'])).stdout) as { address: string; terminating: boolean }[];
   t.deepEqual(backends.map((b) => b.address).sort(), ['198.18.2.10', '198.18.2.11', '198.18.2.12']);
-  const revnat = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--revnat', '--bpffs-root', root, '-o', 'json'])).stdout) as { address: string }[];
-  t.deepEqual(revnat.map((r) => r.address).sort(), ['10.96.0.10', '203.0.113.10', '203.0.113.11']);
+  const revnat = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--revnat', '--bpffs-root', root, '-o', 'json'])).stdout) as { address: string; protocol: string }[];
+  t.deepEqual(revnat.map((r) => `${r.address}/${r.protocol}`).sort(), ['10.96.0.10/UDP', '203.0.113.10/TCP', '203.0.113.11/UDP']);
 
   const maglev = JSON.parse((await lbctlRun(['bpf', 'lb', 'list', '--maglev', '203.0.113.10:80/TCP', '--bpffs-root', root, '-o', 'json'])).stdout) as { size: number; table: number[]; share: Record<string, number> };
   t.is(maglev.table.length, maglev.size);
@@ -74,7 +74,7 @@ test('bpf lb list shows what the reconciler pinned: services with backends, back
 
   const ct = await lbctlRun(['bpf', 'ct', 'list', '--bpffs-root', root]);
   t.is(ct.code, 0, ct.stderr);
-  t.regex(ct.stdout, /lb4_flows\s+TCP 198\.51\.100\.100:40000 -> 203\.0\.113\.10:80\s+backend 1 \(service 1\)/);
+  t.regex(ct.stdout, /lb4_flows\s+TCP 198\.51\.100\.100:40000 -> 203\.0\.113\.10:80\s+backend 1 \(service 1\)\s+\S+\s+LRU\s+ESTABLISHED/);
   const missing = await lbctlRun(['bpf', 'lb', 'list', '--maglev', '192.0.2.1:1', '--bpffs-root', root]);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /no service '192\.0\.2\.1:1'/);
@@ -93,7 +93,7 @@ test('bpf lb list with nothing pinned: one line naming the path and what to chec
   const out = await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', '/sys/fs/bpf/dsrlb-nothing-here']);
   t.is(out.code, 1);
   t.is(out.stderr.trim().split('\n').length, 1);
-  t.regex(out.stderr, /lb4_\w+.*not pinned.*--bpffs-root/);
+  t.regex(out.stderr, /map \w+ is not pinned.*--bpffs-root/);
 });
 
 test('a usage error exits 2', async (t) => {

@@ -59,9 +59,17 @@ export const SvcFlag = { AFFINITY: 0x01, SOURCE_RANGES: 0x02, NOEP_REJECT: 0x04,
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';
 
-/** An lb4_flows value as the datapath records it for a setService() service (revnat id = service id, frontend generation 1). */
-export function flowEntry(backendId: number, serviceId = 1, backendGeneration = 1): Lb4Flow {
+/** What a test pins down of an lb4_flows value: the choice (its state and creation time are the datapath's view and clock). */
+export type FlowChoice = Omit<Lb4Flow, 'state' | 'createdS'>;
+
+/** An lb4_flows choice as the datapath records it for a setService() service (revnat id = service id, frontend generation 1). */
+export function flowEntry(backendId: number, serviceId = 1, backendGeneration = 1): FlowChoice {
   return { backendId, serviceId, backendGeneration, revnatId: serviceId, frontendGeneration: 1 };
+}
+
+/** A flow entry written by hand: no state, no creation time (as an entry translated from an older layout). */
+export function handFlow(f: FlowChoice): Lb4Flow {
+  return { ...f, state: 0, createdS: 0 };
 }
 export type StatName = { [K in keyof typeof dsrlb_stat]: K extends `DSRLB_STAT_${infer S}` ? S : never }[keyof typeof dsrlb_stat];
 

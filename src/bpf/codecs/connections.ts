@@ -19,8 +19,9 @@ export type Lb4FragKey = ReturnType<typeof lb4FragKey.decode>;
 export const lb4DsrFrontend = struct('lb4_dsr_frontend', { address: ipv4, port: be16, epoch: pad(2), flags: pad(1), pad: pad(3) });
 export type Lb4DsrFrontend = ReturnType<typeof lb4DsrFrontend.decode>;
 
+/** lb4_flow: `state` (enum dsrlb_flow_state) and `createdS` (CLOCK_MONOTONIC seconds) are the datapath's; written as 0 by hand. */
 export const lb4Flow = struct('lb4_flow', {
-  backendId: u32, serviceId: u32, backendGeneration: u32, frontendGeneration: u32, revnatId: u16, pad: pad(2),
+  backendId: u32, serviceId: u32, backendGeneration: u32, frontendGeneration: u32, revnatId: u16, state: u8, pad: pad(1), createdS: u32,
 });
 export type Lb4Flow = ReturnType<typeof lb4Flow.decode>;
 
