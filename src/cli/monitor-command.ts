@@ -84,6 +84,7 @@ export function runMonitor(opts: MonitorOpts, out: NodeJS.WritableStream = proce
       timers.forEach((t) => clearInterval(t));
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('exit', onExit);
       try {
         session.close();
       } catch (e) {
@@ -93,8 +94,11 @@ export function runMonitor(opts: MonitorOpts, out: NodeJS.WritableStream = proce
       else reject(err);
     };
     const onSignal = (): void => finish();
+    // lbctl's closed-pipe handler (output.ts) exits at once: the gate is shut on the way out.
+    const onExit = (): void => session.close();
     // A reader that went away (`lbctl monitor | head`): the end, quietly.
     out.on('error', () => finish());
+    process.once('exit', onExit);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 

@@ -132,7 +132,7 @@ test('a flow whose frontend slot got a new generation for the same service keeps
 });
 
 test('a flow records when it was created and what the client said of the connection: SYN, then established, FIN, RST; a SYN starts over', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   const key = { saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 };
   const before = Number(process.hrtime.bigint() / 1_000_000_000n);
@@ -159,7 +159,7 @@ test('a flow records when it was created and what the client said of the connect
 });
 
 test('a flow first seen mid-connection is established; a UDP flow has no state', (t) => {
-  const dp = Datapath.open(t);
+  const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   dp.runXdp(clientTcp({ sport: 40001, flags: { ack: true } }));
   t.is(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40001, dport: 80, proto: Proto.TCP, flags: 0 })?.state,

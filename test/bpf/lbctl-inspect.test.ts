@@ -244,7 +244,8 @@ test('output to a closed pipe ends quietly with exit 0', async (t) => {
   writeFileSync(join(dir, 'services.yaml'), Array.from({ length: 2000 }, (_, i) => [
     'apiVersion: v1', 'kind: Service', `metadata: {name: s${i}, namespace: ns}`,
     `spec: {type: ClusterIP, clusterIP: 10.96.${Math.floor(i / 250)}.${(i % 250) + 1}, ports: [{name: http, port: 80, protocol: TCP}]}`,
-  ].join('\n')).join('\n---\n'));
+  ].join('\n')).concat(['apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {addresses: [{type: InternalIP, address: 192.0.2.1}]}'])
+    .join('\n---\n'));
   const child = spawn('node', [lbctl, 'plan', '--manifests', dir, '--node-name', 'n1', '-o', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.destroy();
   let stderr = '';
