@@ -344,6 +344,33 @@ struct {
 } stats SEC(".maps");
 
 /*
+ * Per-CPU bytes of forwarded packets, indexed like `stats` (enum dsrlb_stat):
+ * the frame length as it left its program (bpf/lib/stats_bytes.h), added for
+ * the forward counters only (datapath-counters.ts says which); every other
+ * slot stays zero. Summed by lbctl and the agent's metrics.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DSRLB_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats_bytes SEC(".maps");
+
+/*
+ * Per CPU: the forward counters (a bitmask of enum dsrlb_stat) the packet in
+ * flight counted, until its program's exit adds its length to stats_bytes
+ * and clears it (stats_bytes.h). Zero between packets; no reader.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats_pending SEC(".maps");
+
+/*
  * lbctl monitor (bpf/lib/monitor.h, docs/datapath.md "Monitor"): the gate
  * a monitor opens for the event types it wants, under a lease it renews
  * (struct dsrlb_monitor_gate). All zero, as created: no events, and a

@@ -28,10 +28,12 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "maps.h"
 #include "compiler.h"
+#include "stats_bytes.h"
 
 static __always_inline struct dsrlb_monitor_gate *monitor_gate_get(void)
 {
@@ -192,22 +194,24 @@ static __always_inline void monitor_emit(void *ctx, struct dsrlb_monitor_gate *g
 		p->lost++;
 }
 
-/* xdp_lb's exit: every verdict passes here. */
+/* xdp_lb's exit: every verdict passes here (and the bytes of a forward are counted: stats_bytes.h). */
 static __always_inline int monitor_xdp(struct xdp_md *ctx, int verdict)
 {
 	struct dsrlb_monitor_gate *g = monitor_gate_get();
 
+	stat_bytes_exit(ctx->data_end - ctx->data, verdict == XDP_DROP);
 	if (likely(!g || !g->types))
 		return verdict;
 	monitor_emit(ctx, g, DSRLB_HOOK_XDP, ctx->ingress_ifindex, ctx->data_end - ctx->data, verdict);
 	return verdict;
 }
 
-/* tc_revnat's exit: every verdict passes here. */
+/* tc_revnat's exit: every verdict passes here (and the bytes of a forward are counted: stats_bytes.h). */
 static __always_inline int monitor_tc(struct __sk_buff *skb, int verdict)
 {
 	struct dsrlb_monitor_gate *g = monitor_gate_get();
 
+	stat_bytes_exit(skb->len, verdict == TC_ACT_SHOT);
 	if (likely(!g || !g->types))
 		return verdict;
 	monitor_emit(skb, g, DSRLB_HOOK_TC_EGRESS, skb->ifindex, skb->len, verdict);

@@ -4,13 +4,15 @@
  * reason. Every exit is counted here, so this is also where the monitor's
  * events are noted (monitor.h): a program defines DSRLB_DROP_VERDICT (its
  * drop verdict) before its includes to have its drops reported; the socket
- * hooks, which have no exit that emits, do not.
+ * hooks, which have no exit that emits, do not. The same programs note
+ * their forward counters for the bytes their exits add (stats_bytes.h).
  */
 #ifndef DSRLB_STATS_H
 #define DSRLB_STATS_H
 
 #include "maps.h"
 #include "monitor.h"
+#include "stats_bytes.h"
 
 static __always_inline void stat_inc(__u32 stat)
 {
@@ -20,6 +22,7 @@ static __always_inline void stat_inc(__u32 stat)
 	if (count)
 		*count += 1;
 #ifdef DSRLB_DROP_VERDICT
+	stat_bytes_note(stat);
 	if (monitor_trace_of(stat))
 		monitor_note(DSRLB_MONITOR_TRACE, stat);
 #endif

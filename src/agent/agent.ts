@@ -15,7 +15,7 @@ import { buildLayout, datapathObjects, ensureBpffs, layoutDir, layoutDirs } from
 import { MapSpecs, mapFill, openPinned, withPinned, type MapSpec } from '../bpf/map-specs.js';
 import type { Lb4Backend } from '../bpf/codecs/services.js';
 import type { BpfMap } from '../bpf/map.js';
-import { readStats } from '../bpf/stats.js';
+import { readStatBytes, readStats } from '../bpf/stats.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { CapacityGate, type Rejection } from '../reconcile/capacity.js';
 import { nodeIdForAddress } from '../reconcile/node-ids.js';
@@ -382,7 +382,7 @@ export class Agent {
       }
       return {
         frontends: entries[MapSpecs.services.name] ?? 0, backends: entries[MapSpecs.backends.name] ?? 0,
-        flows: entries[MapSpecs.flows.name] ?? 0, fill, counters: readStats(root),
+        flows: entries[MapSpecs.flows.name] ?? 0, fill, counters: readStats(root), bytes: readStatBytes(root),
       };
     } catch (e) {
       this.log.warn({ err: e }, 'reading the maps for metrics failed');

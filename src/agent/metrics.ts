@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics (prom-client) on --metrics-addr, named the Prometheus
  * way (`dsrlb_` once, units in the name, `_total` on counters) and split the
- * way Cilium's are: drops by reason and direction, forwards by path. Every
+ * way Cilium's are: drops by reason and direction, forwards (packets and
+ * bytes) by path. Every
  * label value that can be known in advance starts at zero, so an
  * `increase()` alert sees the first event. Gauges and counters that mirror
  * the datapath are read at scrape time, so a scrape never sees stale numbers.
@@ -20,6 +21,8 @@ export interface DatapathReadings {
   fill: Record<string, number>;
   /** stats counter name -> packets, summed over CPUs */
   counters: Record<string, number>;
+  /** stats_bytes: counter name -> bytes of the packets it forwarded, summed over CPUs (absent: a datapath without the map) */
+  bytes?: Record<string, number> | undefined;
 }
 
 /** What the source and the last sync say, read at scrape time. */
@@ -52,6 +55,20 @@ const DATAPATH_COUNTERS = {
 } as const;
 
 type Labels = Record<string, string>;
+
+/**
+ * The kernel's counters only grow (they start again when a new map layout is
+ * adopted): the Prometheus ones follow by deltas. Calls `inc` with each
+ * counter's growth since the last reading in `seen`.
+ */
+function followDeltas(seen: Map<string, number>, now: Record<string, number> | undefined, inc: (name: string, delta: number) => void): void {
+  for (const [name, v] of Object.entries(now ?? {})) {
+    const before = seen.get(name) ?? 0;
+    const delta = v >= before ? v - before : v;
+    seen.set(name, v);
+    if (delta > 0) inc(name, delta);
+  }
+}
 
 function labelsOf(c: CounterClass): Labels {
   switch (c.metric) {
@@ -134,22 +151,30 @@ export class AgentMetrics {
 
     const classes = new Map(COUNTER_NAMES.map((n) => [n, classify(n)]));
     const counters = new Map<CounterClass['metric'], Counter<string>>();
-    // The kernel's counters only grow (they start again when a new map layout is adopted): the Prometheus ones follow by deltas.
-    const seen = new Map<string, number>();
+    const seenPackets = new Map<string, number>();
+    const seenBytes = new Map<string, number>();
     const follow = (): void => {
-      for (const [name, v] of Object.entries(cached?.counters ?? {})) {
+      followDeltas(seenPackets, cached?.counters, (name, delta) => {
         const c = classes.get(name);
-        const before = seen.get(name) ?? 0;
-        const delta = v >= before ? v - before : v;
-        seen.set(name, v);
-        if (c && delta > 0) counters.get(c.metric)?.inc(labelsOf(c), delta);
-      }
+        if (c) counters.get(c.metric)?.inc(labelsOf(c), delta);
+      });
+      followDeltas(seenBytes, cached?.bytes, (name, delta) => {
+        const c = classes.get(name);
+        if (c?.metric === 'forward') forwardBytes.inc({ path: c.path }, delta);
+      });
     };
     for (const [metric, d] of Object.entries(DATAPATH_COUNTERS) as [CounterClass['metric'], typeof DATAPATH_COUNTERS[keyof typeof DATAPATH_COUNTERS]][]) {
       // The first of them, collected after the gauges read the maps, brings them all up to date.
       const collect = counters.size === 0 ? { collect: follow } : {};
       counters.set(metric, new Counter({ name: d.name, help: d.help, labelNames: [...d.labels], registers, ...collect }));
     }
-    for (const c of classes.values()) counters.get(c.metric)?.inc(labelsOf(c), 0);
+    const forwardBytes = new Counter({
+      name: 'dsrlb_forward_bytes_total', help: 'Bytes of the packets the datapath forwarded, by path (each frame as it left, from its Ethernet header)',
+      labelNames: ['path'], registers,
+    });
+    for (const c of classes.values()) {
+      counters.get(c.metric)?.inc(labelsOf(c), 0);
+      if (c.metric === 'forward') forwardBytes.inc({ path: c.path }, 0);
+    }
   }
 }

@@ -4,11 +4,12 @@ import { currentLayoutDir } from '../bpf/layout-read.js';
 import { DsrlbError } from '../errors.js';
 import { pinnedMaps } from '../bpf/map-census.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
-import { readStats } from '../bpf/stats.js';
+import { readStatBytes, readStats } from '../bpf/stats.js';
 import { connectionRows, listConnections } from './ct-list.js';
 import { formatBytes } from './describe.js';
 import { listBackends, listRevnat, listServices, maglevFor, nodeLabel, serviceRows } from './lb-list.js';
 import { parseFormat, printJson, printTable } from './output.js';
+import { statsJson, statsRows } from './stats-view.js';
 
 interface RootOpts { bpffsRoot: string; output: string }
 interface LbListOpts extends RootOpts { backends?: boolean; revnat?: boolean; maglev?: string }
@@ -89,11 +90,13 @@ export function registerBpfCommands(program: Command): void {
       else printTable(['TABLE', 'TUPLE', 'ENTRY', 'AGE', 'EXPIRES', 'STATE'], connectionRows(entries));
     });
 
-  withRoot(bpf.command('stats').description('datapath counters, summed over CPUs'))
+  withRoot(bpf.command('stats').description('datapath counters (packets), and the bytes of forwards, summed over CPUs'))
     .action((opts: RootOpts) => {
       const format = parseFormat(opts.output);
-      const stats = readStats(currentLayoutDir(opts.bpffsRoot));
-      if (format === 'json') printJson(stats);
-      else printTable(['COUNTER', 'VALUE'], Object.entries(stats).map(([k, v]) => [k, String(v)]));
+      const root = currentLayoutDir(opts.bpffsRoot);
+      const packets = readStats(root);
+      const bytes = readStatBytes(root);
+      if (format === 'json') printJson(statsJson(packets, bytes));
+      else printTable(['COUNTER', 'VALUE', 'BYTES'], statsRows(packets, bytes));
     });
 }

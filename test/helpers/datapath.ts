@@ -183,6 +183,8 @@ export class Datapath {
       nodeAddrs: mapOf(xdp, MapSpecs.nodeAddrs),
       config: mapOf(xdp, MapSpecs.config),
       stats: mapOf(xdp, MapSpecs.stats),
+      /** Absent from a build before it (bench/datapath.ts's baseline): opened on use. */
+      get statsBytes() { return mapOf(xdp, MapSpecs.statsBytes); },
       portFilter: mapOf(xdp, MapSpecs.portFilter),
       monitorGate: mapOf(xdp, MapSpecs.monitorGate),
     };
@@ -406,14 +408,24 @@ export class Datapath {
 
   /** Every counter that is not zero, by name. */
   nonZeroStats(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [key, idx] of Object.entries(dsrlb_stat)) {
-      if (key === 'DSRLB_STAT_MAX') continue;
-      const v = (this.maps.stats.lookupPerCpu(idx) ?? []).reduce((a, b) => a + b, 0n);
-      if (v !== 0n) out[key.replace('DSRLB_STAT_', '')] = Number(v);
-    }
-    return out;
+    return nonZero(this.maps.stats);
   }
+
+  /** Every counter of stats_bytes (bytes of forwards) that is not zero, by name. */
+  nonZeroStatBytes(): Record<string, number> {
+    return nonZero(this.maps.statsBytes);
+  }
+}
+
+/** A per-CPU map indexed by enum dsrlb_stat: the slots that are not zero, summed over CPUs, by counter name. */
+function nonZero(map: BpfMap<number, bigint>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, idx] of Object.entries(dsrlb_stat)) {
+    if (key === 'DSRLB_STAT_MAX') continue;
+    const v = (map.lookupPerCpu(idx) ?? []).reduce((a, b) => a + b, 0n);
+    if (v !== 0n) out[key.replace('DSRLB_STAT_', '')] = Number(v);
+  }
+  return out;
 }
 
 /** A client frame arriving at the LB node's NIC, addressed to the VIP by default. */

@@ -83,8 +83,10 @@ test('every label value known in advance is exported at zero before anything hap
   t.true(drops.every((s) => s.value === 0));
   t.deepEqual(drops.find((s) => s.labels['reason'] === 'frag_short')?.labels, { reason: 'frag_short', direction: 'egress' });
   t.deepEqual(drops.find((s) => s.labels['reason'] === 'no_backend')?.labels, { reason: 'no_backend', direction: 'ingress' });
-  t.deepEqual(series('dsrlb_forward_count_total').map((s) => s.labels['path']).sort(),
-    ['decap', 'dsr_encap', 'icmp_to_backend', 'icmp_to_client', 'local', 'reply_rewrite', 'reply_rewrite_fragment', 'rescue', 'snat', 'snat_reply']);
+  const paths = ['decap', 'dsr_encap', 'icmp_to_backend', 'icmp_to_client', 'local', 'reply_rewrite', 'reply_rewrite_fragment', 'rescue', 'snat', 'snat_reply'];
+  t.deepEqual(series('dsrlb_forward_count_total').map((s) => s.labels['path']).sort(), paths);
+  t.deepEqual(series('dsrlb_forward_bytes_total').map((s) => [s.labels['path'], s.value]).sort(), paths.map((p) => [p, 0]), 'bytes: every path, at zero');
+  t.is(families.get('dsrlb_forward_bytes_total')?.type, 'counter');
   // Every datapath counter is exactly one series, at zero.
   const datapath = ['dsrlb_drop_count_total', 'dsrlb_forward_count_total', 'dsrlb_pass_count_total', 'dsrlb_socket_lb_operations_total', 'dsrlb_datapath_events_total'];
   t.is(datapath.reduce((n, name) => n + series(name).length, 0), COUNTER_NAMES.length);
@@ -109,6 +111,21 @@ test('the Prometheus counters follow the kernel\'s by deltas, and keep growing w
   t.is(await value('dsrlb_drop_count_total', 'reason', 'no_backend'), 9);
 });
 
+test('forwarded bytes follow stats_bytes by path, the same way; a datapath without the map leaves them at zero', async (t) => {
+  let bytes: Record<string, number> | undefined;
+  const m = metrics(() => ({ ...reading({ tx_encap: 2, pass_local: 1 }), bytes }));
+  const value = async (path: string): Promise<number | undefined> =>
+    parse(await m.registry.metrics()).get('dsrlb_forward_bytes_total')?.samples.find((s) => s.labels['path'] === path)?.value;
+  t.is(await value('dsr_encap'), 0);
+  bytes = { tx_encap: 3000, pass_local: 74, drop_no_backend: 0 };
+  t.is(await value('dsr_encap'), 3000);
+  t.is(await value('local'), 74);
+  bytes = { tx_encap: 4500, pass_local: 74 };
+  t.is(await value('dsr_encap'), 4500);
+  bytes = { tx_encap: 100, pass_local: 74 };
+  t.is(await value('dsr_encap'), 4600, 'a new layout\'s map starts at zero: its bytes are added');
+});
+
 test('a counter added to dsrlb.h is sorted by its name with no change to the agent', (t) => {
   t.deepEqual(classify('drop_second_chance_loop'), { metric: 'drop', reason: 'second_chance_loop', direction: 'ingress' });
   t.deepEqual(classify('tx_rescue'), { metric: 'forward', path: 'rescue' });
@@ -117,6 +134,14 @@ test('a counter added to dsrlb.h is sorted by its name with no change to the age
   t.deepEqual(classify('revnat_miss_reply'), { metric: 'event', event: 'revnat_miss_reply' });
   t.deepEqual(classify('pass_local'), { metric: 'forward', path: 'local' }, 'named as a pass, but it forwards');
   t.deepEqual(classify('tx_reject'), { metric: 'event', event: 'tx_reject' }, 'a reply the datapath makes is no forward');
+});
+
+test('the counters the datapath adds bytes to (DSRLB_FORWARD_STATS) are exactly those reported as forwards', (t) => {
+  const header = readFileSync(join(projectRoot, 'bpf', 'lib', 'stats_bytes.h'), 'utf8');
+  const list = /#define DSRLB_FORWARD_STATS\(X\)((?:[^\n]*\\\n)*[^\n]*)/.exec(header)?.[1] ?? '';
+  const inC = [...list.matchAll(/X\(DSRLB_STAT_(\w+)\)/g)].map((m) => (m[1] ?? '').toLowerCase()).sort();
+  t.true(inC.length > 5, 'the list was read');
+  t.deepEqual(inC, COUNTER_NAMES.filter((n) => classify(n).metric === 'forward').sort());
 });
 
 /** `count(DSRLB_STAT_DROP_X, VERDICT)` in the C sources: which hook counts which drop reason. */
