@@ -358,9 +358,10 @@ struct {
 } stats_bytes SEC(".maps");
 
 /*
- * Per CPU: the forward counters (a bitmask of enum dsrlb_stat) the packet in
- * flight counted, until its program's exit adds its length to stats_bytes
- * and clears it (stats_bytes.h). Zero between packets; no reader.
+ * Per CPU: the forward counters the packet in flight counted (a byte each:
+ * enum dsrlb_stat + 1, the latest lowest), until its program's exit adds its
+ * length to stats_bytes and clears it (stats_bytes.h). Zero between
+ * packets; no reader.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

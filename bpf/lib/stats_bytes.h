@@ -4,9 +4,11 @@
  * packet counter (stats_bytes, maps.h; docs/datapath.md "Counters"). A
  * packet's length is only final at its program's exit (a counter may be
  * counted before the packet is encapsulated), so the work is split:
- *  - stat_inc() (stats.h) notes a forward counter in stats_pending, a
- *    per-CPU bitmask of counter indices. Whether a counter is a forward is
- *    a compile-time test, so every other counter compiles the note away.
+ *  - stat_inc() (stats.h) notes a forward counter in stats_pending (per
+ *    CPU): its index + 1 pushed as the low byte of a __u64, so the exit
+ *    reads one byte per counter noted (nearly always one, at most
+ *    DSRLB_STATS_NOTED_MAX). Whether a counter is a forward is a
+ *    compile-time test, so every other counter compiles the note away.
  *  - the program's exit (monitor_xdp, monitor_tc: monitor.h) adds the frame
  *    length as it leaves (XDP: data_end - data; tc: skb->len; both from the
  *    Ethernet header, after any encapsulation or decapsulation) to every
@@ -32,11 +34,14 @@
 	X(DSRLB_STAT_FRAG_REVNAT) X(DSRLB_STAT_ICMP_TO_CLIENT) X(DSRLB_STAT_ICMP_TO_BACKEND) \
 	X(DSRLB_STAT_TX_RESCUE)
 
-/* stats_pending holds one bit per counter index. */
-_Static_assert(DSRLB_STAT_MAX <= 64, "stats_pending: one bit per counter");
-
+/* The forward counters as a mask of their indices: a compile-time test. */
+_Static_assert(DSRLB_STAT_MAX <= 64, "DSRLB_FORWARD_MASK: one bit per counter");
 #define DSRLB_STAT_BIT(stat) | (1ULL << (stat))
 #define DSRLB_FORWARD_MASK (0ULL DSRLB_FORWARD_STATS(DSRLB_STAT_BIT))
+
+/* stats_pending: a byte per counter noted (index + 1, 0 = none), the latest lowest. */
+_Static_assert(DSRLB_STAT_MAX < 255, "stats_pending: a counter index + 1 fits a byte");
+#define DSRLB_STATS_NOTED_MAX 8
 
 /* Notes forward counter `stat` for the packet in flight; any other compiles to nothing where `stat` is a constant. */
 static __always_inline void stat_bytes_note(__u32 stat)
@@ -48,7 +53,7 @@ static __always_inline void stat_bytes_note(__u32 stat)
 		return;
 	noted = bpf_map_lookup_elem(&stats_pending, &zero);
 	if (noted)
-		*noted |= 1ULL << stat;
+		*noted = (*noted << 8) | (stat + 1);
 }
 
 static __always_inline void stat_bytes_add(__u32 stat, __u64 len)
@@ -60,16 +65,13 @@ static __always_inline void stat_bytes_add(__u32 stat, __u64 len)
 		*bytes += len;
 }
 
-#define DSRLB_STAT_BYTES_IF_NOTED(stat) \
-	if (noted & (1ULL << (stat)))   \
-		stat_bytes_add(stat, len);
-
 /* At a program's exit: the frame's `len` to the counters its packet noted (none when `dropped`). */
 static __always_inline void stat_bytes_exit(__u32 len, int dropped)
 {
 	__u32 zero = 0;
 	__u64 *pending = bpf_map_lookup_elem(&stats_pending, &zero);
 	__u64 noted;
+	int i;
 
 	if (!pending || !*pending)
 		return;
@@ -77,7 +79,8 @@ static __always_inline void stat_bytes_exit(__u32 len, int dropped)
 	*pending = 0;
 	if (dropped)
 		return;
-	DSRLB_FORWARD_STATS(DSRLB_STAT_BYTES_IF_NOTED)
+	for (i = 0; i < DSRLB_STATS_NOTED_MAX && noted; i++, noted >>= 8)
+		stat_bytes_add((noted & 0xff) - 1, len);
 }
 
 #endif /* DSRLB_STATS_BYTES_H */

@@ -13,13 +13,18 @@ import { MONITOR_EVENT_TYPES, MonitorSession, monotonicNowNs, type MonitorEvent,
 import { links } from '../bpf/netdev.js';
 import { DEFAULT_BPFFS_ROOT } from '../bpf/pins.js';
 import { DsrlbError } from '../errors.js';
-import { formatJson, formatText, matchesService, parseServiceArg, type Endpoint, type ServiceFilter } from './monitor-format.js';
+import { DEFAULT_HEALTH_ADDR } from '../agent/config.js';
+import type { Lb4Key } from '../bpf/codecs/services.js';
+import { agentServices } from './agent-services.js';
+import {
+  formatJson, formatText, matchesService, parseServiceArg, serviceFrontends, type Endpoint, type ServiceArg, type ServiceFilter,
+} from './monitor-format.js';
 import { parseFormat } from './output.js';
 
 /** How often the ring buffer is read: events show within this, and it holds ~4,000 between two reads. */
 const POLL_MS = 100;
 
-interface MonitorOpts { bpffsRoot: string; output: string; type: string; service?: string }
+interface MonitorOpts { bpffsRoot: string; output: string; type: string; service?: string; healthAddr: string }
 
 export function parseTypes(text: string): MonitorEventType[] {
   const words = text.split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '');
@@ -33,20 +38,40 @@ export function parseTypes(text: string): MonitorEventType[] {
   return [...types];
 }
 
-/** The frontend's local backends, from lb4_services and lb4_local_backends (read again at every lease renewal). */
-function resolveService(dir: string, frontend: Endpoint): ServiceFilter {
+/** The frontends' local backends, from lb4_services and lb4_local_backends (read again at every lease renewal). */
+function resolveService(dir: string, frontends: readonly Endpoint[]): ServiceFilter {
+  const matches = (f: Endpoint, k: Lb4Key): boolean => k.address === f.address && k.port === f.port && (f.proto === null || k.proto === f.proto);
   const ids = withPinned(dir, MapSpecs.services, (m) => m.entries()
-    .filter(([k]) => k.address === frontend.address && k.port === frontend.port && (frontend.proto === null || k.proto === frontend.proto))
+    .filter(([k]) => frontends.some((f) => matches(f, k)))
     .map(([, v]) => v.serviceId));
   if (ids.length === 0) {
-    throw new DsrlbError('ERR_NO_SERVICE', `no frontend ${frontend.address}:${frontend.port} in the datapath`, {
+    const named = frontends.map((f) => `${f.address}:${f.port}`).join(', ');
+    throw new DsrlbError('ERR_NO_SERVICE', `no frontend ${named} in the datapath`, {
       subject: dir, remedy: 'pass a frontend from `lbctl bpf lb list`',
     });
   }
   const backends = withPinned(dir, MapSpecs.localBackends, (m) => m.entries()
     .filter(([k]) => ids.includes(k.serviceId))
     .map(([k]) => ({ address: k.address, port: k.port, proto: k.proto })));
-  return { frontend, backends };
+  return { frontends, backends };
+}
+
+/** --service as frontends: the one given, or those the agent (GET /v1/services on `healthAddr`) serves for namespace/name. */
+async function frontendsOf(arg: ServiceArg, healthAddr: string): Promise<readonly Endpoint[]> {
+  if ('frontend' in arg) return [arg.frontend];
+  const agent = await agentServices(healthAddr);
+  if ('error' in agent) {
+    throw new DsrlbError('ERR_AGENT_UNREACHABLE', `cannot resolve Service ${arg.service} to its frontends: ${agent.error}`, {
+      subject: healthAddr, remedy: "is the agent running? pass its --health-addr, or the frontend as VIP:PORT (`lbctl bpf lb list`)",
+    });
+  }
+  const frontends = serviceFrontends(agent.body, arg.service);
+  if (frontends.length === 0) {
+    throw new DsrlbError('ERR_NO_SERVICE', `the agent serves no Service ${arg.service}`, {
+      subject: healthAddr, remedy: '`lbctl service list` shows the Services the agent serves, as namespace/name',
+    });
+  }
+  return frontends;
 }
 
 /** ifindex -> device name, read again (at most once a second) when an event names one it does not know. */
@@ -64,13 +89,14 @@ function deviceNames(): (ifindex: number) => string | undefined {
   };
 }
 
-export function runMonitor(opts: MonitorOpts, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function runMonitor(opts: MonitorOpts, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   // Every argument is checked before the gate is opened.
   const types = parseTypes(opts.type);
   const json = parseFormat(opts.output) === 'json';
-  const frontend = opts.service === undefined ? undefined : parseServiceArg(opts.service);
+  const service = opts.service === undefined ? undefined : parseServiceArg(opts.service);
   const dir = currentLayoutDir(opts.bpffsRoot);
-  let filter = frontend && resolveService(dir, frontend);
+  const frontends = service && await frontendsOf(service, opts.healthAddr);
+  let filter = frontends && resolveService(dir, frontends);
   const session = MonitorSession.open(dir, types);
   const device = deviceNames();
   let lost = 0n;
@@ -119,7 +145,7 @@ export function runMonitor(opts: MonitorOpts, out: NodeJS.WritableStream = proce
     timers.push(setInterval(guarded(() => show(session.poll())), POLL_MS));
     timers.push(setInterval(guarded(() => {
       session.renew();
-      if (frontend) filter = resolveService(dir, frontend);
+      if (frontends) filter = resolveService(dir, frontends);
     }), DSRLB_MONITOR_RENEW_MS));
   });
 }
@@ -128,7 +154,8 @@ export function registerMonitorCommand(program: Command): void {
   program.command('monitor')
     .description('datapath events as they happen: drops with their reason, and traces of encapsulation, decapsulation and rewrites (like `cilium monitor`)')
     .option('-t, --type <types>', 'event types: drop, trace, or drop,trace (all)', 'drop')
-    .option('--service <vip:port>', 'only events of this frontend (VIP:PORT[/PROTO]) and its local backends')
+    .option('--service <vip:port|ns/name>', 'only events of this frontend (VIP:PORT[/PROTO]), or of every frontend of this Service (namespace/name, from the agent), and their local backends')
+    .option('--health-addr <host:port>', "the agent's --health-addr, to resolve --service namespace/name", process.env['DSRLB_HEALTH_ADDR'] ?? DEFAULT_HEALTH_ADDR)
     .option('--bpffs-root <dir>', 'bpffs directory of the agent', process.env['DSRLB_BPFFS_ROOT'] ?? DEFAULT_BPFFS_ROOT)
     .option('-o, --output <format>', 'text (one line per event) or json (one object per line)', 'text')
     .action((opts: MonitorOpts) => runMonitor(opts));

@@ -1,8 +1,9 @@
 /**
- * `lbctl monitor`'s pure part: the --service filter (parsed, then matched
- * against events), and the two output forms: one human-readable line per
+ * `lbctl monitor`'s pure part: the --service filter (parsed, a Service's
+ * frontends picked from the agent's /v1/services, then matched against events), and the two output forms: one human-readable line per
  * event, like `cilium monitor`, or one JSON object per line.
  */
+import type { ServicesBody } from '../agent/services-endpoint.js';
 import type { MonitorEvent, MonitorTuple } from '../bpf/monitor.js';
 import { DsrlbError } from '../errors.js';
 import { ipv4Value } from '../net/ip.js';
@@ -10,26 +11,36 @@ import { PROTOCOL_NUMBERS, type ProtocolName } from '../model/keys.js';
 
 export interface Endpoint { readonly address: string; readonly port: number; readonly proto: number | null }
 
-/** What --service selects: the frontend, and the local backends of its service (read from lb4_local_backends). */
+/** What --service selects: the Service's frontends, and their local backends (read from lb4_local_backends). */
 export interface ServiceFilter {
-  readonly frontend: Endpoint;
+  readonly frontends: readonly Endpoint[];
   readonly backends: readonly Endpoint[];
 }
 
-/** `VIP:PORT[/tcp|udp|sctp]`; a Service's namespace/name is not in the datapath's maps, so it cannot be resolved here. */
-export function parseServiceArg(text: string): Endpoint {
+/** --service as given: a frontend, or a Service's namespace/name (resolved through the agent). */
+export type ServiceArg = { readonly frontend: Endpoint } | { readonly service: string };
+
+/** Kubernetes names: DNS labels and subdomains, lower case. */
+const SERVICE_NAME = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\/[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** `VIP:PORT[/tcp|udp|sctp]`, or `namespace/name`. */
+export function parseServiceArg(text: string): ServiceArg {
+  if (SERVICE_NAME.test(text)) return { service: text };
   const m = /^([0-9.]+):(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(text);
   const port = Number(m?.[2]);
   if (!m?.[1] || ipv4Value(m[1]) < 0 || port < 1 || port > 65535) {
-    const named = /^[a-z0-9.-]+\/[a-z0-9.-]+$/.test(text);
-    throw new DsrlbError('ERR_USAGE', `--service '${text}' is not a frontend address:port`, {
-      remedy: named
-        ? 'the datapath maps hold frontends, not Service names: pass its VIP:PORT (kubectl get svc shows it; lbctl bpf lb list lists the frontends)'
-        : 'pass the frontend as VIP:PORT or VIP:PORT/PROTO, e.g. 203.0.113.10:80/tcp',
+    throw new DsrlbError('ERR_USAGE', `--service '${text}' is neither a frontend address:port nor a Service namespace/name`, {
+      remedy: 'pass the frontend as VIP:PORT or VIP:PORT/PROTO (e.g. 203.0.113.10:80/tcp), or the Service as namespace/name (e.g. shop/web)',
     });
   }
   const proto = m[3] ? PROTOCOL_NUMBERS[m[3].toUpperCase() as ProtocolName] : null;
-  return { address: m[1], port, proto };
+  return { frontend: { address: m[1], port, proto } };
+}
+
+/** The frontends the agent serves for Service `name` (namespace/name), as --service filters them. */
+export function serviceFrontends(body: ServicesBody, name: string): Endpoint[] {
+  return body.frontends.filter((f) => f.service === name)
+    .map((f) => ({ address: f.address, port: f.port, proto: PROTOCOL_NUMBERS[f.protocol] }));
 }
 
 const same = (e: Endpoint, address: string, port: number, proto: number): boolean =>
@@ -38,14 +49,15 @@ const same = (e: Endpoint, address: string, port: number, proto: number): boolea
 /**
  * An event belongs to the service when its frontend (a Geneve option), the
  * packet's destination (arriving for it) or source (a reply rewritten to it)
- * is the frontend, or the packet goes to or comes from a local backend of
+ * is one of its frontends, or the packet goes to or comes from a local backend of
  * it (decapsulated, DNATed to a pod here, the pod's reply).
  */
 export function matchesService(e: MonitorEvent, f: ServiceFilter): boolean {
   const t = e.tuple;
-  if (e.frontend && same(f.frontend, e.frontend.address, e.frontend.port, t.proto)) return true;
+  const frontend = e.frontend;
+  if (frontend && f.frontends.some((x) => same(x, frontend.address, frontend.port, t.proto))) return true;
   const ends = [[t.daddr, t.dport], [t.saddr, t.sport]] as const;
-  return ends.some(([a, p]) => same(f.frontend, a, p, t.proto) || f.backends.some((b) => same(b, a, p, t.proto)));
+  return ends.some(([a, p]) => [...f.frontends, ...f.backends].some((x) => same(x, a, p, t.proto)));
 }
 
 const PROTOS: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };

@@ -1,26 +1,12 @@
 /** `lbctl service list`: frontends with their Services, from the maps and the agent (src/cli/service-list.ts). */
 import type { Command } from 'commander';
-import type { ServicesBody } from '../agent/services-endpoint.js';
-import { SERVICES_PATH } from '../agent/services-endpoint.js';
 import { DEFAULT_HEALTH_ADDR } from '../agent/config.js';
 import { currentLayoutDir } from '../bpf/layout-read.js';
+import { agentServices } from './agent-services.js';
 import { withRoot } from './bpf-commands.js';
 import { listServices, readNodeView } from './lb-list.js';
 import { parseFormat, printJson, printNote, printTable } from './output.js';
 import { joinServices, serviceListRows } from './service-list.js';
-
-/** The agent's --health-addr default (docs/design.md §5). */
-
-/** The agent's /v1/services, or why it could not be read. */
-async function agentServices(addr: string): Promise<{ body: ServicesBody } | { error: string }> {
-  try {
-    const res = await fetch(`http://${addr}${SERVICES_PATH}`, { signal: AbortSignal.timeout(2000) });
-    if (!res.ok) return { error: `${addr}${SERVICES_PATH} answered ${res.status}` };
-    return { body: (await res.json()) as ServicesBody };
-  } catch (e) {
-    return { error: `${addr}: ${e instanceof Error ? e.message : String(e)}` };
-  }
-}
 
 export function registerServiceCommands(program: Command): void {
   const service = program.command('service').description('Services as the datapath serves them');

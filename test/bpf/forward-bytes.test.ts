@@ -3,7 +3,8 @@
  * every forward counter grows by the frame's length as it left the program
  * (the output frame of BPF_PROG_RUN: after encapsulation, decapsulation or a
  * rewrite), under the same counter as its packet; a drop, a packet handed to
- * the stack untouched, and the packet after a forward add nothing.
+ * the stack untouched, and the packet after a forward add nothing; a packet
+ * two forward counters count adds its frame to both.
  */
 import test from 'ava';
 import { buildFrame, buildGeneveFrame, decodeFrame, dsrOption } from '../../src/packet/index.js';
@@ -123,4 +124,18 @@ test('drops, packets handed to the stack untouched and the packets after a forwa
     SERVICE_HIT: 2, TX_ENCAP: 1, DROP_TRUNCATED: 1, DROP_NO_NODE: 1, PASS_NOT_SERVICE: 2, PASS_NOT_IPV4: 1,
   });
   t.deepEqual(dp.nonZeroStatBytes(), { TX_ENCAP: encap.out.length }, 'only the one forward, once');
+});
+
+test('a packet two forward counters count (the LB node sending a flow it does not know to its second chance) adds its frame to both', (t) => {
+  const dp = Datapath.open(t);
+  dp.addBackend({ id: 11, address: Addr.localPod, port: 8080, nodeId: NodeId.lb });
+  dp.addBackend({ id: 12, address: Addr.pod2, port: 8080, nodeId: NodeId.other });
+  dp.setService({ serviceId: 1, backends: [11] });
+  dp.setPrevMaglev(1, Array.from({ length: 251 }, () => 12));
+
+  const r = dp.runXdp(clientTcp({ flags: { ack: true }, payload }));
+
+  t.is(r.retval, XdpAction.TX);
+  t.deepEqual(dp.nonZeroStats(), { SERVICE_HIT: 1, TX_RESCUE: 1, TX_ENCAP: 1 });
+  t.deepEqual(dp.nonZeroStatBytes(), { TX_RESCUE: r.out.length, TX_ENCAP: r.out.length });
 });

@@ -4,7 +4,8 @@ import { dsrlbEvent } from '../../src/bpf/codecs/monitor.js';
 import { DSRLB_GENEVE_OPT_TYPE_DSR, DSRLB_MONITOR_DROP, DSRLB_MONITOR_TRACE, dsrlb_hook, dsrlb_stat } from '../../src/bpf/consts.generated.js';
 import { decodeBatch, gateFor, type MonitorEvent } from '../../src/bpf/monitor.js';
 import { parseTypes } from '../../src/cli/monitor-command.js';
-import { formatJson, formatText, matchesService, parseServiceArg } from '../../src/cli/monitor-format.js';
+import { formatJson, formatText, matchesService, parseServiceArg, serviceFrontends } from '../../src/cli/monitor-format.js';
+import type { Frontend } from '../../src/plan/types.js';
 
 const tuple = (saddr: string, sport: number, daddr: string, dport: number) => ({ saddr, daddr, sport, dport, proto: 6, flags: 0 });
 const record = (over: Partial<Parameters<typeof dsrlbEvent.encode>[0]> = {}): Buffer => dsrlbEvent.encode({
@@ -45,24 +46,40 @@ test('--type: drop, trace, both, all; anything else is a usage error', (t) => {
   t.like(t.throws(() => parseTypes(',')), { code: 'ERR_USAGE' });
 });
 
-test('--service: VIP:PORT[/PROTO]; a namespace/name or a bad address is a usage error saying what to pass', (t) => {
-  t.deepEqual(parseServiceArg('203.0.113.10:80'), { address: '203.0.113.10', port: 80, proto: null });
-  t.deepEqual(parseServiceArg('203.0.113.10:53/UDP'), { address: '203.0.113.10', port: 53, proto: 17 });
-  t.regex(t.throws(() => parseServiceArg('shop/web'))?.message ?? '', /not a frontend address:port/);
-  const named = t.throws(() => parseServiceArg('shop/web')) as { code?: string; remedy?: string } | undefined;
-  t.is(named?.code, 'ERR_USAGE');
-  t.regex(named?.remedy ?? '', /not Service names/);
-  t.like(t.throws(() => parseServiceArg('203.0.113.300:80')), { code: 'ERR_USAGE' });
-  t.like(t.throws(() => parseServiceArg('203.0.113.10:0')), { code: 'ERR_USAGE' });
+test('--service: VIP:PORT[/PROTO] or namespace/name; anything else is a usage error saying what to pass', (t) => {
+  t.deepEqual(parseServiceArg('203.0.113.10:80'), { frontend: { address: '203.0.113.10', port: 80, proto: null } });
+  t.deepEqual(parseServiceArg('203.0.113.10:53/UDP'), { frontend: { address: '203.0.113.10', port: 53, proto: 17 } });
+  t.deepEqual(parseServiceArg('shop/web'), { service: 'shop/web' });
+  t.deepEqual(parseServiceArg('kube-system/kube-dns'), { service: 'kube-system/kube-dns' });
+  for (const bad of ['203.0.113.300:80', '203.0.113.10:0', 'Shop/web', 'shop/web/x', 'shop/', '/web']) {
+    const e = t.throws(() => parseServiceArg(bad)) as { code?: string; remedy?: string } | undefined;
+    t.is(e?.code, 'ERR_USAGE', bad);
+    t.regex(e?.remedy ?? '', /VIP:PORT.*namespace\/name/, bad);
+  }
+});
+
+test('a Service\'s frontends are those the agent serves under its namespace/name, with their protocols', (t) => {
+  const fe = (service: string, address: string, port: number, protocol: 'TCP' | 'UDP'): Frontend => ({
+    service, servicePort: '', kind: 'ClusterIP', address, port, protocol, backends: [], sessionAffinityTimeoutSeconds: null,
+    sourceRanges: null, trafficScope: 'Cluster', noEndpointsAction: 'reject',
+  });
+  const body = {
+    syncedAt: null, node: null, nodes: {},
+    frontends: [fe('shop/web', '10.96.0.10', 80, 'TCP'), fe('shop/db', '10.96.0.11', 5432, 'TCP'), fe('shop/web', '198.51.100.1', 30080, 'TCP'), fe('kube-system/dns', '10.96.0.53', 53, 'UDP')],
+  };
+  t.deepEqual(serviceFrontends(body, 'shop/web'), [{ address: '10.96.0.10', port: 80, proto: 6 }, { address: '198.51.100.1', port: 30080, proto: 6 }]);
+  t.deepEqual(serviceFrontends(body, 'kube-system/dns'), [{ address: '10.96.0.53', port: 53, proto: 17 }]);
+  t.deepEqual(serviceFrontends(body, 'shop/cart'), []);
 });
 
 test('an event matches a service by its frontend, its destination or source, or a local backend of it', (t) => {
   const [drop, trace] = decodeBatch(batch(record(), encap)) as [MonitorEvent, MonitorEvent];
-  const vip80 = { frontend: { address: '203.0.113.10', port: 80, proto: 6 }, backends: [] };
+  const vip80 = { frontends: [{ address: '203.0.113.10', port: 80, proto: 6 }], backends: [] };
   t.true(matchesService(drop, vip80), 'to the frontend');
   t.true(matchesService(trace, vip80), 'the Geneve option names it');
-  t.false(matchesService(drop, { ...vip80, frontend: { ...vip80.frontend, port: 443 } }));
-  t.false(matchesService(drop, { ...vip80, frontend: { ...vip80.frontend, proto: 17 } }), 'another protocol');
+  t.false(matchesService(drop, { ...vip80, frontends: [{ address: '203.0.113.10', port: 443, proto: 6 }] }));
+  t.false(matchesService(drop, { ...vip80, frontends: [{ address: '203.0.113.10', port: 80, proto: 17 }] }), 'another protocol');
+  t.true(matchesService(drop, { ...vip80, frontends: [{ address: '198.51.100.1', port: 30080, proto: 6 }, { address: '203.0.113.10', port: 80, proto: 6 }] }), 'any of a Service\'s frontends');
   const [decap] = decodeBatch(batch(record({ reason: dsrlb_stat.DSRLB_STAT_PASS_DECAP, type: DSRLB_MONITOR_TRACE, tuple: tuple('198.51.100.100', 40000, '198.18.2.5', 8080) })));
   const withPod = { ...vip80, backends: [{ address: '198.18.2.5', port: 8080, proto: 6 }] };
   t.false(matchesService(decap as MonitorEvent, vip80));
