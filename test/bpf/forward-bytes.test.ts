@@ -7,6 +7,10 @@
  * two forward counters count adds its frame to both.
  */
 import test from 'ava';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { classify, COUNTER_NAMES } from '../../src/agent/datapath-counters.js';
+import { projectRoot } from '../../src/bpf/index.js';
 import { buildFrame, buildGeneveFrame, decodeFrame, dsrOption } from '../../src/packet/index.js';
 import { Addr, clientTcp, clientUdp, Datapath, Mac, NodeId, Proto, TcAction, XdpAction } from '../helpers/datapath.js';
 
@@ -138,4 +142,22 @@ test('a packet two forward counters count (the LB node sending a flow it does no
   t.is(r.retval, XdpAction.TX);
   t.deepEqual(dp.nonZeroStats(), { SERVICE_HIT: 1, TX_RESCUE: 1, TX_ENCAP: 1 });
   t.deepEqual(dp.nonZeroStatBytes(), { TX_RESCUE: r.out.length, TX_ENCAP: r.out.length });
+});
+
+test('lbctl bpf stats shows the bytes beside the forward counters; its JSON keeps every counter and gains `bytes`', async (t) => {
+  const dp = Datapath.open(t);
+  remoteService(dp);
+  const encap = dp.runXdp(clientTcp({ flags: { syn: true }, payload }));
+  t.is(encap.retval, XdpAction.TX);
+  const lbctl = (args: string[]): Promise<string> =>
+    promisify(execFile)('node', [`${projectRoot}/bin/lbctl.js`, 'bpf', 'stats', '--bpffs-root', dp.pinRoot, ...args]).then((r) => r.stdout);
+
+  const json = JSON.parse(await lbctl(['-o', 'json'])) as Record<string, unknown>;
+  t.like(json, { service_hit: 1, tx_encap: 1, pass_not_service: 0 });
+  t.is(Object.keys(json).length, COUNTER_NAMES.length + 1, 'every counter, and bytes');
+  t.deepEqual(json['bytes'], Object.fromEntries(COUNTER_NAMES.filter((n) => classify(n).metric === 'forward').map((n) => [n, n === 'tx_encap' ? encap.out.length : 0])));
+  const text = await lbctl([]);
+  t.regex(text, /COUNTER\s+VALUE\s+BYTES/);
+  t.regex(text, new RegExp(`tx_encap\\s+1\\s+${encap.out.length}\\b`));
+  t.regex(text, /service_hit\s+1\s+-/);
 });
