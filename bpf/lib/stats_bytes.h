@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * stats_bytes.h - bytes of forwarded packets, by the same path as their
- * packet counter (stats_bytes, maps.h; docs/datapath.md "Counters"). A
+ * packet counter (stats_bytes, maps.h; docs/datapath.md "Stats"). A
  * packet's length is only final at its program's exit (a counter may be
  * counted before the packet is encapsulated), so the work is split:
  *  - stat_inc() (stats.h) notes a forward counter in stats_pending (per

@@ -2,9 +2,8 @@
  * Prometheus metrics (prom-client) on --metrics-addr, named the Prometheus
  * way (`dsrlb_` once, units in the name, `_total` on counters) and split the
  * way Cilium's are: drops by reason and direction, forwards (packets and
- * bytes) by path. Every
- * label value that can be known in advance starts at zero, so an
- * `increase()` alert sees the first event. Gauges and counters that mirror
+ * bytes) by path. Every label value that can be known in advance starts at
+ * zero, so an `increase()` alert sees the first event. Gauges and counters that mirror
  * the datapath are read at scrape time, so a scrape never sees stale numbers.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';

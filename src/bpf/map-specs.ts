@@ -57,7 +57,7 @@ export const MapSpecs = {
   stats: spec('stats', u32Key, counter),
   /** Bytes of forwarded packets as they left, indexed like stats (bpf/lib/stats_bytes.h; src/bpf/stats.ts). */
   statsBytes: spec('stats_bytes', u32Key, counter),
-  /** Per CPU: the forward counters the packet in flight counted (a bitmask), cleared at its exit. */
+  /** Per CPU: the forward counters the packet in flight counted (a byte each, index + 1), cleared at its exit. */
   statsPending: spec('stats_pending', u32Key, counter),
   /** Word index -> 64 ports no frontend uses (src/bpf/port-filter.ts). */
   portFilter: spec('lb4_port_filter', u32Key, counter),

@@ -1,7 +1,8 @@
 /**
  * `lbctl monitor`'s pure part: the --service filter (parsed, a Service's
- * frontends picked from the agent's /v1/services, then matched against events), and the two output forms: one human-readable line per
- * event, like `cilium monitor`, or one JSON object per line.
+ * frontends picked from the agent's /v1/services, then matched against
+ * events), and the two output forms: one human-readable line per event,
+ * like `cilium monitor`, or one JSON object per line.
  */
 import type { ServicesBody } from '../agent/services-endpoint.js';
 import type { MonitorEvent, MonitorTuple } from '../bpf/monitor.js';
@@ -20,8 +21,8 @@ export interface ServiceFilter {
 /** --service as given: a frontend, or a Service's namespace/name (resolved through the agent). */
 export type ServiceArg = { readonly frontend: Endpoint } | { readonly service: string };
 
-/** Kubernetes names: DNS labels and subdomains, lower case. */
-const SERVICE_NAME = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\/[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+/** namespace/name: both DNS labels, as Kubernetes names them. */
+const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?\/[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** `VIP:PORT[/tcp|udp|sctp]`, or `namespace/name`. */
 export function parseServiceArg(text: string): ServiceArg {
