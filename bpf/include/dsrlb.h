@@ -158,7 +158,10 @@
 #define DSRLB_MAX_AFFINITY         16384   /* lb4_affinity LRU entries      */
 #define DSRLB_MAX_SOURCE_RANGES    16384   /* lb4_source_ranges entries     */
 #define DSRLB_MAX_NODES            4096    /* nodes / node_addrs entries    */
-#define DSRLB_MAX_LOCAL_BACKENDS   65536   /* lb4_local_backends entries    */
+/* Local backends ({pod address:port, service id}) of one node: kubelet's
+ * max-pods is 110 by default, a few hundred at most, each backing a few
+ * service ports. Also lb4_backend_frontends' size. */
+#define DSRLB_MAX_LOCAL_BACKENDS   16384   /* lb4_local_backends entries    */
 #define DSRLB_NEXTHOP_SLOTS        1024    /* node_nexthop entries per CPU  */
 #define DSRLB_NEXTHOP_SLOT_MASK    1023    /* slot = node id & mask         */
 /* A cached route to a node is looked up again after this many jiffies

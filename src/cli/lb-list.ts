@@ -4,7 +4,7 @@
  * revnat entries and raw Maglev tables. Read-only: it opens the pins.
  */
 import { DSRLB_BE_F_TERMINATING } from '../bpf/consts.generated.js';
-import type { Lb4Backend } from '../bpf/codecs/services.js';
+import { isLiveRevnat, type Lb4Backend } from '../bpf/codecs/services.js';
 import { liveBackends } from '../bpf/backend-slots.js';
 import { MapSpecs, withPinned } from '../bpf/map-specs.js';
 import { ipv4Value } from '../net/ip.js';
@@ -125,6 +125,7 @@ export interface RevnatEntry {
 export function listRevnat(root: string): RevnatEntry[] {
   const protocols = new Map(withPinned(root, MapSpecs.services, (m) => m.entries()).map(([k, v]) => [v.revnatId, protoName(k.proto)]));
   return withPinned(root, MapSpecs.revnat, (m) => m.entries()
+    .filter(([, r]) => isLiveRevnat(r))
     .map(([id, r]) => ({ id, address: r.address, port: r.port, protocol: protocols.get(id) ?? null }))
     .sort((a, b) => a.id - b.id));
 }

@@ -10,8 +10,8 @@ import {
   DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_SOURCE_RANGES, dsrlb_mode, native,
 } from '../../src/bpf/index.js';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
-import type { Lb4Backend, Lb4Service } from '../../src/bpf/codecs/services.js';
-import { maglevInnerSpec, MapSpecs, openPinned, withPinned } from '../../src/bpf/map-specs.js';
+import { isLiveRevnat, type Lb4Backend, type Lb4Service } from '../../src/bpf/codecs/services.js';
+import { maglevInnerSpec, maglevSlots, MapSpecs, openPinned, pinnedNoneTableId, withPinned } from '../../src/bpf/map-specs.js';
 import { maglevTable, nodeIdForAddress, Reconciler, type ReconcilerOptions } from '../../src/reconcile/index.js';
 import { buildFrame, decodeFrame } from '../../src/packet/index.js';
 import type { Backend, Frontend } from '../../src/plan/index.js';
@@ -62,17 +62,15 @@ function readAll(root: string) {
   };
   try {
     const tables = new Map<number, { innerId: number; slots: number[] }>();
-    for (const sid of maps.maglev.keys()) {
-      const innerId = maps.maglev.lookup(sid) as number;
-      tables.set(sid, { innerId, slots: readInner(innerId) });
-    }
+    const noneId = pinnedNoneTableId(root);
+    for (const [sid, innerId] of maglevSlots(maps.maglev, noneId)) tables.set(sid, { innerId, slots: readInner(innerId) });
     return {
       services: new Map(maps.services.entries().map(([k, v]) => [`${k.address}:${k.port}/${k.proto}`, v])),
       backends: new Map(liveBackends(maps.backends)),
-      revnat: new Map(maps.revnat.entries()),
+      revnat: new Map(maps.revnat.entries().filter(([, r]) => isLiveRevnat(r))),
       tables,
       /** lb4_maglev_prev: the inner map id and size of each service's previous table. */
-      prevTables: new Map(maps.maglevPrev.entries().map(([sid, innerId]) => [sid, { innerId, size: maps.maglevPrevSize.lookup(sid) }])),
+      prevTables: new Map(maglevSlots(maps.maglevPrev, noneId).map(([sid, innerId]) => [sid, { innerId, size: maps.maglevPrevSize.lookup(sid) }])),
       sourceRanges: maps.sourceRanges.entries().map(([k]) => k),
       nodes: new Map(maps.nodes.entries().map(([id, n]) => [id, n.address])),
       nodeAddrs: new Map(maps.nodeAddrs.entries()),
@@ -428,6 +426,17 @@ test('every change of the backend set gets a new inner map and keeps the one bef
 
   r.sync(input(twoServices(pods(3)).slice(2)));
   t.false(readAll(env.root).prevTables.has(sid), 'a service that is gone loses it too');
+  // Taken out by pointing the slots at lb4_maglev_none (one batch each, no per-entry delete): the tables are freed.
+  const noneId = pinnedNoneTableId(env.root);
+  t.not(noneId, undefined);
+  for (const spec of [MapSpecs.maglev, MapSpecs.maglevPrev]) t.is(withPinned(env.root, spec, (m) => m.lookup(sid)), noneId, spec.name);
+  for (const gone of [s3.tables.get(sid)?.innerId, s2.tables.get(sid)?.innerId]) {
+    t.throws(() => native().mapFdById(gone as number), undefined, `inner map ${gone} freed`);
+  }
+  t.is(withPinned(env.root, MapSpecs.maglevPrevSize, (m) => m.lookup(sid)), 0, 'no previous size');
+  // A restarted reconciler sees no table there either, and writes nothing.
+  const again = env.open().sync(input(twoServices(pods(3)).slice(2)));
+  t.like(again.tables, { created: 0, replaced: 0, deleted: 0 });
 });
 
 test('a removed service leaves no frontend, revnat entry, table or source range behind; its nodes stay', (t) => {

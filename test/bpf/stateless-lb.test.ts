@@ -76,9 +76,9 @@ test('no second chance on a SYN, where both tables agree, or when the previous b
   t.is(options(dp.runXdp(clientTcp({ flags: { ack: true } })).out), 1, 'freed backend');
   dp.setPrevMaglev(1, all(11));
   t.is(options(dp.runXdp(clientTcp({ flags: { ack: true } })).out), 1, 'same backend');
-  dp.maps.maglevPrevSize.delete(1);
+  dp.maps.maglevPrevSize.update(1, 0);
   dp.setPrevMaglev(1, all(12));
-  dp.maps.maglevPrevSize.delete(1);
+  dp.maps.maglevPrevSize.update(1, 0);
   dp.addBackend({ id: 12, address: Addr.pod2, port: 8080, nodeId: NodeId.other });
   t.is(options(dp.runXdp(clientTcp({ flags: { ack: true } })).out), 1, 'a previous table without its size is not used');
   t.is(dp.stat('SECOND_CHANCE'), 0n);

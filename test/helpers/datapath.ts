@@ -286,7 +286,7 @@ export class Datapath {
    * in. Returns the inner map's memory in bytes.
    */
   setPrevMaglev(serviceId: number, slots: ArrayLike<number>): number {
-    this.maps.maglevPrevSize.delete(serviceId);
+    this.maps.maglevPrevSize.update(serviceId, 0);
     const bytes = this.putTable(this.maps.maglevPrev, serviceId, slots);
     this.maps.maglevPrevSize.update(serviceId, slots.length);
     return bytes;
@@ -294,7 +294,7 @@ export class Datapath {
 
   /** Previous tables for many services at once (setPrevMaglev's order: sizes out, tables in, sizes in). */
   setPrevMaglevBatch(tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[]): number {
-    this.maps.maglevPrevSize.deleteBatch(tables.map(([sid]) => sid));
+    this.maps.maglevPrevSize.updateBatch(tables.map(([sid]) => [sid, 0]));
     const bytes = this.setMaglevBatch(tables, this.maps.maglevPrev);
     this.maps.maglevPrevSize.updateBatch(tables.map(([sid, slots]) => [sid, slots.length]));
     return bytes;

@@ -32,3 +32,10 @@ export const lb4Revnat = struct('lb4_revnat', { address: ipv4, port: be16, pad: 
 export const lb4BackendAddr = struct('lb4_backend_addr', { address: ipv4, port: be16, proto: u8, pad: pad(1) });
 export type Lb4BackendAddr = ReturnType<typeof lb4BackendAddr.decode>;
 export type Lb4Revnat = ReturnType<typeof lb4Revnat.decode>;
+/**
+ * lb4_revnat is an array: a free revnat id's entry is all zero. Port 0 tells
+ * (every frontend has a port; the socket LB's {0.0.0.0, nodePort} entries
+ * have address 0).
+ */
+export const FREE_REVNAT: Lb4Revnat = { address: '0.0.0.0', port: 0 };
+export function isLiveRevnat(r: Lb4Revnat): boolean { return r.port !== FREE_REVNAT.port; }

@@ -6,12 +6,12 @@
  * grace period per write).
  */
 import { scanBackends } from '../../bpf/backend-slots.js';
-import type { Lb4Backend, Lb4Frontend } from '../../bpf/codecs/services.js';
+import { FREE_REVNAT, isLiveRevnat, type Lb4Backend, type Lb4Frontend } from '../../bpf/codecs/services.js';
 import type { BpfMap } from '../../bpf/map.js';
-import { MapSpecs, openPinned, type MapSpec } from '../../bpf/map-specs.js';
+import { maglevSlots, MapSpecs, openPinned, type MapSpec } from '../../bpf/map-specs.js';
 import { writeBackendBatch, writeRevnatBatch, writeServiceBatch } from './batch-writes.js';
 import {
-  closeFd, createInnerTable, deleteOuterBatch, innerTableElements, openInnerTable, readInnerTable, updateOuterBatch, writeInnerElements,
+  closeFd, createInnerTable, innerTableElements, openInnerTable, readInnerTable, updateOuterBatch, writeInnerElements,
 } from './maglev-maps.js';
 import type { TableBuffer } from '../table-buffer.js';
 import type { InnerTable, LbMap, LbMaps, MaglevMaps, SlotMap, SlotScan } from './lb-maps.js';
@@ -44,6 +44,27 @@ class KernelSlots<V> extends KernelMap<number, V> implements SlotMap<V> {
   scan(): SlotScan<V> { return this.scanner(this.map); }
 }
 
+/** An array whose zero entries are free ids (lb4_revnat), read and written as a hash would be. */
+class KernelSparse<V> extends KernelMap<number, V> {
+  constructor(map: BpfMap<number, V>, private readonly isLive: (v: V) => boolean, private readonly free: V,
+    batch?: (m: BpfMap<number, V>, e: readonly (readonly [number, V])[]) => void) {
+    super(map, batch);
+  }
+
+  override lookup(key: number): V | undefined {
+    const v = super.lookup(key);
+    return v !== undefined && this.isLive(v) ? v : undefined;
+  }
+  override delete(key: number): boolean { return this.deleteBatch([key]) === 1; }
+  override deleteBatch(keys: readonly number[]): number {
+    const live = keys.filter((k) => this.lookup(k) !== undefined);
+    this.updateBatch(live.map((k) => [k, this.free]));
+    return live.length;
+  }
+  override entries(): [number, V][] { return super.entries().filter(([, v]) => this.isLive(v)); }
+  override keys(): number[] { return this.entries().map(([k]) => k); }
+}
+
 function scanFrontends(map: BpfMap<number, Lb4Frontend>): SlotScan<Lb4Frontend> {
   const live: [number, Lb4Frontend][] = [];
   let newestGeneration = 0;
@@ -55,12 +76,30 @@ function scanFrontends(map: BpfMap<number, Lb4Frontend>): SlotScan<Lb4Frontend> 
   return { live, newestGeneration };
 }
 
+/**
+ * lb4_maglev and lb4_maglev_prev are arrays of maps: a slot without a table
+ * holds no map or lb4_maglev_none (`none`), which is how tables are taken
+ * out, many to a batch: an array of maps has no batch delete, and a single
+ * delete waits for an RCU grace period. lb4_maglev_prev_size is an array: 0
+ * is no size.
+ */
 class KernelMaglev implements MaglevMaps {
+  private readonly noneId: number;
+  readonly maxEntries: number;
+
   constructor(private readonly outer: BpfMap<number, number>, private readonly prev: BpfMap<number, number>,
-    private readonly prevSize: BpfMap<number, number>) {}
+    private readonly prevSize: BpfMap<number, number>, private readonly none: BpfMap<number, unknown>) {
+    this.noneId = none.info().id;
+    this.maxEntries = outer.info().maxEntries;
+  }
+
   get name(): string { return this.outer.name; }
-  keys(): number[] { return [...this.outer.keys()]; }
-  lookup(serviceId: number): number | undefined { return this.outer.lookup(serviceId); }
+  private tables(outer: BpfMap<number, number>): [number, number][] { return maglevSlots(outer, this.noneId); }
+  keys(): number[] { return this.tables(this.outer).map(([sid]) => sid); }
+  lookup(serviceId: number): number | undefined {
+    const innerId = this.outer.lookup(serviceId);
+    return innerId === this.noneId ? undefined : innerId;
+  }
   create(serviceId: number, table: TableBuffer, capacity: number): InnerTable { return createInnerTable(serviceId, table, capacity); }
   open(serviceId: number, innerId: number): InnerTable { return openInnerTable(serviceId, innerId); }
   capacity(serviceId: number, t: InnerTable): number { return innerTableElements(serviceId, t); }
@@ -70,21 +109,26 @@ class KernelMaglev implements MaglevMaps {
   }
   close(t: InnerTable): void { closeFd(t); }
   swap(entries: readonly (readonly [number, InnerTable])[]): void { updateOuterBatch(this.outer, entries); }
-  delete(serviceIds: readonly number[]): void { deleteOuterBatch(this.outer, serviceIds); }
+  delete(serviceIds: readonly number[]): void { this.takeOut(this.outer, serviceIds); }
   prevEntries(): [number, { innerId: number; size: number }][] {
-    const sizes = new Map(this.prevSize.entries());
-    return this.prev.entries().map(([sid, innerId]) => [sid, { innerId, size: sizes.get(sid) ?? 0 }]);
+    const sizes = new Map(this.prevSize.entries().filter(([, size]) => size !== 0));
+    return this.tables(this.prev).map(([sid, innerId]) => [sid, { innerId, size: sizes.get(sid) ?? 0 }]);
   }
   putPrev(entries: readonly (readonly [number, InnerTable, number])[]): void {
     if (entries.length === 0) return;
-    this.prevSize.deleteBatch(entries.map(([sid]) => sid));
+    this.prevSize.updateBatch(entries.map(([sid]) => [sid, 0]));
     updateOuterBatch(this.prev, entries.map(([sid, t]) => [sid, t]));
     this.prevSize.updateBatch(entries.map(([sid, , size]) => [sid, size]));
   }
   deletePrev(serviceIds: readonly number[]): void {
     if (serviceIds.length === 0) return;
-    this.prevSize.deleteBatch(serviceIds);
-    deleteOuterBatch(this.prev, serviceIds);
+    this.prevSize.updateBatch(serviceIds.map((sid) => [sid, 0]));
+    this.takeOut(this.prev, serviceIds);
+  }
+
+  /** Points these slots at the empty table, in one batch (a slot without a table is none the worse). */
+  private takeOut(outer: BpfMap<number, number>, serviceIds: readonly number[]): void {
+    updateOuterBatch(outer, serviceIds.map((sid) => [sid, this.none.fd]));
   }
 }
 
@@ -103,12 +147,12 @@ export function openBpfMaps(root: string): LbMaps {
       backends: new KernelSlots<Lb4Backend>(open(MapSpecs.backends), scanBackends, writeBackendBatch),
       localBackends: new KernelMap(open(MapSpecs.localBackends)),
       backendFrontends: new KernelMap(open(MapSpecs.backendFrontends)),
-      revnat: new KernelMap(open(MapSpecs.revnat), writeRevnatBatch),
+      revnat: new KernelSparse(open(MapSpecs.revnat), isLiveRevnat, FREE_REVNAT, writeRevnatBatch),
       sourceRanges: new KernelMap(open(MapSpecs.sourceRanges)),
       nodes: new KernelMap(open(MapSpecs.nodes)),
       nodeAddrs: new KernelMap(open(MapSpecs.nodeAddrs)),
       portFilter: new KernelMap(open(MapSpecs.portFilter)),
-      maglev: new KernelMaglev(open(MapSpecs.maglev), open(MapSpecs.maglevPrev), open(MapSpecs.maglevPrevSize)),
+      maglev: new KernelMaglev(open(MapSpecs.maglev), open(MapSpecs.maglevPrev), open(MapSpecs.maglevPrevSize), open(MapSpecs.maglevNone)),
       config: new KernelMap(open(MapSpecs.config)),
       close() {
         for (const m of opened) m.close();

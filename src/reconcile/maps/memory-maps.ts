@@ -12,7 +12,9 @@ import {
 } from '../../bpf/consts.generated.js';
 import { isLiveBackend } from '../../bpf/backend-slots.js';
 import { dsrlbConfig, type DsrlbConfig } from '../../bpf/codecs/node.js';
-import type { Lb4Backend, Lb4BackendAddr, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
+import {
+  FREE_REVNAT, isLiveRevnat, type Lb4Backend, type Lb4BackendAddr, type Lb4Frontend, type Lb4Key, type Lb4LocalBackendKey, type Lb4Revnat, type Lb4Service,
+} from '../../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../../bpf/codecs/source-ranges.js';
 import { DsrlbError } from '../../errors.js';
 import { frontendKeyOf, sourceRangeKey } from '../../model/keys.js';
@@ -99,6 +101,26 @@ export class MemoryArray<V> implements LbMap<number, V> {
   written(): [number, V][] { return [...this.data].map(([i, v]) => [i, copy(v)]); }
 }
 
+/** An array whose zero entries are free ids (lb4_revnat), read and written as a hash would be. */
+export class MemorySparse<V> extends MemoryArray<V> {
+  constructor(name: string, maxEntries: number, private readonly free: V, private readonly isLive: (v: V) => boolean) {
+    super(name, maxEntries, free);
+  }
+
+  override lookup(index: number): V | undefined {
+    const v = super.lookup(index);
+    return v !== undefined && this.isLive(v) ? v : undefined;
+  }
+  override delete(index: number): boolean { return this.deleteBatch([index]) === 1; }
+  override deleteBatch(keys: readonly number[]): number {
+    const live = keys.filter((k) => this.lookup(k) !== undefined);
+    this.updateBatch(live.map((k) => [k, this.free]));
+    return live.length;
+  }
+  override entries(): [number, V][] { return this.written().filter(([, v]) => this.isLive(v)).sort((a, b) => a[0] - b[0]); }
+  override keys(): number[] { return this.entries().map(([k]) => k); }
+}
+
 /** An array of slots with generations (lb4_backends, lb4_frontends). */
 export class MemorySlots<V extends { generation: number }> extends MemoryArray<V> implements SlotMap<V> {
   constructor(name: string, maxEntries: number, zero: V, private readonly isLive: (v: V) => boolean) {
@@ -119,7 +141,7 @@ export class MemorySlots<V extends { generation: number }> extends MemoryArray<V
 
 interface Inner { readonly id: number; readonly capacity: number; readonly slots: Uint32Array; refs: number; maglev: boolean }
 
-/** lb4_maglev (a hash of maps) and its inner arrays. */
+/** lb4_maglev (an array of maps) and its inner arrays; a slot taken out holds nothing (the kernel's: lb4_maglev_none). */
 export class MemoryMaglev implements MaglevMaps {
   readonly name = 'lb4_maglev';
   private readonly outer = new Map<number, number>();
@@ -147,6 +169,9 @@ export class MemoryMaglev implements MaglevMaps {
     if (!inner) throw mapError('EINVAL', 'bpf', `lb4_maglev[${serviceId}]`, `handle ${t} is not open`);
     return inner;
   }
+
+  /** lb4_maglev and lb4_maglev_prev are arrays of maps indexed by service id. */
+  private inRange(sid: number): boolean { return Number.isInteger(sid) && sid >= 0 && sid < this.maxEntries; }
 
   private unref(inner: Inner): void {
     if (--inner.refs === 0) this.inners.delete(inner.id);
@@ -222,7 +247,7 @@ export class MemoryMaglev implements MaglevMaps {
   swap(entries: readonly (readonly [number, InnerTable])[]): void {
     for (const [sid, t] of entries) {
       const inner = this.inner(sid, t);
-      if (!this.outer.has(sid) && this.outer.size >= this.maxEntries) throw mapError('E2BIG', 'bpf_map_update_batch', this.name, 'the map is full');
+      if (!this.inRange(sid)) throw mapError('E2BIG', 'bpf_map_update_batch', this.name, `index ${sid} is past the array's end`);
       const old = this.outer.get(sid);
       inner.refs++;
       this.outer.set(sid, inner.id);
@@ -251,9 +276,7 @@ export class MemoryMaglev implements MaglevMaps {
     for (const [sid] of entries) this.prevSize.delete(sid);
     for (const [sid, t] of entries) {
       const inner = this.inner(sid, t);
-      if (!this.prevOuter.has(sid) && this.prevOuter.size >= this.maxEntries) {
-        throw mapError('E2BIG', 'bpf_map_update_batch', 'lb4_maglev_prev', 'the map is full');
-      }
+      if (!this.inRange(sid)) throw mapError('E2BIG', 'bpf_map_update_batch', 'lb4_maglev_prev', `index ${sid} is past the array's end`);
       inner.refs++;
       this.drop(this.prevOuter, sid);
       this.prevOuter.set(sid, inner.id);
@@ -327,7 +350,7 @@ export class MemoryMaps implements LbMaps {
   readonly localBackends = new MemoryHash<Lb4LocalBackendKey, number>('lb4_local_backends', DSRLB_MAX_LOCAL_BACKENDS,
     (k) => `${frontendKeyOf(k)}|${k.serviceId}`);
   readonly backendFrontends = new MemoryHash<Lb4BackendAddr, Lb4Revnat>('lb4_backend_frontends', DSRLB_MAX_LOCAL_BACKENDS, frontendKeyOf);
-  readonly revnat = new MemoryHash<number, Lb4Revnat>('lb4_revnat', DSRLB_MAX_REVNAT, String);
+  readonly revnat = new MemorySparse<Lb4Revnat>('lb4_revnat', DSRLB_MAX_REVNAT, FREE_REVNAT, isLiveRevnat);
   readonly sourceRanges = new MemoryHash<Lb4SourceRangeKey, number>('lb4_source_ranges', DSRLB_MAX_SOURCE_RANGES, rangeId);
   readonly nodes = new MemoryHash<number, { address: string }>('nodes', DSRLB_MAX_NODES, String);
   readonly nodeAddrs = new MemoryHash<string, number>('node_addrs', DSRLB_MAX_NODES, String);
