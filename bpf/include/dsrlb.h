@@ -243,11 +243,12 @@ struct lb4_service {
  * newer one, which lb4_flow records: a flow whose frontend went, or whose
  * slot now holds another frontend, takes the full path again. */
 struct lb4_frontend {
-	__u32 service_id;   /* lb4_service.service_id; 0 = slot free */
-	__u32 generation;   /* of the frontend in this slot; 0 = never used */
+	__u16 service_id;   /* lb4_service.service_id (below DSRLB_MAX_SERVICES); 0 = slot free */
 	__u8  flags;        /* lb4_service.flags */
-	__u8  pad[3];
+	__u8  pad;
+	__u32 generation;   /* of the frontend in this slot; 0 = never used */
 };
+
 
 /* ---- lb4_port_filter: destination ports no frontend uses ---------------
  * A bitmap per protocol, in __u64 words: the bit for a host-order port of

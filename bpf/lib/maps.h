@@ -146,6 +146,8 @@ struct {
  * lb4_services lookup. An array: inlined, and revnat ids are below
  * DSRLB_MAX_REVNAT. Written by the control plane with lb4_services.
  */
+/* 8 bytes: array elements are rounded up to 8, so the 65,536 slots take 512 KiB. */
+_Static_assert(sizeof(struct lb4_frontend) == 8, "lb4_frontend");
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, DSRLB_MAX_REVNAT);

@@ -20,7 +20,7 @@ export const lb4Backend = struct('lb4_backend', { address: ipv4, port: be16, pro
 export type Lb4Backend = ReturnType<typeof lb4Backend.decode>;
 
 /** lb4_frontends: an lb4_services entry's service id and flags at its revnat id. */
-export const lb4Frontend = struct('lb4_frontend', { serviceId: u32, generation: u32, flags: u8, pad: pad(3) });
+export const lb4Frontend = struct('lb4_frontend', { serviceId: u16, flags: u8, pad: pad(1), generation: u32 });
 export type Lb4Frontend = ReturnType<typeof lb4Frontend.decode>;
 
 /** lb4_local_backends key: a backend on this node in a service's backend set (service id 0: any service). */
