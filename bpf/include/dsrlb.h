@@ -136,6 +136,15 @@
  */
 #define DSRLB_MAGLEV_SLOTS_PER_ENTRY 16
 /*
+ * A slot of a service's current table: the backend id, and
+ * DSRLB_MAGLEV_F_MOVED when some flow of the slot finds another backend in
+ * the service's previous table (src/reconcile/moved-slots.ts). Only a marked
+ * slot's packets look the previous table up for a second chance. Previous
+ * tables keep the marks they had as current ones: read through the mask.
+ */
+#define DSRLB_MAGLEV_F_MOVED   0x80000000
+#define DSRLB_MAGLEV_ID_MASK   0x7fffffff
+/*
  * Default map sizes (the agent may raise them before load). The LRU tables
  * are preallocated: together about 8.9 MiB, independent of the number of
  * services, and so are lb4_backends and lb4_frontends (arrays: 2 and 1 MiB); the

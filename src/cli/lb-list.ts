@@ -9,6 +9,7 @@ import { liveBackends } from '../bpf/backend-slots.js';
 import { MapSpecs, withPinned } from '../bpf/map-specs.js';
 import { ipv4Value } from '../net/ip.js';
 import { closeFd, innerTableElements, openInnerTable, readInnerTable } from '../reconcile/maps/maglev-maps.js';
+import { slotBackend } from '../reconcile/moved-slots.js';
 import { DsrlbError } from '../errors.js';
 import { frontendFlags, frontendType } from './describe.js';
 
@@ -71,14 +72,14 @@ function backendEntry(id: number, b: Lb4Backend, nodes: NodeView): BackendEntry 
   };
 }
 
-/** A service's Maglev table: slot -> backend id; empty when it has none. */
+/** A service's Maglev table: slot -> backend id (without the moved mark); empty when it has none. */
 export function readMaglevTable(root: string, serviceId: number, size: number): Uint32Array {
   const innerId = withPinned(root, MapSpecs.maglev, (m) => m.lookup(serviceId));
   if (innerId === undefined || size === 0) return new Uint32Array(0);
   const fd = openInnerTable(serviceId, innerId);
   try {
     innerTableElements(serviceId, fd);
-    return Uint32Array.from(readInnerTable(serviceId, fd, size).slots);
+    return Uint32Array.from(readInnerTable(serviceId, fd, size).slots, slotBackend);
   } finally {
     closeFd(fd);
   }

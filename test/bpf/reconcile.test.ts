@@ -7,12 +7,13 @@
 import test, { type ExecutionContext } from 'ava';
 import {
   BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_RATE_DEFAULT,
-  DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_SOURCE_RANGES, dsrlb_mode, native,
+  DSRLB_MAGLEV_F_MOVED, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_SOURCE_RANGES, dsrlb_mode, native,
 } from '../../src/bpf/index.js';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import { isLiveRevnat, type Lb4Backend, type Lb4Service } from '../../src/bpf/codecs/services.js';
 import { maglevInnerSpec, maglevSlots, MapSpecs, openPinned, pinnedNoneTableId, withPinned } from '../../src/bpf/map-specs.js';
 import { maglevTable, nodeIdForAddress, Reconciler, type ReconcilerOptions } from '../../src/reconcile/index.js';
+import { slotBackend } from '../../src/reconcile/moved-slots.js';
 import { buildFrame, decodeFrame } from '../../src/packet/index.js';
 import type { Backend, Frontend } from '../../src/plan/index.js';
 import { be, fe, input, LOCAL, NODES, orderSteps, orderUpdates, pods, twoServices, VIP } from '../fixtures/reconcile-plans.js';
@@ -83,13 +84,19 @@ function readAll(root: string) {
   }
 }
 
-function readInner(innerId: number): number[] {
+/** A table's slots as the kernel holds them, moved marks included (`slotBackend` drops them). */
+function readInnerRaw(innerId: number): number[] {
   const inner = new BpfMap(native().mapFdById(innerId), maglevInnerSpec.key, maglevInnerSpec.value, true, 'inner');
   try {
     return inner.entries().sort((a, b) => a[0] - b[0]).flatMap(([, ids]) => [...ids]);
   } finally {
     inner.close();
   }
+}
+
+/** A table's backend ids, as the datapath reads them. */
+function readInner(innerId: number): number[] {
+  return readInnerRaw(innerId).map(slotBackend);
 }
 
 function svcOf(state: ReturnType<typeof readAll>, key: string): Lb4Service {
@@ -407,6 +414,12 @@ test('every change of the backend set gets a new inner map and keeps the one bef
   t.like(svcOf(s2, key), { serviceId: sid, maglevSize: 2042, backendCount: 12 });
   t.is(s2.tables.get(sid)?.slots.length, 2048, 'a new table has exactly its own elements (M=2042)');
   t.deepEqual(s2.prevTables.get(sid), { innerId: s1.tables.get(sid)?.innerId, size: 1021 });
+  // The slots a flow may find another backend in, in the previous table, carry the moved mark: only theirs look it up.
+  const raw = readInnerRaw(s2.tables.get(sid)?.innerId as number).slice(0, 2042);
+  const before = s1.tables.get(sid)?.slots as number[];
+  t.deepEqual(raw.map((e) => (e & DSRLB_MAGLEV_F_MOVED) !== 0), raw.map((e, s) => slotBackend(e) !== before[s % 1021]));
+  t.true(raw.some((e) => (e & DSRLB_MAGLEV_F_MOVED) !== 0) && raw.some((e) => (e & DSRLB_MAGLEV_F_MOVED) === 0));
+  t.like(env.open().sync(input(twoServices(pods(12)))).tables, { elementsWritten: 0 }, 'a restarted agent finds the marks it would write');
 
   const shrink = r.sync(input(twoServices(pods(3))));
   const s3 = readAll(env.root);
