@@ -146,12 +146,13 @@
 #define DSRLB_MAGLEV_ID_MASK   0x7fffffff
 /*
  * Default map sizes (the agent may raise them before load). The LRU tables
- * are preallocated: together about 8.9 MiB, independent of the number of
- * services, and so are lb4_backends and lb4_frontends (arrays: 2 and 1 MiB); the
- * hash maps' bucket arrays cost 16 bytes per entry of max_entries; per
- * service the cost is its Maglev table (4 bytes a slot) and about 80 bytes
- * an entry. 10,000 services x 10 backends come to 59.4 MiB in all
- * (bench/datapath.ts, docs/benchmarks.md).
+ * are preallocated: together about 14.4 MiB, independent of the number of
+ * services, and so are the arrays (lb4_backends 2 MiB; lb4_frontends,
+ * lb4_revnat, the Maglev arrays of maps and lb4_maglev_prev_size 0.5 MiB
+ * each); the hash maps' bucket arrays cost 16 bytes per entry of
+ * max_entries; per service the cost is its Maglev table (4 bytes a slot)
+ * and about 80 bytes an entry. 10,000 services x 10 backends come to
+ * 63.8 MiB in all (bench/datapath.ts, docs/benchmarks.md).
  */
 #define DSRLB_MAX_SERVICES         65536   /* lb4_services entries          */
 #define DSRLB_MAX_BACKENDS         131072  /* lb4_backends slots (ids 1..max-1) */
