@@ -15,6 +15,7 @@ import {
 } from './maglev-maps.js';
 import type { TableBuffer } from '../table-buffer.js';
 import type { InnerTable, LbMap, LbMaps, MaglevMaps, SlotMap, SlotScan } from './lb-maps.js';
+import { SparseArray } from './sparse-array.js';
 
 class KernelMap<K, V> implements LbMap<K, V> {
   readonly maxEntries: number;
@@ -42,27 +43,6 @@ class KernelSlots<V> extends KernelMap<number, V> implements SlotMap<V> {
   }
 
   scan(): SlotScan<V> { return this.scanner(this.map); }
-}
-
-/** An array whose zero entries are free ids (lb4_revnat), read and written as a hash would be. */
-class KernelSparse<V> extends KernelMap<number, V> {
-  constructor(map: BpfMap<number, V>, private readonly isLive: (v: V) => boolean, private readonly free: V,
-    batch?: (m: BpfMap<number, V>, e: readonly (readonly [number, V])[]) => void) {
-    super(map, batch);
-  }
-
-  override lookup(key: number): V | undefined {
-    const v = super.lookup(key);
-    return v !== undefined && this.isLive(v) ? v : undefined;
-  }
-  override delete(key: number): boolean { return this.deleteBatch([key]) === 1; }
-  override deleteBatch(keys: readonly number[]): number {
-    const live = keys.filter((k) => this.lookup(k) !== undefined);
-    this.updateBatch(live.map((k) => [k, this.free]));
-    return live.length;
-  }
-  override entries(): [number, V][] { return super.entries().filter(([, v]) => this.isLive(v)); }
-  override keys(): number[] { return this.entries().map(([k]) => k); }
 }
 
 function scanFrontends(map: BpfMap<number, Lb4Frontend>): SlotScan<Lb4Frontend> {
@@ -147,7 +127,7 @@ export function openBpfMaps(root: string): LbMaps {
       backends: new KernelSlots<Lb4Backend>(open(MapSpecs.backends), scanBackends, writeBackendBatch),
       localBackends: new KernelMap(open(MapSpecs.localBackends)),
       backendFrontends: new KernelMap(open(MapSpecs.backendFrontends)),
-      revnat: new KernelSparse(open(MapSpecs.revnat), isLiveRevnat, FREE_REVNAT, writeRevnatBatch),
+      revnat: new SparseArray(new KernelMap(open(MapSpecs.revnat), writeRevnatBatch), isLiveRevnat, FREE_REVNAT),
       sourceRanges: new KernelMap(open(MapSpecs.sourceRanges)),
       nodes: new KernelMap(open(MapSpecs.nodes)),
       nodeAddrs: new KernelMap(open(MapSpecs.nodeAddrs)),

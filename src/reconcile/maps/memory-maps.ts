@@ -21,6 +21,7 @@ import { frontendKeyOf, sourceRangeKey } from '../../model/keys.js';
 import { TableBuffer } from '../table-buffer.js';
 import { mapError } from './errno.js';
 import type { InnerTable, LbMap, LbMaps, MaglevMaps, SlotMap, SlotScan } from './lb-maps.js';
+import { SparseArray } from './sparse-array.js';
 
 function copy<V>(v: V): V {
   return typeof v === 'object' && v !== null ? { ...v } : v;
@@ -99,26 +100,6 @@ export class MemoryArray<V> implements LbMap<number, V> {
 
   /** Indexes written with something other than the zero value (for tests; a real array cannot say). */
   written(): [number, V][] { return [...this.data].map(([i, v]) => [i, copy(v)]); }
-}
-
-/** An array whose zero entries are free ids (lb4_revnat), read and written as a hash would be. */
-export class MemorySparse<V> extends MemoryArray<V> {
-  constructor(name: string, maxEntries: number, private readonly free: V, private readonly isLive: (v: V) => boolean) {
-    super(name, maxEntries, free);
-  }
-
-  override lookup(index: number): V | undefined {
-    const v = super.lookup(index);
-    return v !== undefined && this.isLive(v) ? v : undefined;
-  }
-  override delete(index: number): boolean { return this.deleteBatch([index]) === 1; }
-  override deleteBatch(keys: readonly number[]): number {
-    const live = keys.filter((k) => this.lookup(k) !== undefined);
-    this.updateBatch(live.map((k) => [k, this.free]));
-    return live.length;
-  }
-  override entries(): [number, V][] { return this.written().filter(([, v]) => this.isLive(v)).sort((a, b) => a[0] - b[0]); }
-  override keys(): number[] { return this.entries().map(([k]) => k); }
 }
 
 /** An array of slots with generations (lb4_backends, lb4_frontends). */
@@ -350,7 +331,7 @@ export class MemoryMaps implements LbMaps {
   readonly localBackends = new MemoryHash<Lb4LocalBackendKey, number>('lb4_local_backends', DSRLB_MAX_LOCAL_BACKENDS,
     (k) => `${frontendKeyOf(k)}|${k.serviceId}`);
   readonly backendFrontends = new MemoryHash<Lb4BackendAddr, Lb4Revnat>('lb4_backend_frontends', DSRLB_MAX_LOCAL_BACKENDS, frontendKeyOf);
-  readonly revnat = new MemorySparse<Lb4Revnat>('lb4_revnat', DSRLB_MAX_REVNAT, FREE_REVNAT, isLiveRevnat);
+  readonly revnat: LbMap<number, Lb4Revnat>;
   readonly sourceRanges = new MemoryHash<Lb4SourceRangeKey, number>('lb4_source_ranges', DSRLB_MAX_SOURCE_RANGES, rangeId);
   readonly nodes = new MemoryHash<number, { address: string }>('nodes', DSRLB_MAX_NODES, String);
   readonly nodeAddrs = new MemoryHash<string, number>('node_addrs', DSRLB_MAX_NODES, String);
@@ -365,6 +346,8 @@ export class MemoryMaps implements LbMaps {
     this.backends = new MemorySlots<Lb4Backend>('lb4_backends', opts.maxBackends ?? DSRLB_MAX_BACKENDS,
       { address: '0.0.0.0', port: 0, proto: 0, flags: 0, nodeId: 0, generation: 0 }, isLiveBackend);
     this.maglev = new MemoryMaglev(maxServices, opts.maxOpenTables);
+    const revnat = new MemoryArray<Lb4Revnat>('lb4_revnat', DSRLB_MAX_REVNAT, FREE_REVNAT);
+    this.revnat = new SparseArray(revnat, isLiveRevnat, FREE_REVNAT, () => revnat.written());
   }
 
   close(): void { this.closed = true; }
