@@ -445,7 +445,6 @@ function main(): void {
       let all = otherInner + prevInner;
       for (const m of other.xdp.mapDescriptions()) all += memlock(m.fd);
       memoryAllChanged = { totalBytes: all, totalMiB: Number((all / MIB).toFixed(1)), previousTables: prevInner };
-      other.maps.maglevPrev.deleteBatch([...other.maps.maglevPrev.keys()]);
     }
     if (BASELINE) {
       const dp = Datapath.create(cleanup, { objectDir: BASELINE });

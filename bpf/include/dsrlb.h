@@ -136,13 +136,23 @@
  */
 #define DSRLB_MAGLEV_SLOTS_PER_ENTRY 16
 /*
+ * A slot of a service's current table: the backend id, and
+ * DSRLB_MAGLEV_F_MOVED when some flow of the slot finds another backend in
+ * the service's previous table (src/reconcile/moved-slots.ts). Only a marked
+ * slot's packets look the previous table up for a second chance. Previous
+ * tables keep the marks they had as current ones: read through the mask.
+ */
+#define DSRLB_MAGLEV_F_MOVED   0x80000000
+#define DSRLB_MAGLEV_ID_MASK   0x7fffffff
+/*
  * Default map sizes (the agent may raise them before load). The LRU tables
- * are preallocated: together about 8.9 MiB, independent of the number of
- * services, and so are lb4_backends and lb4_frontends (arrays: 2 and 1 MiB); the
- * hash maps' bucket arrays cost 16 bytes per entry of max_entries; per
- * service the cost is its Maglev table (4 bytes a slot) and about 80 bytes
- * an entry. 10,000 services x 10 backends come to 59.4 MiB in all
- * (bench/datapath.ts, docs/benchmarks.md).
+ * are preallocated: together about 14.4 MiB, independent of the number of
+ * services, and so are the arrays (lb4_backends 2 MiB; lb4_frontends,
+ * lb4_revnat, the Maglev arrays of maps and lb4_maglev_prev_size 0.5 MiB
+ * each); the hash maps' bucket arrays cost 16 bytes per entry of
+ * max_entries; per service the cost is its Maglev table (4 bytes a slot)
+ * and about 80 bytes an entry. 10,000 services x 10 backends come to
+ * 63.8 MiB in all (bench/datapath.ts, docs/benchmarks.md).
  */
 #define DSRLB_MAX_SERVICES         65536   /* lb4_services entries          */
 #define DSRLB_MAX_BACKENDS         131072  /* lb4_backends slots (ids 1..max-1) */
@@ -158,7 +168,10 @@
 #define DSRLB_MAX_AFFINITY         16384   /* lb4_affinity LRU entries      */
 #define DSRLB_MAX_SOURCE_RANGES    16384   /* lb4_source_ranges entries     */
 #define DSRLB_MAX_NODES            4096    /* nodes / node_addrs entries    */
-#define DSRLB_MAX_LOCAL_BACKENDS   65536   /* lb4_local_backends entries    */
+/* Local backends ({pod address:port, service id}) of one node: kubelet's
+ * max-pods is 110 by default, a few hundred at most, each backing a few
+ * service ports. Also lb4_backend_frontends' size. */
+#define DSRLB_MAX_LOCAL_BACKENDS   16384   /* lb4_local_backends entries    */
 #define DSRLB_NEXTHOP_SLOTS        1024    /* node_nexthop entries per CPU  */
 #define DSRLB_NEXTHOP_SLOT_MASK    1023    /* slot = node id & mask         */
 /* A cached route to a node is looked up again after this many jiffies
@@ -240,11 +253,12 @@ struct lb4_service {
  * newer one, which lb4_flow records: a flow whose frontend went, or whose
  * slot now holds another frontend, takes the full path again. */
 struct lb4_frontend {
-	__u32 service_id;   /* lb4_service.service_id; 0 = slot free */
-	__u32 generation;   /* of the frontend in this slot; 0 = never used */
+	__u16 service_id;   /* lb4_service.service_id (below DSRLB_MAX_SERVICES); 0 = slot free */
 	__u8  flags;        /* lb4_service.flags */
-	__u8  pad[3];
+	__u8  pad;
+	__u32 generation;   /* of the frontend in this slot; 0 = never used */
 };
+
 
 /* ---- lb4_port_filter: destination ports no frontend uses ---------------
  * A bitmap per protocol, in __u64 words: the bit for a host-order port of

@@ -167,7 +167,7 @@ static __always_inline int lb_forward_stateless(struct xdp_md *ctx, struct pkt4 
 	struct lb_choice ch = {}, prev = {};
 	struct lb4_tuple delivered;
 	int second = 0;
-	__u32 id;
+	__u32 entry, id;
 
 	if (unlikely(!svc->backend_count)) {
 		/* Only terminating backends (or none) left: what the previous table gives
@@ -180,13 +180,15 @@ static __always_inline int lb_forward_stateless(struct xdp_md *ctx, struct pkt4 
 			return forward_local(p, cfg, &ch.backend);
 		return forward_remote(ctx, p, cfg, &ch.backend, 1, hash, NULL);
 	}
-	id = maglev_backend(svc, hash);
+	entry = maglev_entry(svc, hash);
+	id = entry & DSRLB_MAGLEV_ID_MASK;
 	if (unlikely(!lb_backend(id, &ch)))
 		return count(DSRLB_STAT_DROP_NO_BACKEND, XDP_DROP);
 	if (new_conn) {
 		if (unlikely(backend_terminating(&ch.backend)))
 			return count(DSRLB_STAT_DROP_TERMINATING, XDP_DROP);
-	} else {
+	} else if (entry & DSRLB_MAGLEV_F_MOVED) {
+		/* Only a slot the last change moved has a second chance to look up. */
 		second = lb_second_chance(svc->service_id, hash, id, p->tuple.proto, &prev);
 	}
 	if (ch.backend.node_id != cfg->node_id)

@@ -9,7 +9,7 @@
 
 #include "maps.h"
 
-/* The backend id in the slot `hash` falls in of the `size`-slot table `outer[service_id]`. */
+/* The entry (backend id, DSRLB_MAGLEV_F_MOVED) in the slot `hash` falls in of the `size`-slot table `outer[service_id]`. */
 static __always_inline __u32 maglev_slot(void *outer, __u32 service_id, __u32 size, __u32 hash)
 {
 	__u32 slot, index;
@@ -29,10 +29,16 @@ static __always_inline __u32 maglev_slot(void *outer, __u32 service_id, __u32 si
 	return ids[slot % DSRLB_MAGLEV_SLOTS_PER_ENTRY];
 }
 
+/* The hash's slot of the service's table, with its moved mark; DSRLB_BACKEND_ID_NONE without one. */
+static __always_inline __u32 maglev_entry(const struct lb4_service *svc, __u32 hash)
+{
+	return maglev_slot(&lb4_maglev, svc->service_id, svc->maglev_size, hash);
+}
+
 /* The backend id in the hash's slot of the service's table, or DSRLB_BACKEND_ID_NONE. */
 static __always_inline __u32 maglev_backend(const struct lb4_service *svc, __u32 hash)
 {
-	return maglev_slot(&lb4_maglev, svc->service_id, svc->maglev_size, hash);
+	return maglev_entry(svc, hash) & DSRLB_MAGLEV_ID_MASK;
 }
 
 /* The same in the service's previous table; DSRLB_BACKEND_ID_NONE when it has none. */
@@ -42,7 +48,7 @@ static __always_inline __u32 maglev_prev_backend(__u32 service_id, __u32 hash)
 
 	if (!size)
 		return DSRLB_BACKEND_ID_NONE;
-	return maglev_slot(&lb4_maglev_prev, service_id, *size, hash);
+	return maglev_slot(&lb4_maglev_prev, service_id, *size, hash) & DSRLB_MAGLEV_ID_MASK;
 }
 
 #endif /* DSRLB_MAGLEV_H */

@@ -69,16 +69,36 @@ struct lb4_maglev_inner {
 	__type(value, __u32[DSRLB_MAGLEV_SLOTS_PER_ENTRY]); /* backend ids */
 };
 
-/* Service id -> a Maglev table of that service: the shape of lb4_maglev and lb4_maglev_prev. */
+/*
+ * Service id -> a Maglev table of that service: the shape of lb4_maglev and
+ * lb4_maglev_prev. Arrays (service ids are below DSRLB_MAX_SERVICES): the
+ * verifier inlines the lookup, where a hash of maps hashes the key on every
+ * packet. A service without a table holds no map or lb4_maglev_none.
+ */
 #define DSRLB_MAGLEV_OUTER_MAP(name)                                              \
 	struct {                                                                  \
-		__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);                          \
+		__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);                         \
 		__uint(max_entries, DSRLB_MAX_SERVICES);                          \
-		__uint(map_flags, BPF_F_NO_PREALLOC);                             \
 		__type(key, __u32);                                               \
 		__uint(pinning, LIBBPF_PIN_BY_NAME);                              \
 		__array(values, struct lb4_maglev_inner); /* the last member */   \
 	} name SEC(".maps")
+
+/*
+ * "No table": what the control plane puts in a slot of lb4_maglev or
+ * lb4_maglev_prev to take a table out. Arrays of maps have no batch delete,
+ * and each single delete waits for an RCU grace period (~16 ms here), so
+ * tables go out many to a batch update pointing at this instead. One element
+ * of DSRLB_BACKEND_ID_NONE: a lookup in it finds no backend. Never written.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32[DSRLB_MAGLEV_SLOTS_PER_ENTRY]);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_maglev_none SEC(".maps");
 
 /* Service id -> that service's Maglev table (generated in userspace). */
 DSRLB_MAGLEV_OUTER_MAP(lb4_maglev);
@@ -92,15 +112,14 @@ DSRLB_MAGLEV_OUTER_MAP(lb4_maglev);
 DSRLB_MAGLEV_OUTER_MAP(lb4_maglev_prev);
 
 /*
- * Service id -> slots in its lb4_maglev_prev table. The datapath looks a
- * previous table up only when this names its size; the control plane deletes
- * the entry before it replaces the table and writes it after, so a size
- * never meets another table.
+ * Service id -> slots in its lb4_maglev_prev table; 0: none. The datapath
+ * looks a previous table up only when this names its size; the control plane
+ * zeroes the entry before it replaces the table and writes it after, so a
+ * size never meets another table. An array: an inlined read.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, DSRLB_MAX_SERVICES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -127,6 +146,8 @@ struct {
  * lb4_services lookup. An array: inlined, and revnat ids are below
  * DSRLB_MAX_REVNAT. Written by the control plane with lb4_services.
  */
+/* 8 bytes: array elements are rounded up to 8, so the 65,536 slots take 512 KiB. */
+_Static_assert(sizeof(struct lb4_frontend) == 8, "lb4_frontend");
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, DSRLB_MAX_REVNAT);
@@ -136,13 +157,14 @@ struct {
 } lb4_frontends SEC(".maps");
 
 /*
- * Revnat id -> frontend. The XDP path takes VIP:port from the packet it
- * balances; this map is for the control plane, lbctl and the socket hooks.
+ * Revnat id -> frontend; port 0: the id is free. The XDP path takes
+ * VIP:port from the packet it balances; this map is for the control plane,
+ * lbctl and the socket hooks. An array like lb4_frontends (revnat ids are
+ * below DSRLB_MAX_REVNAT): a quarter of a hash's memory.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, DSRLB_MAX_REVNAT);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct lb4_revnat);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -62,7 +62,7 @@ static __always_inline const struct lb4_service *sock_service(const struct lb4_t
 	if (!revnat)
 		return svc;
 	cluster_ip = bpf_map_lookup_elem(&lb4_revnat, &revnat);
-	if (!cluster_ip)
+	if (!cluster_ip || !cluster_ip->port) /* port 0: a free revnat id */
 		return svc;
 	key.address = cluster_ip->address;
 	key.port = cluster_ip->port;

@@ -11,7 +11,7 @@ import { MapSpecs, withPinned } from '../bpf/map-specs.js';
 
 /** Maps whose contents come from the plan (the LRU state tables are the datapath's own). */
 export const WRITTEN_MAPS: readonly string[] = [
-  MapSpecs.services, MapSpecs.frontends, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.maglevPrev, MapSpecs.maglevPrevSize,
+  MapSpecs.services, MapSpecs.frontends, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.maglevPrev, MapSpecs.maglevPrevSize, MapSpecs.maglevNone,
   MapSpecs.sourceRanges,
   MapSpecs.nodes, MapSpecs.nodeAddrs, MapSpecs.config, MapSpecs.portFilter,
 ].map((s) => s.name);

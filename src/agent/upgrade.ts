@@ -20,6 +20,7 @@ import {
   BpfMap, bytes, currentOf, isLayoutDirName, isPerCpu, MapType, native, pinnedMapLayout, sameMapLayout, scalar, translation, UpdateFlags,
   type BuildLayout, type MapLayout, type Translation,
 } from '../bpf/index.js';
+import { MapSpecs } from '../bpf/map-specs.js';
 import { TERMINATING_MAP } from './terminating-store.js';
 
 /**
@@ -31,6 +32,10 @@ const NEVER_SHARED = new Set(['config']);
 /** Written by the datapath, per packet: copied again around the swap. */
 const DATAPATH_TABLES = new Set<number>([MapType.LRU_HASH]);
 const BATCH = 4096;
+/** Inner maps held open at once while a map of maps is copied. */
+const FD_BATCH = 1024;
+/** Kernel map name of the empty Maglev table (bpf/lib/maps.h). */
+const EMPTY_TABLE = MapSpecs.maglevNone.name;
 /**
  * Per-socket storage (lb4_sock_peer) has no keys userspace can walk: shared
  * when unchanged, else the new map starts empty and getpeername() on a socket
@@ -53,6 +58,28 @@ interface Plan { readonly map: MapLayout; readonly key: Translation; readonly va
 
 function rawMap(fd: number, m: { keySize: number; valueSize: number }, name: string): BpfMap<Buffer, Buffer> {
   return new BpfMap(fd, scalar(bytes(m.keySize)), scalar(bytes(m.valueSize)), false, name);
+}
+
+/** Writes {key, inner map id} entries into the map of maps `toFd` as fds, in one batch; returns how many. */
+function copyInnerMaps(toFd: number, entries: readonly (readonly [Buffer, Buffer])[], flags: number): number {
+  const fds: number[] = [];
+  try {
+    const keys: Buffer[] = [];
+    const values: Buffer[] = [];
+    for (const [k, v] of entries) {
+      const inner = native().mapFdById(v.readUInt32LE(0));
+      fds.push(inner);
+      if (native().mapInfo(inner).name === EMPTY_TABLE) continue;
+      const fdValue = Buffer.alloc(4);
+      fdValue.writeUInt32LE(inner, 0);
+      keys.push(k);
+      values.push(fdValue);
+    }
+    if (keys.length > 0) native().mapUpdateBatch(toFd, Buffer.concat(keys), Buffer.concat(values), keys.length, flags);
+    return keys.length;
+  } finally {
+    for (const fd of fds) native().closeFd(fd);
+  }
 }
 
 /** Every entry of `from` translated into `to`; returns how many were written. */
@@ -80,28 +107,23 @@ function copyEntries(fromPath: string, toPath: string, plan: Plan, old: MapLayou
     from.scanRaw((keys, ko, values, vo) => {
       const k = Buffer.alloc(plan.map.keySize);
       plan.key.apply(keys, ko, k, 0);
-      if (plan.map.type === MapType.ARRAY && k.readUInt32LE(0) >= plan.map.maxEntries) return;
+      const array = plan.map.type === MapType.ARRAY || plan.map.type === MapType.ARRAY_OF_MAPS;
+      if (array && k.readUInt32LE(0) >= plan.map.maxEntries) return;
       const v = Buffer.alloc(plan.map.valueSize);
       plan.value.apply(values, vo, v, 0);
       batch.push([k, v]);
-      if (batch.length >= BATCH) flush();
+      // Map-in-map entries are all written at the end, as fds.
+      if (!mapInMap && batch.length >= BATCH) flush();
     });
     if (!mapInMap) {
       flush();
       return written;
     }
-    // Map-in-map values read as inner map ids and are written as fds: the inner maps themselves are shared.
-    for (const [k, v] of batch) {
-      const inner = native().mapFdById(v.readUInt32LE(0));
-      try {
-        const fdValue = Buffer.alloc(4);
-        fdValue.writeUInt32LE(inner, 0);
-        to.updateRaw(k, fdValue, flags);
-        written++;
-      } finally {
-        native().closeFd(inner);
-      }
-    }
+    // Map-in-map values read as inner map ids and are written as fds: the inner maps themselves are
+    // shared. A batch at a time (each write of a map of maps waits for an RCU grace period), with
+    // a bounded number of fds open. A slot pointing at lb4_maglev_none (a table taken out) is left
+    // empty, which means the same.
+    for (let at = 0; at < batch.length; at += FD_BATCH) written += copyInnerMaps(toFd, batch.slice(at, at + FD_BATCH), flags);
     return written;
   } finally {
     native().closeFd(fromFd);

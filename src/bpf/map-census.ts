@@ -5,10 +5,11 @@
  * of any layout (an older agent's, a newer one's) are counted alike.
  */
 import { readdirSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isLiveBackendRaw } from './backend-slots.js';
 import { currentOf, isLayoutDirName, layoutDirs } from './layout-read.js';
-import { mapMemlock, perCpuStride } from './map.js';
+import { mapMemlock, nonZeroBytes, perCpuStride } from './map.js';
+import { MapSpecs } from './map-specs.js';
 import { isPerCpu, MapType, MapTypeName } from './map-types.js';
 import { native, type NativeMapInfo } from './native.js';
 
@@ -37,16 +38,12 @@ const SLOT_IN_USE: Readonly<Record<string, (values: Buffer, vo: number, size: nu
   lb4_backends: (values, vo) => isLiveBackendRaw(values, vo),
 };
 
-function nonZero(values: Buffer, vo: number, size: number): boolean {
-  for (let i = vo; i < vo + size; i++) if (values[i] !== 0) return true;
-  return false;
-}
 
 /** Hash and LRU maps: every entry; arrays: the slots in use. Batched, 4,096 entries a syscall. */
 function countBatched(fd: number, name: string, info: NativeMapInfo): number {
   const valueSize = isPerCpu(info.type) ? perCpuStride(info.valueSize) * native().numPossibleCpus() : info.valueSize;
   const array = info.type === MapType.ARRAY || info.type === MapType.PERCPU_ARRAY;
-  const inUse = SLOT_IN_USE[name] ?? nonZero;
+  const inUse = SLOT_IN_USE[name] ?? nonZeroBytes;
   let n = 0;
   let token: Buffer | null = null;
   for (;;) {
@@ -58,16 +55,20 @@ function countBatched(fd: number, name: string, info: NativeMapInfo): number {
   }
 }
 
-/** Maps without batch operations (LPM tries, maps of maps): key by key. */
-function countByKey(fd: number, info: NativeMapInfo): number {
-  // An array of maps has every key; a slot is in use when it holds a map.
+/**
+ * Maps without batch operations (LPM tries, maps of maps): key by key. An
+ * array of maps has every key; a slot is in use when it holds a map other
+ * than `emptyId` (lb4_maglev_none: a Maglev table taken out).
+ */
+function countByKey(fd: number, info: NativeMapInfo, emptyId: number | undefined): number {
   const slots = info.type === MapType.ARRAY_OF_MAPS;
   let n = 0;
   let key: Buffer | null = null;
   for (;;) {
     const next: Buffer | null = native().mapNextKey(fd, key, info.keySize);
     if (!next) return n;
-    if (!slots || native().mapLookup(fd, next, 4)) n++;
+    const inner = slots ? native().mapLookup(fd, next, 4) : null;
+    if (!slots || (inner && inner.readUInt32LE(0) !== emptyId)) n++;
     key = next;
   }
 }
@@ -75,10 +76,21 @@ function countByKey(fd: number, info: NativeMapInfo): number {
 const BATCHED = new Set<number>([MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH, MapType.ARRAY, MapType.PERCPU_ARRAY]);
 const BY_KEY = new Set<number>([MapType.LPM_TRIE, MapType.HASH_OF_MAPS, MapType.ARRAY_OF_MAPS]);
 
-function countEntries(fd: number, name: string, info: NativeMapInfo): number | null {
+function countEntries(fd: number, name: string, info: NativeMapInfo, dir: string): number | null {
   if (BATCHED.has(info.type)) return countBatched(fd, name, info);
-  if (BY_KEY.has(info.type)) return countByKey(fd, info);
+  if (BY_KEY.has(info.type)) return countByKey(fd, info, emptyTableId(dir));
   return null;
+}
+
+/** The id of the lb4_maglev_none pinned in `dir`, if any. */
+function emptyTableId(dir: string): number | undefined {
+  const fd = orUndefined(() => native().objGet(join(dir, MapSpecs.maglevNone.name)));
+  if (fd === undefined) return undefined;
+  try {
+    return native().mapInfo(fd).id;
+  } finally {
+    native().closeFd(fd);
+  }
 }
 
 /** `fn`'s value, or undefined when it throws (a pin that is not a map, a directory that is gone). */
@@ -100,7 +112,7 @@ function summarize(path: string, name: string, layout: string | null, current: b
     return {
       name, path, layout, current, id: info.id, type: MapTypeName[info.type] ?? `type ${info.type}`,
       keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries,
-      entries: countEntries(fd, name, info), memoryBytes: mapMemlock(fd),
+      entries: countEntries(fd, name, info, dirname(path)), memoryBytes: mapMemlock(fd),
     };
   } finally {
     native().closeFd(fd);

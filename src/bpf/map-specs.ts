@@ -12,6 +12,7 @@ import { dsrlbConfig, dsrlbNode, nodeAddress } from './codecs/node.js';
 import { counter, u32Key, u32Value } from './codecs/scalars.js';
 import { lb4Backend, lb4BackendAddr, lb4Frontend, lb4Key, lb4LocalBackendKey, lb4Revnat, lb4Service } from './codecs/services.js';
 import { lb4SourceRangeKey } from './codecs/source-ranges.js';
+import { MapType } from './map-types.js';
 import { liveBackends } from './backend-slots.js';
 import type { BpfMap, MapInfo } from './map.js';
 import { openPinnedMap } from './pins.js';
@@ -28,6 +29,7 @@ export const MapSpecs = {
   /** Revnat id -> the frontend's service id, flags, generation (an array; src/reconcile/frontend-slots.ts). */
   frontends: spec('lb4_frontends', u32Key, lb4Frontend),
   backends: spec('lb4_backends', u32Key, lb4Backend),
+  /** Revnat id -> frontend; address 0: free (an array). */
   revnat: spec('lb4_revnat', u32Key, lb4Revnat),
   /** {local backend, service id} -> backend id (src/reconcile/local-backends.ts). */
   localBackends: spec('lb4_local_backends', lb4LocalBackendKey, u32Value),
@@ -35,8 +37,10 @@ export const MapSpecs = {
   maglev: spec('lb4_maglev', u32Key, u32Value),
   /** Service id -> its previous table (the inner map lb4_maglev held before the last change). */
   maglevPrev: spec('lb4_maglev_prev', u32Key, u32Value),
-  /** Service id -> slots in its lb4_maglev_prev table. */
+  /** Service id -> slots in its lb4_maglev_prev table; 0: none (an array). */
   maglevPrevSize: spec('lb4_maglev_prev_size', u32Key, u32Value),
+  /** The empty table a slot of lb4_maglev or lb4_maglev_prev points at when its service has none (never written). */
+  maglevNone: spec('lb4_maglev_none', u32Key, maglevEntry),
   flows: spec('lb4_flows', lb4Tuple, lb4Flow),
   /** Reverse NAT of connections the pod confirmed (established; bpf/lib/revnat.h). */
   dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4DsrFrontend),
@@ -83,12 +87,37 @@ export function withPinned<K, V, T>(root: string, s: MapSpec<K, V>, fn: (m: BpfM
 
 export interface MapFill { readonly entries: number; readonly info: MapInfo }
 
-/** How many entries a pinned map holds (of lb4_backends, an array: its live slots), and its info. */
+/** The kernel id of the lb4_maglev_none pinned under `root`, or undefined. */
+export function pinnedNoneTableId(root: string): number | undefined {
+  try {
+    return withPinned(root, MapSpecs.maglevNone, (m) => m.info().id);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The slots of an array of Maglev tables (lb4_maglev, lb4_maglev_prev) that
+ * hold one: service id -> inner map id, leaving out the empty slots and
+ * those pointing at lb4_maglev_none (`noneId`), which the control plane
+ * puts where it takes a table out.
+ */
+export function maglevSlots(outer: BpfMap<number, number>, noneId: number | undefined): [number, number][] {
+  return outer.entries().filter(([, innerId]) => innerId !== noneId);
+}
+
+/** How many entries a pinned map holds (of lb4_backends, an array: its live slots; of the Maglev arrays: tables), and its info. */
 export function mapFill<K, V>(root: string, s: MapSpec<K, V>): MapFill {
   if (s.name === MapSpecs.backends.name) {
     return withPinned(root, MapSpecs.backends, (m) => ({ entries: liveBackends(m).length, info: m.info() }));
   }
-  return withPinned(root, s, (m) => ({ entries: m.count(), info: m.info() }));
+  if (s.name === MapSpecs.maglev.name || s.name === MapSpecs.maglevPrev.name) {
+    const noneId = pinnedNoneTableId(root);
+    const outer = s.name === MapSpecs.maglev.name ? MapSpecs.maglev : MapSpecs.maglevPrev;
+    return withPinned(root, outer, (m) => ({ entries: maglevSlots(m, noneId).length, info: m.info() }));
+  }
+  // Arrays have every index: count the slots in use (not all zero), as `lbctl bpf list` does.
+  return withPinned(root, s, (m) => ({ entries: m.info().type === MapType.ARRAY ? m.countNonZero() : m.count(), info: m.info() }));
 }
 
 export function mapOf<K, V>(obj: BpfObjectFile, s: MapSpec<K, V>): BpfMap<K, V> {

@@ -31,3 +31,5 @@ export function isPerCpu(type: number): boolean { return PERCPU.has(type); }
 const BATCHABLE = new Set<number>([MapType.HASH, MapType.PERCPU_HASH, MapType.LRU_HASH, MapType.LRU_PERCPU_HASH,
   MapType.ARRAY, MapType.PERCPU_ARRAY]);
 export function supportsBatch(type: number): boolean { return BATCHABLE.has(type); }
+/** An array of maps reads in batches too (skipping empty slots), but has no batch delete. */
+export function supportsLookupBatch(type: number): boolean { return BATCHABLE.has(type) || type === MapType.ARRAY_OF_MAPS; }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Codec } from './codec.js';
 import { call } from './errors.js';
 import { native, type NativeBatch } from './native.js';
-import { isPerCpu, MapTypeName, supportsBatch, UpdateFlags } from './map-types.js';
+import { isPerCpu, MapTypeName, supportsBatch, supportsLookupBatch, UpdateFlags } from './map-types.js';
 
 export interface MapInfo {
   readonly id: number;
@@ -30,6 +30,12 @@ export function mapMemlock(fd: number): number {
 }
 
 function cpuCount(): number { return native().numPossibleCpus(); }
+
+/** Whether `size` bytes at values[vo] hold anything but zeros. */
+export function nonZeroBytes(values: Buffer, vo: number, size: number): boolean {
+  for (let i = vo; i < vo + size; i++) if (values[i] !== 0) return true;
+  return false;
+}
 
 /** Per-CPU slots are rounded up to 8 bytes each by the kernel. */
 export function perCpuStride(valueSize: number): number { return Math.ceil(valueSize / 8) * 8; }
@@ -139,8 +145,15 @@ export class BpfMap<K, V> {
   /** How many entries: batched where the kernel supports it (a few system calls), else key by key. */
   count(): number {
     let n = 0;
-    if (supportsBatch(this.type)) this.scanRaw(() => { n++; });
+    if (supportsLookupBatch(this.type)) this.scanRaw(() => { n++; });
     else for (const _ of this.keys()) n++;
+    return n;
+  }
+
+  /** Entries whose value is not all zero bytes (of an array: the slots in use). */
+  countNonZero(): number {
+    let n = 0;
+    this.scanRaw((_keys, _ko, values, vo) => { if (nonZeroBytes(values, vo, this.rawValueSize)) n++; });
     return n;
   }
 
@@ -169,7 +182,7 @@ export class BpfMap<K, V> {
    * garbage object per entry behind).
    */
   scanRaw(fn: (keys: Buffer, ko: number, values: Buffer, vo: number) => void): void {
-    if (supportsBatch(this.type)) {
+    if (supportsLookupBatch(this.type)) {
       let token: Buffer | null = null;
       for (;;) {
         const t: Buffer | null = token;

@@ -4,11 +4,12 @@
  * revnat entries and raw Maglev tables. Read-only: it opens the pins.
  */
 import { DSRLB_BE_F_TERMINATING } from '../bpf/consts.generated.js';
-import type { Lb4Backend } from '../bpf/codecs/services.js';
+import { isLiveRevnat, type Lb4Backend } from '../bpf/codecs/services.js';
 import { liveBackends } from '../bpf/backend-slots.js';
 import { MapSpecs, withPinned } from '../bpf/map-specs.js';
 import { ipv4Value } from '../net/ip.js';
 import { closeFd, innerTableElements, openInnerTable, readInnerTable } from '../reconcile/maps/maglev-maps.js';
+import { slotBackend } from '../reconcile/moved-slots.js';
 import { DsrlbError } from '../errors.js';
 import { frontendFlags, frontendType } from './describe.js';
 
@@ -71,14 +72,14 @@ function backendEntry(id: number, b: Lb4Backend, nodes: NodeView): BackendEntry 
   };
 }
 
-/** A service's Maglev table: slot -> backend id; empty when it has none. */
+/** A service's Maglev table: slot -> backend id (without the moved mark); empty when it has none. */
 export function readMaglevTable(root: string, serviceId: number, size: number): Uint32Array {
   const innerId = withPinned(root, MapSpecs.maglev, (m) => m.lookup(serviceId));
   if (innerId === undefined || size === 0) return new Uint32Array(0);
   const fd = openInnerTable(serviceId, innerId);
   try {
     innerTableElements(serviceId, fd);
-    return Uint32Array.from(readInnerTable(serviceId, fd, size).slots);
+    return Uint32Array.from(readInnerTable(serviceId, fd, size).slots, slotBackend);
   } finally {
     closeFd(fd);
   }
@@ -125,6 +126,7 @@ export interface RevnatEntry {
 export function listRevnat(root: string): RevnatEntry[] {
   const protocols = new Map(withPinned(root, MapSpecs.services, (m) => m.entries()).map(([k, v]) => [v.revnatId, protoName(k.proto)]));
   return withPinned(root, MapSpecs.revnat, (m) => m.entries()
+    .filter(([, r]) => isLiveRevnat(r))
     .map(([id, r]) => ({ id, address: r.address, port: r.port, protocol: protocols.get(id) ?? null }))
     .sort((a, b) => a.id - b.id));
 }

@@ -75,7 +75,7 @@ export class MapsHeld {
  */
 export function adoptMaps(maps: LbMaps, now: number, since: ReadonlyMap<number, number>, trusted?: ReconcileIds, revnatFallback = false)
   : { held: MapsHeld; ids: ReconcileIds; adopted: Adopted } {
-  const ids = new ReconcileIds(maps.backends.maxEntries);
+  const ids = new ReconcileIds(maps.backends.maxEntries, maps.maglev.maxEntries);
   if (trusted) {
     for (const [key, id] of trusted.service.entries()) ids.service.adopt(key, id);
     for (const [key, id] of trusted.revnat.entries()) ids.revnat.adopt(key, id);

@@ -102,7 +102,6 @@ export class IdAllocator {
 
 /** lb4_service.revnat_id is a __u16. */
 const MAX_REVNAT_ID = 0xffff;
-const MAX_U32 = 0xffffffff;
 
 /**
  * The reconciler's ids: service id by group key (plan's backendSetKey),
@@ -110,12 +109,16 @@ const MAX_U32 = 0xffffffff;
  * (an lb4_frontends slot).
  */
 export class ReconcileIds {
-  readonly service = new IdAllocator('service id', 1, MAX_U32);
+  readonly service: IdAllocator;
   readonly revnat = new IdAllocator('revnat id', 1, MAX_REVNAT_ID);
   readonly backend: IdAllocator;
 
-  /** @param backendSlots lb4_backends' size: ids index it, 1 to its last slot */
-  constructor(backendSlots: number) {
+  /**
+   * @param backendSlots lb4_backends' size: ids index it, 1 to its last slot
+   * @param serviceSlots lb4_maglev's size (an array of maps): service ids index it, 1 to its last slot
+   */
+  constructor(backendSlots: number, serviceSlots: number) {
     this.backend = new IdAllocator('backend id', 1, backendSlots - 1);
+    this.service = new IdAllocator('service id', 1, serviceSlots - 1);
   }
 }

@@ -10,6 +10,7 @@ import { maglevElements } from '../bpf/codecs/maglev.js';
 import type { ReconcileContext } from './context.js';
 import type { Members, TableState } from './held.js';
 import { maglevTableOf, maglevTableSize } from './maglev.js';
+import { markMoved } from './moved-slots.js';
 import type { TableStream } from './maglev-builder.js';
 import type { InnerTable, MaglevMaps } from './maps/lb-maps.js';
 import type { Counts } from './result.js';
@@ -84,9 +85,15 @@ export class TableWrites {
     this.stream = stream;
     const kept = this.keepPrevious(todo);
     res.tables.previousKept += kept.size;
+    const previous = new PreviousTables(this.c.maps.maglev);
     for (const [sid, t] of todo) {
       const cur = tables.get(sid);
       const table = stream.next();
+      // Against the table it replaces when that one became the previous, else the previous table in place.
+      const prev = kept.has(sid) && cur?.members
+        ? maglevTableOf(cur.members.names, cur.members.ids, cur.size, TableBuffer.scratch(cur.size, 1).slots)
+        : cur ? previous.of(sid) : undefined;
+      if (prev) markMoved(table.slots, prev);
       if (cur && !kept.has(sid) && this.updateInPlace(sid, cur, table, res.tables)) {
         tables.set(sid, { size: t.size, capacity: tables.get(sid)?.capacity ?? null, members: t.members });
         continue;
@@ -197,6 +204,26 @@ export class TableWrites {
       return true;
     } finally {
       maglev.close(handle);
+    }
+  }
+}
+
+/** The previous tables in the maps, read when first asked for (after an adoption their contents are unknown). */
+class PreviousTables {
+  private held: Map<number, { innerId: number; size: number }> | undefined;
+
+  constructor(private readonly maglev: MaglevMaps) {}
+
+  /** The slots of `sid`'s previous table, or undefined when it has none. */
+  of(sid: number): Uint32Array | undefined {
+    this.held ??= new Map(this.maglev.prevEntries());
+    const p = this.held.get(sid);
+    if (!p || p.size === 0) return undefined;
+    const h = this.maglev.open(sid, p.innerId);
+    try {
+      return this.maglev.read(sid, h, p.size).slots.slice();
+    } finally {
+      this.maglev.close(h);
     }
   }
 }

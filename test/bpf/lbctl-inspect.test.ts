@@ -114,7 +114,11 @@ test('bpf list: every map of every layout directory with type, entries, max entr
   // lb4_backends is an array: its entries are the live slots (a backend per address, port and protocol: four).
   t.like(at(current, 'lb4_backends'), { type: 'array', entries: 4 });
   t.like(at(current, 'config'), { type: 'array', entries: 1, maxEntries: 1 });
-  t.like(at(current, 'lb4_maglev'), { type: 'hash_of_maps', entries: 3 });
+  // An array of maps: the slots holding a table (lb4_maglev_none, a table taken out, is none).
+  t.like(at(current, 'lb4_maglev'), { type: 'array_of_maps', entries: 3, maxEntries: 65536 });
+  t.like(at(current, 'lb4_maglev_none'), { type: 'array', maxEntries: 1 });
+  // lb4_revnat is an array too: the revnat ids in use.
+  t.like(at(current, 'lb4_revnat'), { type: 'array', entries: 3 });
   t.like(at(older, 'lb4_services'), { entries: 0, current: false, layout: 'v00000000000a' });
   // The kernel's figure: an LPM trie counts only its nodes (0 while empty); socket storage has no max_entries and no count.
   t.true(maps.filter((m) => m.type !== 'lpm_trie').every((m) => m.memoryBytes > 0), 'every map has the kernel\'s memory figure');

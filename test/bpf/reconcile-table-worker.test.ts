@@ -8,6 +8,7 @@ import { BpfObjectFile, BpfObjects } from '../../src/bpf/index.js';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
 import { closeFd, openInnerTable, readInnerTable } from '../../src/reconcile/maps/maglev-maps.js';
+import { slotBackend } from '../../src/reconcile/moved-slots.js';
 import { Reconciler } from '../../src/reconcile/index.js';
 import type { Frontend } from '../../src/plan/index.js';
 import { tempPinRoot } from '../helpers/bpffs.js';
@@ -37,7 +38,7 @@ function tablesByService(root: string): [string, string[]][] {
     for (const [key, svc] of services.entries()) {
       const fd = openInnerTable(svc.serviceId, maglev.lookup(svc.serviceId) as number);
       try {
-        out.push([key.address, [...readInnerTable(svc.serviceId, fd, svc.maglevSize).slots].map((id) => addressOf.get(id) ?? `unknown ${id}`)]);
+        out.push([key.address, [...readInnerTable(svc.serviceId, fd, svc.maglevSize).slots].map((id) => addressOf.get(slotBackend(id)) ?? `unknown ${id}`)]);
       } finally {
         closeFd(fd);
       }

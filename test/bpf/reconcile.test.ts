@@ -7,12 +7,13 @@
 import test, { type ExecutionContext } from 'ava';
 import {
   BpfMap, BpfObjectFile, BpfObjects, DSRLB_BE_F_LIVE, DSRLB_BE_F_TERMINATING, DSRLB_GENEVE_OPT_CLASS, DSRLB_GENEVE_PORT, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_RATE_DEFAULT,
-  DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_SOURCE_RANGES, dsrlb_mode, native,
+  DSRLB_MAGLEV_F_MOVED, DSRLB_SNAT_PORT_MAX, DSRLB_SNAT_PORT_MIN, DSRLB_SVC_F_AFFINITY, DSRLB_SVC_F_SOURCE_RANGES, dsrlb_mode, native,
 } from '../../src/bpf/index.js';
 import { liveBackends } from '../../src/bpf/backend-slots.js';
-import type { Lb4Backend, Lb4Service } from '../../src/bpf/codecs/services.js';
-import { maglevInnerSpec, MapSpecs, openPinned, withPinned } from '../../src/bpf/map-specs.js';
+import { isLiveRevnat, type Lb4Backend, type Lb4Service } from '../../src/bpf/codecs/services.js';
+import { maglevInnerSpec, maglevSlots, MapSpecs, openPinned, pinnedNoneTableId, withPinned } from '../../src/bpf/map-specs.js';
 import { maglevTable, nodeIdForAddress, Reconciler, type ReconcilerOptions } from '../../src/reconcile/index.js';
+import { slotBackend } from '../../src/reconcile/moved-slots.js';
 import { buildFrame, decodeFrame } from '../../src/packet/index.js';
 import type { Backend, Frontend } from '../../src/plan/index.js';
 import { be, fe, input, LOCAL, NODES, orderSteps, orderUpdates, pods, twoServices, VIP } from '../fixtures/reconcile-plans.js';
@@ -62,17 +63,15 @@ function readAll(root: string) {
   };
   try {
     const tables = new Map<number, { innerId: number; slots: number[] }>();
-    for (const sid of maps.maglev.keys()) {
-      const innerId = maps.maglev.lookup(sid) as number;
-      tables.set(sid, { innerId, slots: readInner(innerId) });
-    }
+    const noneId = pinnedNoneTableId(root);
+    for (const [sid, innerId] of maglevSlots(maps.maglev, noneId)) tables.set(sid, { innerId, slots: readInner(innerId) });
     return {
       services: new Map(maps.services.entries().map(([k, v]) => [`${k.address}:${k.port}/${k.proto}`, v])),
       backends: new Map(liveBackends(maps.backends)),
-      revnat: new Map(maps.revnat.entries()),
+      revnat: new Map(maps.revnat.entries().filter(([, r]) => isLiveRevnat(r))),
       tables,
       /** lb4_maglev_prev: the inner map id and size of each service's previous table. */
-      prevTables: new Map(maps.maglevPrev.entries().map(([sid, innerId]) => [sid, { innerId, size: maps.maglevPrevSize.lookup(sid) }])),
+      prevTables: new Map(maglevSlots(maps.maglevPrev, noneId).map(([sid, innerId]) => [sid, { innerId, size: maps.maglevPrevSize.lookup(sid) }])),
       sourceRanges: maps.sourceRanges.entries().map(([k]) => k),
       nodes: new Map(maps.nodes.entries().map(([id, n]) => [id, n.address])),
       nodeAddrs: new Map(maps.nodeAddrs.entries()),
@@ -85,13 +84,19 @@ function readAll(root: string) {
   }
 }
 
-function readInner(innerId: number): number[] {
+/** A table's slots as the kernel holds them, moved marks included (`slotBackend` drops them). */
+function readInnerRaw(innerId: number): number[] {
   const inner = new BpfMap(native().mapFdById(innerId), maglevInnerSpec.key, maglevInnerSpec.value, true, 'inner');
   try {
     return inner.entries().sort((a, b) => a[0] - b[0]).flatMap(([, ids]) => [...ids]);
   } finally {
     inner.close();
   }
+}
+
+/** A table's backend ids, as the datapath reads them. */
+function readInner(innerId: number): number[] {
+  return readInnerRaw(innerId).map(slotBackend);
 }
 
 function svcOf(state: ReturnType<typeof readAll>, key: string): Lb4Service {
@@ -409,6 +414,12 @@ test('every change of the backend set gets a new inner map and keeps the one bef
   t.like(svcOf(s2, key), { serviceId: sid, maglevSize: 2042, backendCount: 12 });
   t.is(s2.tables.get(sid)?.slots.length, 2048, 'a new table has exactly its own elements (M=2042)');
   t.deepEqual(s2.prevTables.get(sid), { innerId: s1.tables.get(sid)?.innerId, size: 1021 });
+  // The slots a flow may find another backend in, in the previous table, carry the moved mark: only theirs look it up.
+  const raw = readInnerRaw(s2.tables.get(sid)?.innerId as number).slice(0, 2042);
+  const before = s1.tables.get(sid)?.slots as number[];
+  t.deepEqual(raw.map((e) => (e & DSRLB_MAGLEV_F_MOVED) !== 0), raw.map((e, s) => slotBackend(e) !== before[s % 1021]));
+  t.true(raw.some((e) => (e & DSRLB_MAGLEV_F_MOVED) !== 0) && raw.some((e) => (e & DSRLB_MAGLEV_F_MOVED) === 0));
+  t.like(env.open().sync(input(twoServices(pods(12)))).tables, { elementsWritten: 0 }, 'a restarted agent finds the marks it would write');
 
   const shrink = r.sync(input(twoServices(pods(3))));
   const s3 = readAll(env.root);
@@ -428,6 +439,17 @@ test('every change of the backend set gets a new inner map and keeps the one bef
 
   r.sync(input(twoServices(pods(3)).slice(2)));
   t.false(readAll(env.root).prevTables.has(sid), 'a service that is gone loses it too');
+  // Taken out by pointing the slots at lb4_maglev_none (one batch each, no per-entry delete): the tables are freed.
+  const noneId = pinnedNoneTableId(env.root);
+  t.not(noneId, undefined);
+  for (const spec of [MapSpecs.maglev, MapSpecs.maglevPrev]) t.is(withPinned(env.root, spec, (m) => m.lookup(sid)), noneId, spec.name);
+  for (const gone of [s3.tables.get(sid)?.innerId, s2.tables.get(sid)?.innerId]) {
+    t.throws(() => native().mapFdById(gone as number), undefined, `inner map ${gone} freed`);
+  }
+  t.is(withPinned(env.root, MapSpecs.maglevPrevSize, (m) => m.lookup(sid)), 0, 'no previous size');
+  // A restarted reconciler sees no table there either, and writes nothing.
+  const again = env.open().sync(input(twoServices(pods(3)).slice(2)));
+  t.like(again.tables, { created: 0, replaced: 0, deleted: 0 });
 });
 
 test('a removed service leaves no frontend, revnat entry, table or source range behind; its nodes stay', (t) => {

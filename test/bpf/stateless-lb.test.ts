@@ -67,6 +67,16 @@ test('a data segment whose slot moved carries the previous backend as a second c
   t.deepEqual(dp.maps.flows.entries(), []);
 });
 
+test('only a slot with the moved mark looks the previous table up: without it, no second chance (nor its cost)', (t) => {
+  const dp = Datapath.open(t);
+  movedSlots(dp);
+  const options = (frame: Buffer): number => decodeFrame(frame).geneve?.options.length ?? 0;
+  t.is(options(dp.runXdp(clientTcp({ flags: { ack: true } })).out), 2, 'marked: the second chance');
+  dp.setMaglevUnmarked(1, all(11));
+  t.is(options(dp.runXdp(clientTcp({ flags: { ack: true } })).out), 1, 'unmarked: the previous table is not read');
+  t.deepEqual(dp.nonZeroStats(), { SERVICE_HIT: 2, SECOND_CHANCE: 1, TX_ENCAP: 2 });
+});
+
 test('no second chance on a SYN, where both tables agree, or when the previous backend is gone', (t) => {
   const dp = Datapath.open(t);
   movedSlots(dp);
@@ -76,9 +86,9 @@ test('no second chance on a SYN, where both tables agree, or when the previous b
   t.is(options(dp.runXdp(clientTcp({ flags: { ack: true } })).out), 1, 'freed backend');
   dp.setPrevMaglev(1, all(11));
   t.is(options(dp.runXdp(clientTcp({ flags: { ack: true } })).out), 1, 'same backend');
-  dp.maps.maglevPrevSize.delete(1);
+  dp.maps.maglevPrevSize.update(1, 0);
   dp.setPrevMaglev(1, all(12));
-  dp.maps.maglevPrevSize.delete(1);
+  dp.maps.maglevPrevSize.update(1, 0);
   dp.addBackend({ id: 12, address: Addr.pod2, port: 8080, nodeId: NodeId.other });
   t.is(options(dp.runXdp(clientTcp({ flags: { ack: true } })).out), 1, 'a previous table without its size is not used');
   t.is(dp.stat('SECOND_CHANCE'), 0n);

@@ -21,6 +21,7 @@ import { freedSlot } from '../../src/bpf/backend-slots.js';
 import type { Lb4Flow } from '../../src/bpf/codecs/connections.js';
 import { maglevEntries } from '../../src/bpf/codecs/maglev.js';
 import { maglevInnerSpec, MapSpecs, mapOf } from '../../src/bpf/map-specs.js';
+import { markMoved } from '../../src/reconcile/moved-slots.js';
 import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec } from '../../src/packet/index.js';
 import { requireRoot } from './root.js';
 
@@ -155,6 +156,9 @@ function testNetwork(t: Cleanup): { ifname: string; ifindex: number } {
 
 export class Datapath {
   readonly maps;
+  /** Each service's table as last set, unmarked, and its previous table: the marks follow both. */
+  private readonly tablesSet = new Map<number, ArrayLike<number>>();
+  private readonly prevSet = new Map<number, ArrayLike<number>>();
 
   private constructor(
     readonly ifname: string, readonly ifindex: number, readonly xdp: BpfObjectFile, readonly tc: BpfObjectFile,
@@ -279,27 +283,46 @@ export class Datapath {
    * (DSRLB_MAGLEV_SLOTS_PER_ENTRY per inner array element). Returns the inner map's memory in bytes.
    */
   setMaglev(serviceId: number, slots: ArrayLike<number>): number {
-    return this.putTable(this.maps.maglev, serviceId, slots);
+    this.tablesSet.set(serviceId, slots);
+    return this.putTable(this.maps.maglev, serviceId, this.marked(serviceId, slots));
   }
 
   /**
    * The service's previous table (lb4_maglev_prev) of exactly these slots,
    * with its size, as the control plane writes it: size out, table in, size
-   * in. Returns the inner map's memory in bytes.
+   * in; then its current table again, marked against it. Returns the inner
+   * map's memory in bytes.
    */
   setPrevMaglev(serviceId: number, slots: ArrayLike<number>): number {
-    this.maps.maglevPrevSize.delete(serviceId);
-    const bytes = this.putTable(this.maps.maglevPrev, serviceId, slots);
-    this.maps.maglevPrevSize.update(serviceId, slots.length);
+    return this.setPrevMaglevBatch([[serviceId, slots]]);
+  }
+
+  /** Previous tables for many services at once (setPrevMaglev's order: sizes out, tables in, sizes in, current tables marked). */
+  setPrevMaglevBatch(tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[]): number {
+    this.maps.maglevPrevSize.updateBatch(tables.map(([sid]) => [sid, 0]));
+    const bytes = this.putTables(this.maps.maglevPrev, tables);
+    this.maps.maglevPrevSize.updateBatch(tables.map(([sid, slots]) => [sid, slots.length]));
+    for (const [sid, slots] of tables) this.prevSet.set(sid, slots);
+    const current = tables.flatMap(([sid]) => {
+      const slots = this.tablesSet.get(sid);
+      return slots ? [[sid, this.marked(sid, slots)] as const] : [];
+    });
+    this.putTables(this.maps.maglev, current);
     return bytes;
   }
 
-  /** Previous tables for many services at once (setPrevMaglev's order: sizes out, tables in, sizes in). */
-  setPrevMaglevBatch(tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[]): number {
-    this.maps.maglevPrevSize.deleteBatch(tables.map(([sid]) => sid));
-    const bytes = this.setMaglevBatch(tables, this.maps.maglevPrev);
-    this.maps.maglevPrevSize.updateBatch(tables.map(([sid, slots]) => [sid, slots.length]));
-    return bytes;
+  /** The service's current table without moved marks, as an agent from before them wrote it. */
+  setMaglevUnmarked(serviceId: number, slots: ArrayLike<number>): number {
+    this.tablesSet.set(serviceId, slots);
+    return this.putTable(this.maps.maglev, serviceId, slots);
+  }
+
+  /** A current table as the control plane writes it: slots its previous table sends elsewhere marked (moved-slots.ts). */
+  private marked(serviceId: number, slots: ArrayLike<number>): Uint32Array {
+    const out = Uint32Array.from(slots);
+    const prev = this.prevSet.get(serviceId);
+    if (prev) markMoved(out, prev);
+    return out;
   }
 
   private putTable(outer: BpfMap<number, number>, serviceId: number, slots: ArrayLike<number>): number {
@@ -323,7 +346,12 @@ export class Datapath {
    * (each update of a map of maps waits for an RCU grace period, ~10 ms).
    * Returns the inner maps' memory in bytes.
    */
-  setMaglevBatch(tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[], outer: BpfMap<number, number> = this.maps.maglev): number {
+  setMaglevBatch(tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[]): number {
+    for (const [sid, slots] of tables) this.tablesSet.set(sid, slots);
+    return this.putTables(this.maps.maglev, tables.map(([sid, slots]) => [sid, this.marked(sid, slots)] as const));
+  }
+
+  private putTables(outer: BpfMap<number, number>, tables: readonly (readonly [serviceId: number, slots: ArrayLike<number>])[]): number {
     const fds: number[] = [];
     let bytes = 0;
     try {

@@ -6,8 +6,9 @@
 import { DSRLB_BE_F_TERMINATING, DSRLB_LOCAL_ANY } from '../../src/bpf/consts.generated.js';
 import { portFilterBit } from '../../src/bpf/port-filter.js';
 import type { LbMaps } from '../../src/reconcile/maps/lb-maps.js';
+import { slotBackend } from '../../src/reconcile/moved-slots.js';
 
-/** The slots of every table in lb4_maglev, by service id. */
+/** The backend ids in every table of lb4_maglev (as the datapath reads them: without the moved mark), by service id. */
 export function readTables(maps: LbMaps): Map<number, Uint32Array> {
   const out = new Map<number, Uint32Array>();
   for (const sid of maps.maglev.keys()) {
@@ -16,7 +17,7 @@ export function readTables(maps: LbMaps): Map<number, Uint32Array> {
     const t = maps.maglev.open(sid, innerId);
     try {
       const elements = maps.maglev.capacity(sid, t);
-      out.set(sid, Uint32Array.from(maps.maglev.read(sid, t, elements * 16).slots));
+      out.set(sid, Uint32Array.from(maps.maglev.read(sid, t, elements * 16).slots, slotBackend));
     } finally {
       maps.maglev.close(t);
     }

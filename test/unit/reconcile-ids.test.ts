@@ -1,6 +1,6 @@
 /** Stable ids (src/reconcile/ids.ts): adoption after a restart, no quick reuse, exhaustion. */
 import test from 'ava';
-import { IdAllocator } from '../../src/reconcile/ids.js';
+import { IdAllocator, ReconcileIds } from '../../src/reconcile/ids.js';
 import { DsrlbError } from '../../src/errors.js';
 
 test('an identity keeps its id; new identities get the next free id', (t) => {
@@ -56,4 +56,11 @@ test('running out of ids is an error that names the kind', (t) => {
   const err = t.throws(() => ids.acquire('c'), { instanceOf: DsrlbError });
   t.is(err?.code, 'ERR_IDS_EXHAUSTED');
   t.regex(err?.message ?? '', /no free revnat id/);
+});
+
+test('service ids index lb4_maglev (an array of maps): 1 to its last slot; an older agent\'s larger id is not adopted', (t) => {
+  const ids = new ReconcileIds(16, 4);
+  t.deepEqual(['a', 'b', 'c'].map((k) => ids.service.acquire(k)), [1, 2, 3]);
+  t.throws(() => ids.service.acquire('d'), { code: 'ERR_IDS_EXHAUSTED' });
+  t.false(new ReconcileIds(16, 65536).service.adopt('x', 70000), 'a hash of maps allowed ids past 65,535');
 });

@@ -81,3 +81,25 @@ test('the failing wrapper fails the N-th write, or random ones from a seeded gen
   t.deepEqual(pattern(7), pattern(7), 'the same seed fails the same calls');
   t.true(pattern(7).includes(true));
 });
+
+test('lb4_revnat is an array read as a hash: a free id (port 0) reads as missing; a {0.0.0.0, nodePort} entry is live', (t) => {
+  const r = new MemoryMaps().revnat;
+  t.is(r.lookup(5), undefined);
+  r.updateBatch([[5, { address: '10.96.0.10', port: 80 }], [6, { address: '0.0.0.0', port: 30080 }]]);
+  t.deepEqual(r.lookup(6), { address: '0.0.0.0', port: 30080 }, 'the socket LB\'s NodePort entry');
+  t.deepEqual(r.keys(), [5, 6]);
+  t.is(r.deleteBatch([5, 7]), 1, 'only a live id counts as deleted');
+  t.false(r.delete(5));
+  t.deepEqual(r.entries(), [[6, { address: '0.0.0.0', port: 30080 }]]);
+  t.throws(() => r.update(r.maxEntries, { address: '10.96.0.11', port: 80 }), { code: 'ERR_BPF_E2BIG' });
+});
+
+test('lb4_maglev and lb4_maglev_prev are arrays of maps: a service id past the end is E2BIG, however empty they are', (t) => {
+  const m = new MemoryMaps({ maxServices: 8 }).maglev;
+  const h = m.create(8, new TableBuffer(31), 2);
+  t.throws(() => m.swap([[8, h]]), { code: 'ERR_BPF_E2BIG' });
+  t.throws(() => m.putPrev([[8, h, 31]]), { code: 'ERR_BPF_E2BIG' });
+  m.swap([[7, h]]);
+  m.close(h);
+  t.deepEqual(m.keys(), [7]);
+});

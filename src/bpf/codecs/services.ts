@@ -20,7 +20,7 @@ export const lb4Backend = struct('lb4_backend', { address: ipv4, port: be16, pro
 export type Lb4Backend = ReturnType<typeof lb4Backend.decode>;
 
 /** lb4_frontends: an lb4_services entry's service id and flags at its revnat id. */
-export const lb4Frontend = struct('lb4_frontend', { serviceId: u32, generation: u32, flags: u8, pad: pad(3) });
+export const lb4Frontend = struct('lb4_frontend', { serviceId: u16, flags: u8, pad: pad(1), generation: u32 });
 export type Lb4Frontend = ReturnType<typeof lb4Frontend.decode>;
 
 /** lb4_local_backends key: a backend on this node in a service's backend set (service id 0: any service). */
@@ -32,3 +32,10 @@ export const lb4Revnat = struct('lb4_revnat', { address: ipv4, port: be16, pad: 
 export const lb4BackendAddr = struct('lb4_backend_addr', { address: ipv4, port: be16, proto: u8, pad: pad(1) });
 export type Lb4BackendAddr = ReturnType<typeof lb4BackendAddr.decode>;
 export type Lb4Revnat = ReturnType<typeof lb4Revnat.decode>;
+/**
+ * lb4_revnat is an array: a free revnat id's entry is all zero. Port 0 tells
+ * (every frontend has a port; the socket LB's {0.0.0.0, nodePort} entries
+ * have address 0).
+ */
+export const FREE_REVNAT: Lb4Revnat = { address: '0.0.0.0', port: 0 };
+export function isLiveRevnat(r: Lb4Revnat): boolean { return r.port !== FREE_REVNAT.port; }

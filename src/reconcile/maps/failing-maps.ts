@@ -118,6 +118,7 @@ export class FailingMaps implements LbMaps {
     const n = m.name;
     return {
       name: n,
+      maxEntries: m.maxEntries,
       keys: () => this.read(n, 'keys', () => m.keys()),
       lookup: (sid) => this.read(n, 'lookup', () => m.lookup(sid)),
       open: (sid, id) => this.read(n, 'open', () => m.open(sid, id)),

@@ -49,6 +49,8 @@ export type InnerTable = number;
 /** lb4_maglev and its inner tables. */
 export interface MaglevMaps {
   readonly name: string;
+  /** Slots of lb4_maglev (and lb4_maglev_prev): service ids are below it. */
+  readonly maxEntries: number;
   /** Service ids that have a table. */
   keys(): number[];
   /** The kernel id of `serviceId`'s inner table. */
@@ -86,6 +88,7 @@ export interface LbMaps {
   readonly backends: SlotMap<Lb4Backend>;
   readonly localBackends: LbMap<Lb4LocalBackendKey, number>;
   readonly backendFrontends: LbMap<Lb4BackendAddr, Lb4Revnat>;
+  /** An array read as a hash: an entry with port 0 is a free id (lookup undefined, not in entries()). */
   readonly revnat: LbMap<number, Lb4Revnat>;
   readonly sourceRanges: LbMap<Lb4SourceRangeKey, number>;
   readonly nodes: LbMap<number, { address: string }>;

@@ -130,12 +130,3 @@ export function updateOuterBatch(outer: BpfMap<number, number>, entries: readonl
   });
   call(outer.name, () => native().mapUpdateBatch(outer.fd, keys, values, n, UpdateFlags.ANY));
 }
-
-export function deleteOuterBatch(outer: BpfMap<number, number>, ids: readonly number[]): void {
-  if (ids.length === 0) return;
-  const keys = Buffer.alloc(ids.length * 4);
-  ids.forEach((k, i) => keys.writeUInt32LE(k, i * 4));
-  const n = call(outer.name, () => native().mapDeleteBatch(outer.fd, keys, ids.length));
-  // The kernel stops at the first missing key: finish one by one.
-  for (const id of ids.slice(n + 1)) outer.delete(id);
-}

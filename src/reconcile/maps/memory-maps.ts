@@ -12,13 +12,16 @@ import {
 } from '../../bpf/consts.generated.js';
 import { isLiveBackend } from '../../bpf/backend-slots.js';
 import { dsrlbConfig, type DsrlbConfig } from '../../bpf/codecs/node.js';
-import type { Lb4Backend, Lb4BackendAddr, Lb4Frontend, Lb4Key, Lb4LocalBackendKey, Lb4Revnat, Lb4Service } from '../../bpf/codecs/services.js';
+import {
+  FREE_REVNAT, isLiveRevnat, type Lb4Backend, type Lb4BackendAddr, type Lb4Frontend, type Lb4Key, type Lb4LocalBackendKey, type Lb4Revnat, type Lb4Service,
+} from '../../bpf/codecs/services.js';
 import type { Lb4SourceRangeKey } from '../../bpf/codecs/source-ranges.js';
 import { DsrlbError } from '../../errors.js';
 import { frontendKeyOf, sourceRangeKey } from '../../model/keys.js';
 import { TableBuffer } from '../table-buffer.js';
 import { mapError } from './errno.js';
 import type { InnerTable, LbMap, LbMaps, MaglevMaps, SlotMap, SlotScan } from './lb-maps.js';
+import { SparseArray } from './sparse-array.js';
 
 function copy<V>(v: V): V {
   return typeof v === 'object' && v !== null ? { ...v } : v;
@@ -119,7 +122,7 @@ export class MemorySlots<V extends { generation: number }> extends MemoryArray<V
 
 interface Inner { readonly id: number; readonly capacity: number; readonly slots: Uint32Array; refs: number; maglev: boolean }
 
-/** lb4_maglev (a hash of maps) and its inner arrays. */
+/** lb4_maglev (an array of maps) and its inner arrays; a slot taken out holds nothing (the kernel's: lb4_maglev_none). */
 export class MemoryMaglev implements MaglevMaps {
   readonly name = 'lb4_maglev';
   private readonly outer = new Map<number, number>();
@@ -147,6 +150,9 @@ export class MemoryMaglev implements MaglevMaps {
     if (!inner) throw mapError('EINVAL', 'bpf', `lb4_maglev[${serviceId}]`, `handle ${t} is not open`);
     return inner;
   }
+
+  /** lb4_maglev and lb4_maglev_prev are arrays of maps indexed by service id. */
+  private inRange(sid: number): boolean { return Number.isInteger(sid) && sid >= 0 && sid < this.maxEntries; }
 
   private unref(inner: Inner): void {
     if (--inner.refs === 0) this.inners.delete(inner.id);
@@ -222,7 +228,7 @@ export class MemoryMaglev implements MaglevMaps {
   swap(entries: readonly (readonly [number, InnerTable])[]): void {
     for (const [sid, t] of entries) {
       const inner = this.inner(sid, t);
-      if (!this.outer.has(sid) && this.outer.size >= this.maxEntries) throw mapError('E2BIG', 'bpf_map_update_batch', this.name, 'the map is full');
+      if (!this.inRange(sid)) throw mapError('E2BIG', 'bpf_map_update_batch', this.name, `index ${sid} is past the array's end`);
       const old = this.outer.get(sid);
       inner.refs++;
       this.outer.set(sid, inner.id);
@@ -251,9 +257,7 @@ export class MemoryMaglev implements MaglevMaps {
     for (const [sid] of entries) this.prevSize.delete(sid);
     for (const [sid, t] of entries) {
       const inner = this.inner(sid, t);
-      if (!this.prevOuter.has(sid) && this.prevOuter.size >= this.maxEntries) {
-        throw mapError('E2BIG', 'bpf_map_update_batch', 'lb4_maglev_prev', 'the map is full');
-      }
+      if (!this.inRange(sid)) throw mapError('E2BIG', 'bpf_map_update_batch', 'lb4_maglev_prev', `index ${sid} is past the array's end`);
       inner.refs++;
       this.drop(this.prevOuter, sid);
       this.prevOuter.set(sid, inner.id);
@@ -327,7 +331,7 @@ export class MemoryMaps implements LbMaps {
   readonly localBackends = new MemoryHash<Lb4LocalBackendKey, number>('lb4_local_backends', DSRLB_MAX_LOCAL_BACKENDS,
     (k) => `${frontendKeyOf(k)}|${k.serviceId}`);
   readonly backendFrontends = new MemoryHash<Lb4BackendAddr, Lb4Revnat>('lb4_backend_frontends', DSRLB_MAX_LOCAL_BACKENDS, frontendKeyOf);
-  readonly revnat = new MemoryHash<number, Lb4Revnat>('lb4_revnat', DSRLB_MAX_REVNAT, String);
+  readonly revnat: LbMap<number, Lb4Revnat>;
   readonly sourceRanges = new MemoryHash<Lb4SourceRangeKey, number>('lb4_source_ranges', DSRLB_MAX_SOURCE_RANGES, rangeId);
   readonly nodes = new MemoryHash<number, { address: string }>('nodes', DSRLB_MAX_NODES, String);
   readonly nodeAddrs = new MemoryHash<string, number>('node_addrs', DSRLB_MAX_NODES, String);
@@ -342,6 +346,8 @@ export class MemoryMaps implements LbMaps {
     this.backends = new MemorySlots<Lb4Backend>('lb4_backends', opts.maxBackends ?? DSRLB_MAX_BACKENDS,
       { address: '0.0.0.0', port: 0, proto: 0, flags: 0, nodeId: 0, generation: 0 }, isLiveBackend);
     this.maglev = new MemoryMaglev(maxServices, opts.maxOpenTables);
+    const revnat = new MemoryArray<Lb4Revnat>('lb4_revnat', DSRLB_MAX_REVNAT, FREE_REVNAT);
+    this.revnat = new SparseArray(revnat, isLiveRevnat, FREE_REVNAT, () => revnat.written());
   }
 
   close(): void { this.closed = true; }
