@@ -273,7 +273,7 @@ function cases(dp: Datapath, pass: BpfObjectFile, probe: BpfObjectFile, cleanup:
   const fillState = (): void => {
     const flows = Array.from({ length: FLOW_TABLE }, (_, i) => [
       { saddr: client((1 << 22) + i), daddr: fe.vip, sport: 40000, dport: fe.port, proto: Proto.TCP, flags: 0 },
-      { backendId: 1, serviceId: 1, backendGeneration: 1, frontendGeneration: 1, revnatId: 1, state: 0, createdS: 0 },
+      { backendId: 1, serviceId: 1, backendGeneration: 1, frontendGeneration: 1, revnatId: 1, state: 0, flags: 0, createdS: 0 },
     ] as const);
     dp.maps.flows.updateBatch(flows);
     dp.maps.dsrRevnat.updateBatch(flows.map(([k]) => [{ ...k, saddr: Addr.pod, daddr: k.saddr, sport: 8080, dport: 40000 }, { address: fe.vip, port: fe.port }] as const));

@@ -68,8 +68,9 @@ int xdp_lb(struct xdp_md *ctx)
 		return XDP_PASS;
 	if (geneve_for_us(&p, cfg))
 		return monitor_xdp(ctx, geneve_decap(ctx, &p, cfg));
-	if (unlikely(snat_reply_lookup(&p, cfg, &snat)))
-		return monitor_xdp(ctx, snat_reply(ctx, &p, &snat));
+	rc = snat_reply_lookup(&p, cfg, &snat);
+	if (unlikely(rc != TABLE_NONE))
+		return monitor_xdp(ctx, snat_reply(ctx, &p, &snat, rc));
 	if (lb_port_unused(&p.tuple))
 		return count(DSRLB_STAT_PASS_NOT_SERVICE, XDP_PASS);
 	return monitor_xdp(ctx, lb_forward(ctx, &p, cfg));

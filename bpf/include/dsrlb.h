@@ -157,13 +157,15 @@
 #define DSRLB_MAX_SERVICES         65536   /* lb4_services entries          */
 #define DSRLB_MAX_BACKENDS         131072  /* lb4_backends slots (ids 1..max-1) */
 #define DSRLB_MAX_REVNAT           65536   /* lb4_revnat entries            */
-#define DSRLB_MAX_FLOWS            32768   /* lb4_flows LRU entries (--flows-max) */
+#define DSRLB_MAX_FLOWS            16384   /* lb4_flows LRU entries: established (--flows-max) */
+#define DSRLB_MAX_FLOWS_NEW        4096    /* lb4_flows_new LRU entries: unconfirmed (--flows-unconfirmed-max) */
 #define DSRLB_MAX_DSR_REVNAT       32768   /* lb4_dsr_revnat LRU entries: established (--revnat-max) */
 #define DSRLB_MAX_DSR_REVNAT_NEW   16384   /* lb4_dsr_revnat_new LRU entries: unconfirmed (--revnat-unconfirmed-max) */
 /* Smallest and largest size the agent accepts for a flow table (flags above). */
 #define DSRLB_MIN_FLOW_TABLE       1024
 #define DSRLB_MAX_FLOW_TABLE       16777216
-#define DSRLB_MAX_SNAT             16384   /* lb4_snat LRU entries (2 per flow) */
+#define DSRLB_MAX_SNAT             16384   /* lb4_snat LRU entries (2 per flow): established */
+#define DSRLB_MAX_SNAT_NEW         8192    /* lb4_snat_new LRU entries: unconfirmed, 2 per lb4_flows_new entry */
 #define DSRLB_MAX_FRAGS            8192    /* lb4_frag_revnat LRU entries (fragmented replies in flight) */
 #define DSRLB_MAX_AFFINITY         16384   /* lb4_affinity LRU entries      */
 #define DSRLB_MAX_SOURCE_RANGES    16384   /* lb4_source_ranges entries     */
@@ -392,6 +394,9 @@ enum dsrlb_flow_state {
 	DSRLB_FLOW_RST         = 4, /* the client sent a RST */
 };
 
+/* lb4_flow.flags */
+#define DSRLB_FLOW_F_CLOSING       0x01  /* the pod sent FIN (SNAT mode): never promoted again */
+
 struct lb4_flow {
 #ifdef DSRLB_LAYOUT_TEST
 	/* Only in the upgrade tests' other build: every member moves, so its flows must be translated by name. */
@@ -403,7 +408,7 @@ struct lb4_flow {
 	__u32 frontend_generation; /* lb4_frontend.generation of revnat_id when recorded */
 	__u16 revnat_id;           /* the frontend's slot in lb4_frontends */
 	__u8  state;               /* enum dsrlb_flow_state */
-	__u8  pad;
+	__u8  flags;               /* DSRLB_FLOW_F_* */
 	__u32 created_s;           /* bpf_ktime_get_ns() / DSRLB_NSEC_PER_SEC when the flow was
 	                            * recorded (CLOCK_MONOTONIC seconds): its age; 0 = unknown */
 };
@@ -609,6 +614,9 @@ enum dsrlb_stat {
 	                                   * from its unique frontend (lb4_backend_frontends) */
 	DSRLB_STAT_REVNAT_MISS_UNKNOWN,   /* a local backend's packet without an entry, left as it is:
 	                                   * several frontends (or fallback off), or no DSR flow at all */
+	/* the LB node's flow state (lb4_flows, lb4_snat; bpf/lib/flow_confirm.h) */
+	DSRLB_STAT_FLOW_PROMOTED,         /* SNAT mode, the pod confirmed a connection: its entries made established */
+	DSRLB_STAT_FLOW_CLOSED,           /* SNAT mode, the pod sent FIN (entries back to unconfirmed) or RST (deleted) */
 	DSRLB_STAT_MAX,                   /* number of counters, keep last */
 };
 

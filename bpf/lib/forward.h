@@ -12,6 +12,7 @@
 #include "compiler.h"
 #include "encap.h"
 #include "fib.h"
+#include "flow_confirm.h"
 #include "flow_known.h"
 #include "hash.h"
 #include "icmp.h"
@@ -262,12 +263,17 @@ deliver:
 	return forward_remote(ctx, p, cfg, &ch.backend, dsr, hash, NULL);
 }
 
-/* SNAT mode: a pod's reply to node:port goes back to the client from the frontend. */
+/*
+ * SNAT mode: a pod's reply to node:port goes back to the client from the
+ * frontend; what it says of the connection moves its state (`where`: enum
+ * table_where of its entry `e`; flow_confirm.h).
+ */
 static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt4 *p,
-				      const struct lb4_snat_entry *e)
+				      const struct lb4_snat_entry *e, int where)
 {
 	struct bpf_fib_lookup fib;
 
+	flow_track_snat_reply(p, e, where);
 	if (fib_route(ctx, e->saddr, e->daddr, p->tuple.proto, p->ip_len, &fib) !=
 	    BPF_FIB_LKUP_RET_SUCCESS)
 		return count(DSRLB_STAT_PASS_FIB_FAILED, XDP_PASS);

@@ -75,9 +75,10 @@ static __always_inline int icmp_translate_for_backend(struct pkt4 *p, struct icm
 	const struct lb4_snat_entry *e;
 	struct lb4_snat_entry s;
 	__u64 diff;
+	int where;
 
 	if (snat) {
-		e = bpf_map_lookup_elem(&lb4_snat, client);
+		e = snat_find(client, &where);
 		if (!e)
 			return -1;
 		s = *e;
@@ -165,13 +166,14 @@ static __always_inline int icmp_error_in(struct xdp_md *ctx, struct pkt4 *p)
 	struct lb4_snat_entry snat;
 	struct icmp_quote q;
 	struct lb4_tuple other;
+	int where;
 
 	if (!cfg || icmp_quote_parse(p, &q))
 		return count(DSRLB_STAT_PASS_OTHER_PROTO, XDP_PASS);
 	tuple_reverse(&q.tuple, &other);
 	if (q.tuple.saddr == cfg->node_address && snat_port_in_range(cfg, q.tuple.sport)) {
 		other.flags = DSRLB_TUPLE_F_REPLY;
-		e = bpf_map_lookup_elem(&lb4_snat, &other);
+		e = snat_find(&other, &where);
 		if (!e)
 			return count(DSRLB_STAT_PASS_OTHER_PROTO, XDP_PASS);
 		snat = *e;

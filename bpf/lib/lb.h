@@ -13,6 +13,7 @@
 #include "compiler.h"
 #include "hash.h"
 #include "maglev.h"
+#include "tables.h"
 
 enum lb_result {
 	LB_OK = 0,
@@ -26,16 +27,17 @@ struct lb_choice {
 	struct lb4_backend backend;
 };
 
-/* What lb4_flows holds for the packet's tuple, copied once (LRU entries can be recycled under us). */
+/* What lb4_flows or lb4_flows_new holds for the packet's tuple, copied once (LRU entries can be recycled under us). */
 struct lb_flow_state {
 	struct lb4_flow entry;
 	struct lb4_flow *slot; /* the entry in the map: for the state byte alone (lb_flow_set_state) */
 	int found;
+	int where;             /* enum table_where */
 };
 
 static __always_inline void lb_flow_read(const struct lb4_tuple *flow, struct lb_flow_state *out)
 {
-	struct lb4_flow *f = bpf_map_lookup_elem(&lb4_flows, flow);
+	struct lb4_flow *f = table_find(&lb4_flows, &lb4_flows_new, flow, &out->where);
 
 	out->found = f != NULL;
 	out->slot = f;
@@ -73,8 +75,12 @@ static __always_inline __u8 flow_next_state(__u8 cur, __u8 seen)
  */
 static __always_inline void lb_flow_set_state(const struct lb_flow_state *state, __u8 next)
 {
-	if (state->slot)
+	if (state->slot) {
 		state->slot->state = next;
+		/* A SYN starts the tuple over: a new connection, to be confirmed like any. */
+		if (next == DSRLB_FLOW_SYN)
+			state->slot->flags = 0;
+	}
 }
 
 /* No frontend of the tuple's protocol (TCP or UDP) uses its destination port. */
@@ -289,7 +295,7 @@ static __always_inline int lb_second_chance(__u32 service_id, __u32 hash, __u32 
  * Picks the backend for the packet's flow (`flow`: the client tuple as on
  * the wire, flags 0; `state`: its lb4_flows entry, read once by the caller;
  * `seen`: flow_state_seen() of the packet; `hash`: flow_hash(flow, 1)). New flows are recorded in
- * lb4_flows and, with affinity, refresh the client's affinity entry (like
+ * lb4_flows_new (unconfirmed: only the pod's reply promotes them, flow_confirm.h) and, with affinity, refresh the client's affinity entry (like
  * kube-proxy, which refreshes it per new connection).
  *
  * (Measured: inserting a SYN's pick with BPF_NOEXIST instead of looking the
@@ -318,7 +324,11 @@ static __always_inline int lb_select(const struct lb4_service *svc, const struct
 			entry.backend_id = state->entry.backend_id;
 			entry.backend_generation = state->entry.backend_generation;
 			entry.created_s = state->entry.created_s;
-			bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);
+			entry.flags = state->entry.flags;
+			if (state->where == TABLE_ESTABLISHED)
+				bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);
+			else
+				bpf_map_update_elem(&lb4_flows_new, flow, &entry, BPF_ANY);
 		} else if (state->entry.state != entry.state) {
 			lb_flow_set_state(state, entry.state);
 		}
@@ -334,7 +344,10 @@ static __always_inline int lb_select(const struct lb4_service *svc, const struct
 	entry.created_s = now / DSRLB_NSEC_PER_SEC;
 	entry.backend_id = out->backend_id;
 	entry.backend_generation = out->backend.generation;
-	bpf_map_update_elem(&lb4_flows, flow, &entry, BPF_ANY);
+	/* A stale established entry would hide the new one: it goes. */
+	if (state->where == TABLE_ESTABLISHED)
+		bpf_map_delete_elem(&lb4_flows, flow);
+	bpf_map_update_elem(&lb4_flows_new, flow, &entry, BPF_ANY);
 	if (svc->flags & DSRLB_SVC_F_AFFINITY)
 		lb_affinity_update(svc, flow->saddr, 0, now, out);
 	return LB_OK;

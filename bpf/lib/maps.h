@@ -174,7 +174,10 @@ struct {
  * LB node: client tuple -> backend, so a flow survives backend changes.
  * Only for flows the stateless path does not take (docs/datapath.md): SNAT
  * mode, hybrid mode's UDP, services with ClientIP affinity. DSR flows write
- * and read nothing here. Size: --flows-max.
+ * and read nothing here. This table holds connections the pod confirmed
+ * (established): written only when the LB node sees the pod's reply promote
+ * an entry of lb4_flows_new (bpf/lib/flow_confirm.h); read first. A separate
+ * LRU, so the inserts of new tuples never evict what is here. Size: --flows-max.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -183,6 +186,20 @@ struct {
 	__type(value, struct lb4_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_flows SEC(".maps");
+
+/*
+ * The same, unconfirmed: every new flow is written here, and stays here
+ * unless the pod's reply confirms it: UDP flows, and flows whose replies the
+ * LB node never sees (ClientIP affinity in DSR mode). Floods land here.
+ * Size: --flows-unconfirmed-max.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DSRLB_MAX_FLOWS_NEW);
+	__type(key, struct lb4_tuple);
+	__type(value, struct lb4_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_flows_new SEC(".maps");
 
 /*
  * Backend node (and LB node for local backends): reply tuple
@@ -243,7 +260,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_frag_revnat SEC(".maps");
 
-/* SNAT mode: one entry per direction of a connection (lb4_snat_entry). */
+/*
+ * SNAT mode: one entry per direction of a connection (lb4_snat_entry), for
+ * connections the pod confirmed (established), moved here from lb4_snat_new
+ * with their lb4_flows entry (bpf/lib/flow_confirm.h); read first.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, DSRLB_MAX_SNAT);
@@ -251,6 +272,18 @@ struct {
 	__type(value, struct lb4_snat_entry);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb4_snat SEC(".maps");
+
+/*
+ * The same, unconfirmed: where every new mapping is written (and UDP's
+ * stay). Size: twice --flows-unconfirmed-max.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DSRLB_MAX_SNAT_NEW);
+	__type(key, struct lb4_tuple);
+	__type(value, struct lb4_snat_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb4_snat_new SEC(".maps");
 
 /* sessionAffinity ClientIP: {client, service} -> backend, last use. */
 struct {

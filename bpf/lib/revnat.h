@@ -17,30 +17,17 @@
 #include "compiler.h"
 #include "parse.h"
 #include "stats.h"
-
-enum revnat_where {
-	REVNAT_NONE = 0,
-	REVNAT_ESTABLISHED,   /* lb4_dsr_revnat */
-	REVNAT_UNCONFIRMED,   /* lb4_dsr_revnat_new */
-};
+#include "tables.h"
 
 static __always_inline int dsr_same_frontend(const struct lb4_dsr_frontend *a, const struct lb4_dsr_frontend *b)
 {
 	return a->address == b->address && a->port == b->port && a->epoch == b->epoch;
 }
 
-/* The entry of reply tuple `t`, established first; `*where` says which table. */
+/* The entry of reply tuple `t`, established first; `*where` (enum table_where) says which table. */
 static __always_inline const struct lb4_dsr_frontend *revnat_find(const struct lb4_tuple *t, int *where)
 {
-	const struct lb4_dsr_frontend *e = bpf_map_lookup_elem(&lb4_dsr_revnat, t);
-
-	if (likely(e)) {
-		*where = REVNAT_ESTABLISHED;
-		return e;
-	}
-	e = bpf_map_lookup_elem(&lb4_dsr_revnat_new, t);
-	*where = e ? REVNAT_UNCONFIRMED : REVNAT_NONE;
-	return e;
+	return table_find(&lb4_dsr_revnat, &lb4_dsr_revnat_new, t, where);
 }
 
 /*
@@ -54,7 +41,7 @@ static __always_inline void revnat_store(const struct lb4_tuple *t, const struct
 	struct lb4_dsr_frontend v = *fe;
 
 	v.flags = cur ? cur->flags : 0;
-	if (where == REVNAT_ESTABLISHED)
+	if (where == TABLE_ESTABLISHED)
 		bpf_map_update_elem(&lb4_dsr_revnat, t, &v, BPF_ANY);
 	else
 		bpf_map_update_elem(&lb4_dsr_revnat_new, t, &v, BPF_ANY);
@@ -116,10 +103,10 @@ static __always_inline void revnat_track_tcp(const struct lb4_tuple *t, const st
 {
 	struct lb4_dsr_frontend v = *fe;
 
-	if (where == REVNAT_NONE)
+	if (where == TABLE_NONE)
 		return;
 	if (tcp->rst) {
-		if (where == REVNAT_ESTABLISHED)
+		if (where == TABLE_ESTABLISHED)
 			bpf_map_delete_elem(&lb4_dsr_revnat, t);
 		else
 			bpf_map_delete_elem(&lb4_dsr_revnat_new, t);
@@ -131,16 +118,14 @@ static __always_inline void revnat_track_tcp(const struct lb4_tuple *t, const st
 			return;
 		v.flags |= DSRLB_REVNAT_F_CLOSING;
 		bpf_map_update_elem(&lb4_dsr_revnat_new, t, &v, BPF_ANY);
-		if (where == REVNAT_ESTABLISHED)
+		if (where == TABLE_ESTABLISHED)
 			bpf_map_delete_elem(&lb4_dsr_revnat, t);
 		stat_inc(DSRLB_STAT_REVNAT_CLOSED);
 		return;
 	}
-	if (where != REVNAT_UNCONFIRMED || tcp->syn || (fe->flags & DSRLB_REVNAT_F_CLOSING))
+	if (where != TABLE_UNCONFIRMED || tcp->syn || (fe->flags & DSRLB_REVNAT_F_CLOSING))
 		return;
-	/* Established first, then the unconfirmed copy goes: a reader between sees one of them. */
-	bpf_map_update_elem(&lb4_dsr_revnat, t, &v, BPF_ANY);
-	bpf_map_delete_elem(&lb4_dsr_revnat_new, t);
+	table_move(&lb4_dsr_revnat, &lb4_dsr_revnat_new, t, &v);
 	stat_inc(DSRLB_STAT_REVNAT_PROMOTED);
 }
 

@@ -54,8 +54,8 @@ const PIN_CHECK_MS = 5000;
  * Maps whose fill dsrlb_map_fill_ratio reports: every one whose entries come
  * and go (arrays are always full; lb4_backends counts its live slots).
  */
-const FILL_MAPS = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows,
-  MapSpecs.dsrRevnat, MapSpecs.dsrRevnatNew, MapSpecs.backendFrontends, MapSpecs.maglevPrevSize, MapSpecs.fragRevnat, MapSpecs.snat, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.sourceRanges,
+const FILL_MAPS = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows, MapSpecs.flowsNew,
+  MapSpecs.dsrRevnat, MapSpecs.dsrRevnatNew, MapSpecs.backendFrontends, MapSpecs.maglevPrevSize, MapSpecs.fragRevnat, MapSpecs.snat, MapSpecs.snatNew, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.sourceRanges,
   MapSpecs.nodes, MapSpecs.nodeAddrs] as readonly MapSpec<unknown, unknown>[];
 /** Largest revnat id (u16 in the datapath): a frontend needs one. */
 const MAX_REVNAT_ID = 0xffff;
@@ -382,7 +382,7 @@ export class Agent {
       }
       return {
         frontends: entries[MapSpecs.services.name] ?? 0, backends: entries[MapSpecs.backends.name] ?? 0,
-        flows: entries[MapSpecs.flows.name] ?? 0, fill, counters: readStats(root), bytes: readStatBytes(root),
+        flows: (entries[MapSpecs.flows.name] ?? 0) + (entries[MapSpecs.flowsNew.name] ?? 0), fill, counters: readStats(root), bytes: readStatBytes(root),
       };
     } catch (e) {
       this.log.warn({ err: e }, 'reading the maps for metrics failed');

@@ -3,7 +3,7 @@
  * environment; all of it is validated before anything touches the kernel.
  */
 import {
-  DSRLB_GENEVE_PORT, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_BASE_SIZE, DSRLB_MAX_DSR_REVNAT, DSRLB_MAX_DSR_REVNAT_NEW,
+  DSRLB_GENEVE_PORT, DSRLB_MAGLEV_DEFAULT_SIZE, DSRLB_MAGLEV_BASE_SIZE, DSRLB_MAX_DSR_REVNAT, DSRLB_MAX_DSR_REVNAT_NEW, DSRLB_MAX_FLOWS_NEW,
   DSRLB_MAX_FLOW_TABLE, DSRLB_MAX_FLOWS, DSRLB_MIN_FLOW_TABLE, DSRLB_REPLY_BURST_DEFAULT, DSRLB_REPLY_BURST_MAX,
   DSRLB_REPLY_RATE_DEFAULT, DSRLB_REPLY_RATE_MAX,
 } from '../bpf/consts.generated.js';
@@ -32,19 +32,26 @@ export interface HostPort { readonly host: string; readonly port: number }
 /**
  * Sizes of the connection tables (max_entries, fixed when a map is created):
  * --revnat-max (lb4_dsr_revnat, established), --revnat-unconfirmed-max
- * (lb4_dsr_revnat_new), --flows-max (lb4_flows). A size other than the
+ * (lb4_dsr_revnat_new), --flows-max (lb4_flows), --flows-unconfirmed-max
+ * (lb4_flows_new, and lb4_snat_new at two entries a flow). A size other than the
  * pinned maps' makes another map layout: the agent creates the maps anew and
  * carries the entries over (docs/agent.md "Upgrades across map layouts").
  */
-export interface TableSizes { readonly revnat: number; readonly revnatUnconfirmed: number; readonly flows: number }
+export interface TableSizes {
+  readonly revnat: number; readonly revnatUnconfirmed: number; readonly flows: number; readonly flowsUnconfirmed: number;
+}
 
 export const DEFAULT_TABLE_SIZES: TableSizes = {
   revnat: DSRLB_MAX_DSR_REVNAT, revnatUnconfirmed: DSRLB_MAX_DSR_REVNAT_NEW, flows: DSRLB_MAX_FLOWS,
+  flowsUnconfirmed: DSRLB_MAX_FLOWS_NEW,
 };
 
 /** The maps' max_entries overrides (map name -> entries) for a build's objects. */
 export function tableMaxEntries(s: TableSizes): Readonly<Record<string, number>> {
-  return { lb4_dsr_revnat: s.revnat, lb4_dsr_revnat_new: s.revnatUnconfirmed, lb4_flows: s.flows };
+  return {
+    lb4_dsr_revnat: s.revnat, lb4_dsr_revnat_new: s.revnatUnconfirmed, lb4_flows: s.flows,
+    lb4_flows_new: s.flowsUnconfirmed, lb4_snat_new: 2 * s.flowsUnconfirmed,
+  };
 }
 
 export interface AgentConfig {
@@ -104,7 +111,7 @@ export interface RawAgentOptions {
   healthzBindAddress?: string;
   /** Boolean flags: true when given without a value. */
   socketLb?: string | boolean; cgroupRoot?: string; socketLbHostNamespaceOnly?: string | boolean;
-  revnatMax?: string; revnatUnconfirmedMax?: string; flowsMax?: string; revnatFallback?: string;
+  revnatMax?: string; revnatUnconfirmedMax?: string; flowsMax?: string; flowsUnconfirmedMax?: string; revnatFallback?: string;
 }
 
 /** Flag name -> environment variable that may supply it. */
@@ -119,6 +126,7 @@ export const ENV_VARS: Readonly<Record<keyof RawAgentOptions, string>> = {
   healthzBindAddress: 'DSRLB_HEALTHZ_BIND_ADDRESS',
   socketLb: 'DSRLB_SOCKET_LB', cgroupRoot: 'DSRLB_CGROUP_ROOT', socketLbHostNamespaceOnly: 'DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY',
   revnatMax: 'DSRLB_REVNAT_MAX', revnatUnconfirmedMax: 'DSRLB_REVNAT_UNCONFIRMED_MAX', flowsMax: 'DSRLB_FLOWS_MAX',
+  flowsUnconfirmedMax: 'DSRLB_FLOWS_UNCONFIRMED_MAX',
   revnatFallback: 'DSRLB_REVNAT_FALLBACK',
 };
 
@@ -236,6 +244,7 @@ export function parseAgentConfig(raw: RawAgentOptions): AgentConfig {
       revnat: tableSize('revnat-max', raw.revnatMax, DEFAULT_TABLE_SIZES.revnat),
       revnatUnconfirmed: tableSize('revnat-unconfirmed-max', raw.revnatUnconfirmedMax, DEFAULT_TABLE_SIZES.revnatUnconfirmed),
       flows: tableSize('flows-max', raw.flowsMax, DEFAULT_TABLE_SIZES.flows),
+      flowsUnconfirmed: tableSize('flows-unconfirmed-max', raw.flowsUnconfirmedMax, DEFAULT_TABLE_SIZES.flowsUnconfirmed),
     },
     revnatFallback: oneOf('revnat-fallback', raw.revnatFallback ?? 'off', ['off', 'unique-frontend'] as const) === 'unique-frontend',
   };

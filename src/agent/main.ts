@@ -51,7 +51,9 @@ export function buildProgram(onAgent: (agent: Agent) => void): Command {
     .addOption(flag('revnat-max', 'revnatMax', 'reverse-NAT entries of established connections, lb4_dsr_revnat (default 32768)'))
     .addOption(flag('revnat-unconfirmed-max', 'revnatUnconfirmedMax',
       'reverse-NAT entries of connections the pod has not confirmed and of UDP flows, lb4_dsr_revnat_new (default 16384)'))
-    .addOption(flag('flows-max', 'flowsMax', 'LB-node flow entries, lb4_flows (default 32768)'))
+    .addOption(flag('flows-max', 'flowsMax', 'LB-node flow entries of connections the pod confirmed (SNAT mode), lb4_flows (default 16384)'))
+    .addOption(flag('flows-unconfirmed-max', 'flowsUnconfirmedMax',
+      'LB-node flow entries not confirmed (new, UDP, affinity in DSR mode), lb4_flows_new; lb4_snat_new gets twice (default 4096)'))
     .addOption(flag('revnat-fallback', 'revnatFallback',
       'off | unique-frontend: a reply without reverse-NAT state leaves from its backend\'s only frontend (default off)'))
     .addOption(flag('bpffs-root', 'bpffsRoot', 'where maps are pinned (default /sys/fs/bpf/dsrlb)'))

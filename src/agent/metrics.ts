@@ -142,7 +142,7 @@ export class AgentMetrics {
     let cached: DatapathReadings | undefined;
     new Gauge({ name: 'dsrlb_frontends', help: 'Frontends in lb4_services', registers, collect() { cached = read(); if (cached) this.set(cached.frontends); } });
     new Gauge({ name: 'dsrlb_backends', help: 'Backends in lb4_backends', registers, collect() { if (cached) this.set(cached.backends); } });
-    new Gauge({ name: 'dsrlb_flows', help: 'Entries in the LB flow table (lb4_flows)', registers, collect() { if (cached) this.set(cached.flows); } });
+    new Gauge({ name: 'dsrlb_flows', help: 'Entries in the LB flow tables (lb4_flows and lb4_flows_new)', registers, collect() { if (cached) this.set(cached.flows); } });
     new Gauge({
       name: 'dsrlb_map_fill_ratio', help: 'Entries / max entries, per map', labelNames: ['map'], registers,
       collect() { for (const [map, v] of Object.entries(cached?.fill ?? {})) this.set({ map }, v); },

@@ -70,12 +70,14 @@ export const DSRLB_MAGLEV_ID_MASK = 0x7fffffff;
 export const DSRLB_MAX_SERVICES = 65536;
 export const DSRLB_MAX_BACKENDS = 131072;
 export const DSRLB_MAX_REVNAT = 65536;
-export const DSRLB_MAX_FLOWS = 32768;
+export const DSRLB_MAX_FLOWS = 16384;
+export const DSRLB_MAX_FLOWS_NEW = 4096;
 export const DSRLB_MAX_DSR_REVNAT = 32768;
 export const DSRLB_MAX_DSR_REVNAT_NEW = 16384;
 export const DSRLB_MIN_FLOW_TABLE = 1024;
 export const DSRLB_MAX_FLOW_TABLE = 16777216;
 export const DSRLB_MAX_SNAT = 16384;
+export const DSRLB_MAX_SNAT_NEW = 8192;
 export const DSRLB_MAX_FRAGS = 8192;
 export const DSRLB_MAX_AFFINITY = 16384;
 export const DSRLB_MAX_SOURCE_RANGES = 16384;
@@ -105,6 +107,7 @@ export const DSRLB_BE_F_LIVE = 0x02;
 export const DSRLB_LOCAL_ANY = 0;
 export const DSRLB_REVNAT_F_CLOSING = 0x01;
 export const DSRLB_TUPLE_F_REPLY = 0x01;
+export const DSRLB_FLOW_F_CLOSING = 0x01;
 export const DSRLB_SOURCE_RANGE_PREFIX_BASE = 32;
 export const DSRLB_SOURCE_RANGE_FULL_PREFIX = 64;
 export const DSRLB_SOCK_REVNAT_TIMEOUT_SEC = 120;
@@ -197,7 +200,9 @@ export const dsrlb_stat = {
   DSRLB_STAT_REVNAT_CLOSED: 55,
   DSRLB_STAT_REVNAT_MISS_REWRITTEN: 56,
   DSRLB_STAT_REVNAT_MISS_UNKNOWN: 57,
-  DSRLB_STAT_MAX: 58,
+  DSRLB_STAT_FLOW_PROMOTED: 58,
+  DSRLB_STAT_FLOW_CLOSED: 59,
+  DSRLB_STAT_MAX: 60,
 } as const;
 
 export const dsrlb_hook = {

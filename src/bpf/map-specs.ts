@@ -41,7 +41,10 @@ export const MapSpecs = {
   maglevPrevSize: spec('lb4_maglev_prev_size', u32Key, u32Value),
   /** The empty table a slot of lb4_maglev or lb4_maglev_prev points at when its service has none (never written). */
   maglevNone: spec('lb4_maglev_none', u32Key, maglevEntry),
+  /** LB-node flows the pod confirmed (established; bpf/lib/flow_confirm.h). */
   flows: spec('lb4_flows', lb4Tuple, lb4Flow),
+  /** LB-node flows not confirmed (unconfirmed): every new flow, UDP flows, affinity flows in DSR mode. */
+  flowsNew: spec('lb4_flows_new', lb4Tuple, lb4Flow),
   /** Reverse NAT of connections the pod confirmed (established; bpf/lib/revnat.h). */
   dsrRevnat: spec('lb4_dsr_revnat', lb4Tuple, lb4DsrFrontend),
   /** Reverse NAT of tuples the pod has not confirmed (unconfirmed), and of UDP flows. */
@@ -50,7 +53,10 @@ export const MapSpecs = {
   backendFrontends: spec('lb4_backend_frontends', lb4BackendAddr, lb4Revnat),
   /** A fragmented reply's {pod, client, IP id, proto} -> the frontend its first fragment got (tc egress). */
   fragRevnat: spec('lb4_frag_revnat', lb4FragKey, lb4Revnat),
+  /** SNAT mappings (both directions) of confirmed connections (established). */
   snat: spec('lb4_snat', lb4Tuple, lb4SnatEntry),
+  /** SNAT mappings not confirmed (unconfirmed). */
+  snatNew: spec('lb4_snat_new', lb4Tuple, lb4SnatEntry),
   affinity: spec('lb4_affinity', lb4AffinityKey, lb4Affinity),
   /** Socket LB, UDP: {socket cookie, backend} -> the frontend the socket addressed. */
   sockRevnat: spec('lb4_sock_revnat', lb4SockRevnatKey, lb4SockRevnat),

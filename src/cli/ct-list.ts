@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Lb4Tuple } from '../bpf/codecs/connections.js';
-import { dsrlb_flow_state } from '../bpf/consts.generated.js';
+import type { Lb4Flow, Lb4SnatEntry, Lb4Tuple } from '../bpf/codecs/connections.js';
+import { DSRLB_FLOW_F_CLOSING, dsrlb_flow_state } from '../bpf/consts.generated.js';
 import { MapSpecs, openPinned, withPinned, type MapSpec } from '../bpf/map-specs.js';
 import { formatDuration } from './describe.js';
 import { protoName } from './lb-list.js';
@@ -60,15 +60,29 @@ function since(nowNs: bigint, thenNs: bigint): number | null {
   return thenNs === 0n ? null : Number((nowNs - thenNs) / NS);
 }
 
+function flowState(v: Lb4Flow): string | null {
+  return FLOW_STATES[v.state] === undefined ? `state ${v.state}` : FLOW_STATES[v.state] ?? null;
+}
+
+const flowEntry = (v: Lb4Flow): string => `backend ${v.backendId} (service ${v.serviceId})`;
+const flowAge = (v: Lb4Flow, ctx: Context): number | null => since(ctx.nowNs, BigInt(v.createdS) * NS);
+const snatEntry = (v: Lb4SnatEntry): string => `rewrite to ${v.saddr}:${v.sport} -> ${v.daddr}:${v.dport}`;
+
 const TABLES: readonly Table<unknown, unknown>[] = [
+  /* lb4_flows holds confirmed connections: its state is what the client's packets said. */
+  table({ spec: MapSpecs.flows, key: tuple, entry: flowEntry, times: (v, ctx) => ({ ageSeconds: flowAge(v, ctx), state: flowState(v) }) }),
+  /* lb4_flows_new: UNCONFIRMED, then the client's TCP state, and CLOSING after the pod's FIN (e.g. UNCONFIRMED,SYN). */
   table({
-    spec: MapSpecs.flows, key: tuple,
-    entry: (v) => `backend ${v.backendId} (service ${v.serviceId})`,
-    times: (v, ctx) => ({ ageSeconds: since(ctx.nowNs, BigInt(v.createdS) * NS), state: FLOW_STATES[v.state] ?? `state ${v.state}` }),
+    spec: MapSpecs.flowsNew, key: tuple, entry: flowEntry,
+    times: (v, ctx) => ({
+      ageSeconds: flowAge(v, ctx),
+      state: ['UNCONFIRMED', flowState(v), v.flags & DSRLB_FLOW_F_CLOSING ? 'CLOSING' : null].filter((s) => s !== null).join(','),
+    }),
   }),
   table({ spec: MapSpecs.dsrRevnat, key: tuple, entry: (v) => `reply from ${v.address}:${v.port}`, times: () => ({ state: 'ESTABLISHED' }) }),
   table({ spec: MapSpecs.dsrRevnatNew, key: tuple, entry: (v) => `reply from ${v.address}:${v.port}`, times: () => ({ state: 'UNCONFIRMED' }) }),
-  table({ spec: MapSpecs.snat, key: tuple, entry: (v) => `rewrite to ${v.saddr}:${v.sport} -> ${v.daddr}:${v.dport}` }),
+  table({ spec: MapSpecs.snat, key: tuple, entry: snatEntry, times: () => ({ state: 'ESTABLISHED' }) }),
+  table({ spec: MapSpecs.snatNew, key: tuple, entry: snatEntry, times: () => ({ state: 'UNCONFIRMED' }) }),
   table({
     spec: MapSpecs.affinity,
     key: (k) => `${k.netnsCookie ? `netns ${k.netnsCookie}` : k.client} -> service ${k.serviceId}`,

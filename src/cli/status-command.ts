@@ -87,8 +87,8 @@ export function sourceLine(s: SourceReport): string {
 
 export async function readStatus(bpffsRoot: string, healthAddr: string): Promise<Status> {
   const root = currentLayoutDir(bpffsRoot);
-  const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows,
-    MapSpecs.dsrRevnat, MapSpecs.dsrRevnatNew, MapSpecs.backendFrontends, MapSpecs.snat, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.nodes];
+  const specs = [MapSpecs.services, MapSpecs.backends, MapSpecs.localBackends, MapSpecs.revnat, MapSpecs.maglev, MapSpecs.flows, MapSpecs.flowsNew,
+    MapSpecs.dsrRevnat, MapSpecs.dsrRevnatNew, MapSpecs.backendFrontends, MapSpecs.snat, MapSpecs.snatNew, MapSpecs.affinity, MapSpecs.sockRevnat, MapSpecs.nodes];
   const pinned = specs.filter((s) => existsSync(join(root, s.name)));
   const maps = pinned.map((s) => mapStatus(root, s as MapSpec<unknown, unknown>));
   const missingMaps = specs.filter((s) => !pinned.includes(s)).map((s) => s.name);

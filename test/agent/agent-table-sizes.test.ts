@@ -32,9 +32,9 @@ test('a restart with other table sizes makes new tables of those sizes and carri
   established.close();
   t.is(await first.stop(), 0);
 
-  const sizes = { revnat: 65536, revnatUnconfirmed: 4096, flows: 4096 };
+  const sizes = { revnat: 65536, revnatUnconfirmed: 4096, flows: 4096, flowsUnconfirmed: 2048 };
   const second = spawnAgent(t, ns, [...args, '--revnat-max', String(sizes.revnat), '--revnat-unconfirmed-max', String(sizes.revnatUnconfirmed),
-    '--flows-max', String(sizes.flows)]);
+    '--flows-max', String(sizes.flows), '--flows-unconfirmed-max', String(sizes.flowsUnconfirmed)]);
   await waitHealthy(second, ns, HEALTH);
   const expected = buildLayout(Object.values(datapathObjects()), tableMaxEntries(sizes)).id;
   t.deepEqual(layoutDirs(root).map((d) => basename(d)), [`v${expected}`], 'the sizes are part of the layout: a new directory, the old one removed');
@@ -42,6 +42,8 @@ test('a restart with other table sizes makes new tables of those sizes and carri
   t.is(withPinned(after, MapSpecs.dsrRevnat, (m) => m.info().maxEntries), sizes.revnat);
   t.is(withPinned(after, MapSpecs.dsrRevnatNew, (m) => m.info().maxEntries), sizes.revnatUnconfirmed);
   t.is(withPinned(after, MapSpecs.flows, (m) => m.info().maxEntries), sizes.flows);
+  t.is(withPinned(after, MapSpecs.flowsNew, (m) => m.info().maxEntries), sizes.flowsUnconfirmed);
+  t.is(withPinned(after, MapSpecs.snatNew, (m) => m.info().maxEntries), 2 * sizes.flowsUnconfirmed, 'two SNAT entries a flow');
   t.deepEqual(withPinned(after, MapSpecs.dsrRevnat, (m) => m.lookup(reply)), { address: '203.0.113.1', port: 80 }, 'the live connection is carried over');
   t.regex(second.log(), /upgrade: lb4_dsr_revnat copied/);
   t.regex(second.log(), /upgrade: lb4_services shared/, 'maps whose size did not change stay the same kernel maps');

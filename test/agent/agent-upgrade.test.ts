@@ -27,7 +27,7 @@ test.before(() => { variant = buildLayoutVariant(); });
 test.after.always(() => variant?.remove());
 
 const tuple: Lb4Tuple = { saddr: '192.0.2.7', daddr: '203.0.113.1', sport: 40000, dport: 80, proto: 6, flags: 0 };
-const flow: Lb4Flow = { backendId: 1, serviceId: 1, backendGeneration: 3, frontendGeneration: 2, revnatId: 1, state: 2, createdS: 1234 };
+const flow: Lb4Flow = { backendId: 1, serviceId: 1, backendGeneration: 3, frontendGeneration: 2, revnatId: 1, state: 2, flags: 0, createdS: 1234 };
 
 /** lb4_flows' value for `tuple` in the layout directory, decoded by that layout's own BTF offsets. */
 function flowIn(dir: string): Record<string, number> | undefined {
@@ -43,7 +43,7 @@ function flowIn(dir: string): Record<string, number> | undefined {
     };
     return {
       backendId: read('backend_id'), serviceId: read('service_id'), backendGeneration: read('backend_generation'),
-      frontendGeneration: read('frontend_generation'), revnatId: read('revnat_id'), state: read('state'), createdS: read('created_s'),
+      frontendGeneration: read('frontend_generation'), revnatId: read('revnat_id'), state: read('state'), flags: read('flags'), createdS: read('created_s'),
     };
   } finally {
     native().closeFd(fd);

@@ -96,7 +96,7 @@ test('bpf list: every map of every layout directory with type, entries, max entr
   const flows = mapOf(obj, MapSpecs.flows);
   const many = Array.from({ length: 65536 }, (_, i) => [
     { saddr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, daddr: '203.0.113.10', sport: 40000, dport: 80, proto: 6, flags: 0 },
-    { backendId: 1, serviceId: 1, backendGeneration: 1, frontendGeneration: 1, revnatId: 1, state: 2, createdS: 1 },
+    { backendId: 1, serviceId: 1, backendGeneration: 1, frontendGeneration: 1, revnatId: 1, state: 2, flags: 0, createdS: 1 },
   ] as const);
   for (let i = 0; i < many.length; i += 8192) flows.updateBatch(many.slice(i, i + 8192));
   const held = [...flows.keys()].length;
@@ -208,7 +208,7 @@ test('bpf ct list: a flow\'s age and state, an affinity entry\'s idle time and e
   const obj = programmed(t, root);
   const nowS = Number(process.hrtime.bigint() / 1_000_000_000n);
   mapOf(obj, MapSpecs.flows).update({ saddr: '192.0.2.7', daddr: '203.0.113.10', sport: 40000, dport: 80, proto: 6, flags: 0 },
-    { backendId: 1, serviceId: 1, backendGeneration: 1, frontendGeneration: 1, revnatId: 1, state: 3, createdS: nowS - 65 });
+    { backendId: 1, serviceId: 1, backendGeneration: 1, frontendGeneration: 1, revnatId: 1, state: 3, flags: 0, createdS: nowS - 65 });
   const web = mapOf(obj, MapSpecs.services).lookup({ address: '203.0.113.10', port: 80, proto: 6 });
   mapOf(obj, MapSpecs.affinity).update({ client: '192.0.2.7', serviceId: web?.serviceId ?? 0, netnsCookie: 0n },
     { lastUsedNs: process.hrtime.bigint() - 10_000_000_000n, backendId: 1, backendGeneration: 1 });

@@ -45,7 +45,7 @@ test('bpf lb list shows what the reconciler pinned: services with backends, back
   };
   reconciler.sync({ plan, localNode: { name: 'node-a', address: '198.51.100.1' }, nodeAddresses: new Map([['node-b', '198.51.100.2']]) });
   mapOf(obj, MapSpecs.flows).update(
-    { saddr: '198.51.100.100', daddr: '203.0.113.10', sport: 40000, dport: 80, proto: 6, flags: 0 }, { backendId: 1, serviceId: 1, backendGeneration: 1, revnatId: 1, frontendGeneration: 1, state: 2, createdS: 1 });
+    { saddr: '198.51.100.100', daddr: '203.0.113.10', sport: 40000, dport: 80, proto: 6, flags: 0 }, { backendId: 1, serviceId: 1, backendGeneration: 1, revnatId: 1, frontendGeneration: 1, state: 2, flags: 0, createdS: 1 });
 
   const text = await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', root]);
   t.is(text.code, 0, text.stderr);

@@ -498,7 +498,7 @@ test('entries an earlier run left that the plan does not have are removed; conne
   t.teardown(() => { for (const m of [flows, affinity, dsrRevnat, snat, services, backends]) m.close(); });
 
   const tuple = { saddr: '198.51.100.100', daddr: VIP, sport: 40000, dport: 80, proto: TCP, flags: 0 };
-  flows.update(tuple, { backendId: 77, serviceId: 5, backendGeneration: 3, revnatId: 9, frontendGeneration: 1, state: 0, createdS: 0 });
+  flows.update(tuple, { backendId: 77, serviceId: 5, backendGeneration: 3, revnatId: 9, frontendGeneration: 1, state: 0, flags: 0, createdS: 0 });
   affinity.update({ client: '198.51.100.100', serviceId: 5, netnsCookie: 0n }, { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
   dsrRevnat.update(tuple, { address: VIP, port: 80 });
   snat.update(tuple, { saddr: '198.51.100.1', daddr: '198.18.2.10', sport: 61000, dport: 8080 });
@@ -522,7 +522,7 @@ test('entries an earlier run left that the plan does not have are removed; conne
   t.is(s.services.size, 0);
   t.false(s.backends.has(77));
 
-  t.deepEqual(flows.lookup(tuple), { backendId: 77, serviceId: 5, backendGeneration: 3, revnatId: 9, frontendGeneration: 1, state: 0, createdS: 0 });
+  t.deepEqual(flows.lookup(tuple), { backendId: 77, serviceId: 5, backendGeneration: 3, revnatId: 9, frontendGeneration: 1, state: 0, flags: 0, createdS: 0 });
   t.deepEqual(affinity.lookup({ client: '198.51.100.100', serviceId: 5, netnsCookie: 0n }), { lastUsedNs: 1n, backendId: 77, backendGeneration: 3 });
   t.deepEqual(dsrRevnat.lookup(tuple), { address: VIP, port: 80 });
   t.truthy(snat.lookup(tuple));

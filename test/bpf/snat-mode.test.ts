@@ -43,9 +43,10 @@ test('a client flow leaves from this node and a port, Geneve-encapsulated with t
     geneve: { options: [snatOption(Addr.vip, 80)] },
     inner,
   }));
-  t.deepEqual(dp.maps.snat.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
+  t.deepEqual(dp.maps.snatNew.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
     { saddr: Addr.lbNode, daddr: Addr.pod, sport: firstPort, dport: 8080 });
-  t.deepEqual(dp.maps.snat.lookup(replyKey(firstPort)), { saddr: Addr.vip, daddr: Addr.client, sport: 80, dport: 40000 });
+  t.deepEqual(dp.maps.snatNew.lookup(replyKey(firstPort)), { saddr: Addr.vip, daddr: Addr.client, sport: 80, dport: 40000 });
+  t.deepEqual(dp.maps.snat.entries(), [], 'unconfirmed until the pod answers');
   t.deepEqual(dp.nonZeroStats(), { SERVICE_HIT: 1, TX_SNAT: 1 });
 });
 
@@ -76,7 +77,7 @@ test('later packets of the flow reuse its port', (t) => {
   dp.runXdp(clientTcp({ flags: { syn: true } }));
   const r = dp.runXdp(clientTcp({ flags: { ack: true } }));
   t.is(decodeFrame(r.out).geneve?.inner.tcp?.sport, firstPort);
-  t.is(dp.maps.snat.entries().length, 2);
+  t.is(dp.maps.snatNew.entries().length, 2);
 });
 
 test('a port already taken by another connection is skipped for the next one', (t) => {

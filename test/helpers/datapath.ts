@@ -60,8 +60,8 @@ export const SvcFlag = { AFFINITY: 0x01, SOURCE_RANGES: 0x02, NOEP_REJECT: 0x04,
 
 export type Mode = 'dsr' | 'snat' | 'hybrid';
 
-/** What a test pins down of an lb4_flows value: the choice (its state and creation time are the datapath's view and clock). */
-export type FlowChoice = Omit<Lb4Flow, 'state' | 'createdS'>;
+/** What a test pins down of an lb4_flows value: the choice (its state, flags and creation time are the datapath's view and clock). */
+export type FlowChoice = Omit<Lb4Flow, 'state' | 'flags' | 'createdS'>;
 
 /** An lb4_flows choice as the datapath records it for a setService() service (revnat id = service id, frontend generation 1). */
 export function flowEntry(backendId: number, serviceId = 1, backendGeneration = 1): FlowChoice {
@@ -70,7 +70,7 @@ export function flowEntry(backendId: number, serviceId = 1, backendGeneration = 
 
 /** A flow entry written by hand: no state, no creation time (as an entry translated from an older layout). */
 export function handFlow(f: FlowChoice): Lb4Flow {
-  return { ...f, state: 0, createdS: 0 };
+  return { ...f, state: 0, flags: 0, createdS: 0 };
 }
 export type StatName = { [K in keyof typeof dsrlb_stat]: K extends `DSRLB_STAT_${infer S}` ? S : never }[keyof typeof dsrlb_stat];
 
@@ -175,6 +175,9 @@ export class Datapath {
       maglevPrev: mapOf(xdp, MapSpecs.maglevPrev),
       maglevPrevSize: mapOf(xdp, MapSpecs.maglevPrevSize),
       flows: mapOf(xdp, MapSpecs.flows),
+      /** Absent from a build before the two flow tables (bench/datapath.ts's baseline): opened on use. */
+      get flowsNew() { return mapOf(xdp, MapSpecs.flowsNew); },
+      get snatNew() { return mapOf(xdp, MapSpecs.snatNew); },
       /** These three differ in a build before the two reverse-NAT tables (bench/datapath.ts's baseline): opened on use. */
       get dsrRevnat() { return mapOf(xdp, MapSpecs.dsrRevnat); },
       get dsrRevnatNew() { return mapOf(xdp, MapSpecs.dsrRevnatNew); },

@@ -130,17 +130,18 @@ test('manifest limits come from their flags and refuse nonsense', (t) => {
 
 test('connection table sizes and the reverse-NAT fallback: defaults, flags, environment, bad values named', (t) => {
   const d = parseAgentConfig(minimal);
-  t.deepEqual(d.tableSizes, { revnat: 32768, revnatUnconfirmed: 16384, flows: 32768 });
+  t.deepEqual(d.tableSizes, { revnat: 32768, revnatUnconfirmed: 16384, flows: 16384, flowsUnconfirmed: 4096 });
   t.false(d.revnatFallback);
-  t.deepEqual(tableMaxEntries(d.tableSizes), { lb4_dsr_revnat: 32768, lb4_dsr_revnat_new: 16384, lb4_flows: 32768 });
-  const c = parseAgentConfig({ ...minimal, revnatMax: '262144', revnatUnconfirmedMax: '65536', flowsMax: '4096', revnatFallback: 'unique-frontend' });
-  t.deepEqual(c.tableSizes, { revnat: 262144, revnatUnconfirmed: 65536, flows: 4096 });
+  t.deepEqual(tableMaxEntries(d.tableSizes),
+    { lb4_dsr_revnat: 32768, lb4_dsr_revnat_new: 16384, lb4_flows: 16384, lb4_flows_new: 4096, lb4_snat_new: 8192 });
+  const c = parseAgentConfig({ ...minimal, revnatMax: '262144', revnatUnconfirmedMax: '65536', flowsMax: '4096', flowsUnconfirmedMax: '2048', revnatFallback: 'unique-frontend' });
+  t.deepEqual(c.tableSizes, { revnat: 262144, revnatUnconfirmed: 65536, flows: 4096, flowsUnconfirmed: 2048 });
   t.true(c.revnatFallback);
   const e = parseAgentConfig(mergeEnv(minimal, { DSRLB_REVNAT_MAX: '100000', DSRLB_REVNAT_FALLBACK: 'off' }));
   t.is(e.tableSizes.revnat, 100000);
   t.false(e.revnatFallback);
   for (const [raw, flag] of [[{ revnatMax: '10' }, '--revnat-max'], [{ flowsMax: '1e6' }, '--flows-max'],
-    [{ revnatUnconfirmedMax: '99999999' }, '--revnat-unconfirmed-max'], [{ revnatFallback: 'yes' }, '--revnat-fallback']] as const) {
+    [{ revnatUnconfirmedMax: '99999999' }, '--revnat-unconfirmed-max'], [{ flowsUnconfirmedMax: '12' }, '--flows-unconfirmed-max'], [{ revnatFallback: 'yes' }, '--revnat-fallback']] as const) {
     const err = t.throws(() => parseAgentConfig({ ...minimal, ...raw }), { instanceOf: DsrlbError });
     t.is(err?.subject, flag);
   }

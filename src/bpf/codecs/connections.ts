@@ -21,7 +21,7 @@ export type Lb4DsrFrontend = ReturnType<typeof lb4DsrFrontend.decode>;
 
 /** lb4_flow: `state` (enum dsrlb_flow_state) and `createdS` (CLOCK_MONOTONIC seconds) are the datapath's; written as 0 by hand. */
 export const lb4Flow = struct('lb4_flow', {
-  backendId: u32, serviceId: u32, backendGeneration: u32, frontendGeneration: u32, revnatId: u16, state: u8, pad: pad(1), createdS: u32,
+  backendId: u32, serviceId: u32, backendGeneration: u32, frontendGeneration: u32, revnatId: u16, state: u8, flags: u8, createdS: u32,
 });
 export type Lb4Flow = ReturnType<typeof lb4Flow.decode>;
 
