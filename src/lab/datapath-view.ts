@@ -48,12 +48,15 @@ export function mapFillOf(topo: LabTopology, node: LabNode, spec: (typeof MapSpe
   return { entries, max: info.maxEntries };
 }
 
-/** How many lb4_flows entries a node holds (the stateless path writes none for DSR flows). */
+/** How many LB-node flow entries (lb4_flows and lb4_flows_new) a node holds (the stateless path writes none for DSR flows). */
 export function flowCount(topo: LabTopology, node: LabNode): number {
-  const m = openPinned(currentLayoutDir(agentBpffsRoot(topo, node)), MapSpecs.flows);
-  try {
-    return [...m.keys()].length;
-  } finally {
-    m.close();
-  }
+  const dir = currentLayoutDir(agentBpffsRoot(topo, node));
+  return [MapSpecs.flows, MapSpecs.flowsNew].reduce((n, spec) => {
+    const m = openPinned(dir, spec);
+    try {
+      return n + [...m.keys()].length;
+    } finally {
+      m.close();
+    }
+  }, 0);
 }

@@ -29,7 +29,7 @@ test('the first packet of a flow picks the backend in its Maglev slot and record
     const slot = flowHash({ src: Addr.client, dst: Addr.vip, sport, dport: 80, proto: Proto.TCP }) % MAGLEV_SIZE;
     const expected = slot % 2 === 0 ? Addr.pod : Addr.pod2;
     t.is(podOf(dp.runXdp(clientTcp({ sport, flags: { syn: true } })).out), expected, `sport ${sport}`);
-    t.like(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport, dport: 80, proto: Proto.TCP, flags: 0 }),
+    t.like(dp.maps.flowsNew.lookup({ saddr: Addr.client, daddr: Addr.vip, sport, dport: 80, proto: Proto.TCP, flags: 0 }),
       flowEntry(slot % 2 === 0 ? 11 : 12, 1, 1));
   }
 });
@@ -59,7 +59,7 @@ test('a flow whose backend was removed moves to a remaining backend and the flow
 
   t.is(r.retval, XdpAction.TX);
   t.is(podOf(r.out), kept === 11 ? Addr.pod : Addr.pod2);
-  t.like(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
+  t.like(dp.maps.flowsNew.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 }),
     flowEntry(kept, 1, 1));
 });
 
@@ -80,7 +80,8 @@ test('a flow entry naming a freed backend slot, or a slot a newer backend took, 
   dp.maps.flows.update(flowKey, handFlow(flowEntry(11, 1, 1)));
   dp.removeBackend(11);
   t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod2, 'freed slot');
-  t.like(dp.maps.flows.lookup(flowKey), flowEntry(12, 1, 1));
+  t.like(dp.maps.flowsNew.lookup(flowKey), flowEntry(12, 1, 1), 'picked again: a new flow, unconfirmed');
+  t.is(dp.maps.flows.lookup(flowKey), undefined, 'the stale established entry is gone (it would hide the new one)');
 
   // Id 12 now belongs to another pod (generation 2): the old entry must not lead there.
   dp.maps.flows.update(flowKey, handFlow(flowEntry(12, 1, 1)));
@@ -88,7 +89,7 @@ test('a flow entry naming a freed backend slot, or a slot a newer backend took, 
   dp.addBackend({ id: 12, address: '198.18.2.7', port: 8080, nodeId: NodeId.other, generation: 2 });
   dp.setMaglev(1, Array.from({ length: MAGLEV_SIZE }, () => 11));
   t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod, 'reused id');
-  t.like(dp.maps.flows.lookup(flowKey), flowEntry(11, 1, 2));
+  t.like(dp.maps.flowsNew.lookup(flowKey), flowEntry(11, 1, 2));
 });
 
 // ---- the established-flow path: lb4_frontends instead of lb4_services ----------
@@ -116,7 +117,7 @@ test('a flow recorded with an earlier frontend in its slot goes through lb4_serv
   dp.maps.frontends.update(1, { serviceId: 2, generation: 2, flags: 0 });
 
   t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), Addr.pod2);
-  t.like(dp.maps.flows.lookup(FLOW_KEY), { ...flowEntry(12, 2), revnatId: 2, frontendGeneration: 2 });
+  t.like(dp.maps.flowsNew.lookup(FLOW_KEY), { ...flowEntry(12, 2), revnatId: 2, frontendGeneration: 2 });
 });
 
 test('a flow whose frontend slot got a new generation for the same service keeps its backend and is recorded anew', (t) => {
@@ -127,7 +128,7 @@ test('a flow whose frontend slot got a new generation for the same service keeps
   dp.setService({ serviceId: 1, backends: [11, 12], frontendGeneration: 7 });
 
   t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), first);
-  t.like(dp.maps.flows.lookup(FLOW_KEY), { ...flowEntry(id), frontendGeneration: 7 });
+  t.like(dp.maps.flowsNew.lookup(FLOW_KEY), { ...flowEntry(id), frontendGeneration: 7 });
   t.is(podOf(dp.runXdp(clientTcp({ flags: { ack: true } })).out), first, 'and the short path takes it from there');
 });
 
@@ -137,7 +138,7 @@ test('a flow records when it was created and what the client said of the connect
   const key = { saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 80, proto: Proto.TCP, flags: 0 };
   const before = Number(process.hrtime.bigint() / 1_000_000_000n);
   dp.runXdp(clientTcp({ flags: { syn: true } }));
-  const created = dp.maps.flows.lookup(key);
+  const created = dp.maps.flowsNew.lookup(key);
   t.is(created?.state, dsrlb_flow_state.DSRLB_FLOW_SYN);
   // bpf_ktime_get_ns() and Node's hrtime read the same clock (CLOCK_MONOTONIC).
   const after = Number(process.hrtime.bigint() / 1_000_000_000n);
@@ -152,7 +153,7 @@ test('a flow records when it was created and what the client said of the connect
   ];
   for (const [flags, state] of steps) {
     dp.runXdp(clientTcp({ flags }));
-    const f = dp.maps.flows.lookup(key);
+    const f = dp.maps.flowsNew.lookup(key);
     t.is(f?.state, state, JSON.stringify(flags));
     t.is(f?.createdS, created?.createdS, 'the creation time stays');
   }
@@ -162,12 +163,12 @@ test('a flow first seen mid-connection is established; a UDP flow has no state',
   const dp = Datapath.open(t, { mode: 'snat' });
   twoBackends(dp);
   dp.runXdp(clientTcp({ sport: 40001, flags: { ack: true } }));
-  t.is(dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40001, dport: 80, proto: Proto.TCP, flags: 0 })?.state,
+  t.is(dp.maps.flowsNew.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40001, dport: 80, proto: Proto.TCP, flags: 0 })?.state,
     dsrlb_flow_state.DSRLB_FLOW_ESTABLISHED);
   dp.addBackend({ id: 13, address: Addr.pod, port: 8080, nodeId: NodeId.backend, proto: Proto.UDP });
   dp.setService({ serviceId: 2, backends: [13], proto: Proto.UDP, port: 53 });
   dp.runXdp(clientUdp());
-  const udp = dp.maps.flows.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 53, proto: Proto.UDP, flags: 0 });
+  const udp = dp.maps.flowsNew.lookup({ saddr: Addr.client, daddr: Addr.vip, sport: 40000, dport: 53, proto: Proto.UDP, flags: 0 });
   t.is(udp?.state, dsrlb_flow_state.DSRLB_FLOW_UNTRACKED);
   t.true((udp?.createdS ?? 0) > 0);
 });

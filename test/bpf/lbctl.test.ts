@@ -46,6 +46,12 @@ test('bpf lb list shows what the reconciler pinned: services with backends, back
   reconciler.sync({ plan, localNode: { name: 'node-a', address: '198.51.100.1' }, nodeAddresses: new Map([['node-b', '198.51.100.2']]) });
   mapOf(obj, MapSpecs.flows).update(
     { saddr: '198.51.100.100', daddr: '203.0.113.10', sport: 40000, dport: 80, proto: 6, flags: 0 }, { backendId: 1, serviceId: 1, backendGeneration: 1, revnatId: 1, frontendGeneration: 1, state: 2, flags: 0, createdS: 1 });
+  mapOf(obj, MapSpecs.flowsNew).update(
+    { saddr: '198.51.100.101', daddr: '203.0.113.10', sport: 40001, dport: 80, proto: 6, flags: 0 }, { backendId: 2, serviceId: 1, backendGeneration: 1, revnatId: 1, frontendGeneration: 1, state: 3, flags: 1, createdS: 1 });
+  mapOf(obj, MapSpecs.snat).update(
+    { saddr: '198.51.100.100', daddr: '203.0.113.10', sport: 40000, dport: 80, proto: 6, flags: 0 }, { saddr: '198.51.100.1', daddr: '198.18.2.10', sport: 61000, dport: 8080 });
+  mapOf(obj, MapSpecs.snatNew).update(
+    { saddr: '198.18.2.11', daddr: '198.51.100.1', sport: 8080, dport: 61001, proto: 6, flags: 1 }, { saddr: '203.0.113.10', daddr: '198.51.100.101', sport: 80, dport: 40001 });
 
   const text = await lbctlRun(['bpf', 'lb', 'list', '--bpffs-root', root]);
   t.is(text.code, 0, text.stderr);
@@ -75,6 +81,9 @@ test('bpf lb list shows what the reconciler pinned: services with backends, back
   const ct = await lbctlRun(['bpf', 'ct', 'list', '--bpffs-root', root]);
   t.is(ct.code, 0, ct.stderr);
   t.regex(ct.stdout, /lb4_flows\s+TCP 198\.51\.100\.100:40000 -> 203\.0\.113\.10:80\s+backend 1 \(service 1\)\s+\S+\s+LRU\s+ESTABLISHED/);
+  t.regex(ct.stdout, /lb4_flows_new\s+TCP 198\.51\.100\.101:40001 -> 203\.0\.113\.10:80\s+backend 2 \(service 1\)\s+\S+\s+LRU\s+UNCONFIRMED,FIN,CLOSING/);
+  t.regex(ct.stdout, /lb4_snat\s+TCP 198\.51\.100\.100:40000 -> 203\.0\.113\.10:80\s+rewrite to 198\.51\.100\.1:61000 -> 198\.18\.2\.10:8080\s+-\s+LRU\s+ESTABLISHED/);
+  t.regex(ct.stdout, /lb4_snat_new\s+TCP 198\.18\.2\.11:8080 -> 198\.51\.100\.1:61001 \[reply\]\s+rewrite to 203\.0\.113\.10:80 -> 198\.51\.100\.101:40001\s+-\s+LRU\s+UNCONFIRMED/);
   const missing = await lbctlRun(['bpf', 'lb', 'list', '--maglev', '192.0.2.1:1', '--bpffs-root', root]);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /no service '192\.0\.2\.1:1'/);

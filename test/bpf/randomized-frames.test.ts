@@ -179,7 +179,7 @@ function isFlowError(dp: Datapath, frame: Buffer): boolean {
   if (!q) return false;
   const proto = q.ip.protocol;
   return dp.maps.services.lookup({ address: q.ip.src, port: q.sport, proto }) !== undefined
-    || dp.maps.snat.lookup({ saddr: q.ip.dst, daddr: q.ip.src, sport: q.dport, dport: q.sport, proto, flags: 1 }) !== undefined;
+    || [dp.maps.snat, dp.maps.snatNew].some((m) => m.lookup({ saddr: q.ip.dst, daddr: q.ip.src, sport: q.dport, dport: q.sport, proto, flags: 1 }) !== undefined);
 }
 
 /** Problems of `out` the input did not already have (directly or as the inner frame). */

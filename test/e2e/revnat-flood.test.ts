@@ -50,6 +50,7 @@ test.serial('a paired SYN+ACK flood of random tuples breaks no quiet or busy con
       'node-b lb4_dsr_revnat_new': mapFillOf(l.topo, nodeB, MapSpecs.dsrRevnatNew),
       'node-b lb4_dsr_revnat': mapFillOf(l.topo, nodeB, MapSpecs.dsrRevnat),
       'node-a lb4_flows': mapFillOf(l.topo, nodeA, MapSpecs.flows),
+      'node-a lb4_flows_new': mapFillOf(l.topo, nodeA, MapSpecs.flowsNew),
     };
     const delta = statsDelta(statsB, nodeStats(l.topo, nodeB));
     t.log(`flood: ${JSON.stringify(flood)}`);

@@ -31,7 +31,7 @@ const PERMUTATIONS: Readonly<Record<string, Values>> = {
   hybrid: { ...REQUIRED, loadBalancer: { mode: 'hybrid', acceleration: 'generic' } },
   'custom devices': {
     ...REQUIRED, devices: ['ens5', 'bond0.100'], mtu: 9000, tunnelPort: 6082, syncPeriod: '15m',
-    connectionTables: { revnatMax: 262144, revnatUnconfirmedMax: 65536, flowsMax: 65536, revnatFallback: 'unique-frontend' },
+    connectionTables: { revnatMax: 262144, revnatUnconfirmedMax: 65536, flowsMax: 65536, flowsUnconfirmedMax: 8192, revnatFallback: 'unique-frontend' },
   },
   'API host set': { k8sServiceHost: 'api.cluster.example', k8sServicePort: 443 },
   'metrics published': { ...REQUIRED, prometheus: { enabled: true } },
@@ -91,7 +91,7 @@ test('values reach the agent\'s configuration', (t) => {
   t.like(config(render(PERMUTATIONS.hybrid ?? {})), { DSRLB_MODE: 'hybrid', DSRLB_XDP_MODE: 'generic' });
   t.like(config(render(PERMUTATIONS['custom devices'] ?? {})), {
     DSRLB_DEVICES: 'ens5,bond0.100', DSRLB_MTU: '9000', DSRLB_GENEVE_PORT: '6082', DSRLB_SYNC_PERIOD: '15m',
-    DSRLB_REVNAT_MAX: '262144', DSRLB_REVNAT_UNCONFIRMED_MAX: '65536', DSRLB_FLOWS_MAX: '65536', DSRLB_REVNAT_FALLBACK: 'unique-frontend',
+    DSRLB_REVNAT_MAX: '262144', DSRLB_REVNAT_UNCONFIRMED_MAX: '65536', DSRLB_FLOWS_MAX: '65536', DSRLB_FLOWS_UNCONFIRMED_MAX: '8192', DSRLB_REVNAT_FALLBACK: 'unique-frontend',
   });
   t.like(config(render(PERMUTATIONS['socket LB host namespace only'] ?? {})), { DSRLB_SOCKET_LB: 'true', DSRLB_SOCKET_LB_HOST_NAMESPACE_ONLY: 'true', DSRLB_CGROUP_ROOT: '/run/dsrlb/cgroupv2' });
   const off = render(PERMUTATIONS['socket LB off'] ?? {});
