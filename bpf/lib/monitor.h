@@ -194,6 +194,41 @@ static __always_inline void monitor_emit(void *ctx, struct dsrlb_monitor_gate *g
 		p->lost++;
 }
 
+/*
+ * A socket hook's event, written at once: a socket call has no packet and
+ * no exit to wait for. `to`: where the call goes now (a backend, or the
+ * frontend it was refused for); `frontend`: the address the program saw.
+ */
+static __always_inline void monitor_sock(__u8 type, __u32 stat, __u8 hook, int verdict, const struct lb4_tuple *to,
+					 const struct lb4_revnat *frontend)
+{
+	struct dsrlb_monitor_gate *g = monitor_gate_get();
+	struct dsrlb_monitor_pending *p;
+	struct dsrlb_event e = {};
+	__u32 zero = 0;
+
+	if (likely(!g || !(g->types & type)))
+		return;
+	e.ts_ns = bpf_ktime_get_ns();
+	if (e.ts_ns > g->expires_ns) {
+		g->types = 0;
+		return;
+	}
+	e.type = type;
+	e.reason = stat;
+	e.hook = hook;
+	e.cpu = bpf_get_smp_processor_id();
+	e.verdict = verdict;
+	e.tuple = *to;
+	e.frontend_address = frontend->address;
+	e.frontend_port = frontend->port;
+	if (bpf_ringbuf_output(&monitor_events, &e, sizeof(e), 0)) {
+		p = bpf_map_lookup_elem(&monitor_pending, &zero);
+		if (p)
+			p->lost++;
+	}
+}
+
 /* xdp_lb's exit: every verdict passes here (and the bytes of a forward are counted: stats_bytes.h). */
 static __always_inline int monitor_xdp(struct xdp_md *ctx, int verdict)
 {
