@@ -637,10 +637,16 @@ enum dsrlb_stat {
 #define DSRLB_MONITOR_LEASE_MS     5000
 #define DSRLB_MONITOR_RENEW_MS     1000
 
-/* dsrlb_event.hook: the program that saw the packet */
+/* dsrlb_event.hook: the program that saw the packet (or the socket call) */
 enum dsrlb_hook {
-	DSRLB_HOOK_XDP       = 1,  /* xdp_lb: ingress of ifindex */
-	DSRLB_HOOK_TC_EGRESS = 2,  /* tc_revnat: egress of ifindex */
+	DSRLB_HOOK_XDP          = 1,  /* xdp_lb: ingress of ifindex */
+	DSRLB_HOOK_TC_EGRESS    = 2,  /* tc_revnat: egress of ifindex */
+	/* The socket LB (sock_lb): no packet, no device (ifindex and len 0); the
+	 * tuple is the address the call now goes to (a backend, or the frontend
+	 * it was refused for), the frontend its address as the program saw it,
+	 * the verdict the hook's return (1 go on, 0 refused). */
+	DSRLB_HOOK_SOCK_CONNECT = 3,  /* connect() */
+	DSRLB_HOOK_SOCK_SENDMSG = 4,  /* sendmsg() of an unconnected UDP socket */
 };
 
 struct dsrlb_monitor_gate {

@@ -162,9 +162,29 @@ static __always_inline void monitor_read_frame(void *ctx, __u8 hook, struct dsrl
 }
 
 /*
+ * The event's time, type, reason, program, CPU and verdict; false when the
+ * lease is over, which closes the gate instead (a monitor that died leaves
+ * it so).
+ */
+static __always_inline int monitor_event_start(struct dsrlb_monitor_gate *g, struct dsrlb_event *e, __u8 type,
+					       __u16 reason, __u8 hook, int verdict)
+{
+	e->ts_ns = bpf_ktime_get_ns();
+	if (e->ts_ns > g->expires_ns) {
+		g->types = 0;
+		return 0;
+	}
+	e->type = type;
+	e->reason = reason;
+	e->hook = hook;
+	e->cpu = bpf_get_smp_processor_id();
+	e->verdict = verdict;
+	return 1;
+}
+
+/*
  * At a program's exit with the gate open: the event the packet noted, if
- * any, into the ring buffer. A lease that is over closes the gate instead
- * (a monitor that died leaves it so), and a full ring buffer counts a loss.
+ * any, into the ring buffer; a full ring buffer counts a loss.
  */
 static __always_inline void monitor_emit(void *ctx, struct dsrlb_monitor_gate *g, __u8 hook, __u32 ifindex,
 					 __u32 len, int verdict)
@@ -172,26 +192,45 @@ static __always_inline void monitor_emit(void *ctx, struct dsrlb_monitor_gate *g
 	struct dsrlb_monitor_pending *p;
 	struct dsrlb_event e = {};
 	__u32 zero = 0;
+	__u8 type;
 
 	p = bpf_map_lookup_elem(&monitor_pending, &zero);
 	if (!p || !p->event.type)
 		return;
-	e.type = p->event.type;
-	e.reason = p->event.reason;
+	type = p->event.type;
 	p->event.type = 0;
-	e.ts_ns = bpf_ktime_get_ns();
-	if (e.ts_ns > g->expires_ns) {
-		g->types = 0;
+	if (!monitor_event_start(g, &e, type, p->event.reason, hook, verdict))
 		return;
-	}
 	e.ifindex = ifindex;
 	e.len = len;
-	e.hook = hook;
-	e.cpu = bpf_get_smp_processor_id();
-	e.verdict = verdict;
 	monitor_read_frame(ctx, hook, &e);
 	if (bpf_ringbuf_output(&monitor_events, &e, sizeof(e), 0))
 		p->lost++;
+}
+
+/*
+ * A socket hook's event, written at once: a socket call has no packet and
+ * no exit to wait for. `to`: where the call goes now (a backend, or the
+ * frontend it was refused for); `frontend`: the address the program saw.
+ */
+static __always_inline void monitor_sock(__u8 type, __u32 stat, __u8 hook, int verdict, const struct lb4_tuple *to,
+					 const struct lb4_revnat *frontend)
+{
+	struct dsrlb_monitor_gate *g = monitor_gate_get();
+	struct dsrlb_monitor_pending *p;
+	struct dsrlb_event e = {};
+	__u32 zero = 0;
+
+	if (likely(!g || !(g->types & type)) || !monitor_event_start(g, &e, type, stat, hook, verdict))
+		return;
+	e.tuple = *to;
+	e.frontend_address = frontend->address;
+	e.frontend_port = frontend->port;
+	if (bpf_ringbuf_output(&monitor_events, &e, sizeof(e), 0)) {
+		p = bpf_map_lookup_elem(&monitor_pending, &zero);
+		if (p)
+			p->lost++;
+	}
 }
 
 /* xdp_lb's exit: every verdict passes here (and the bytes of a forward are counted: stats_bytes.h). */

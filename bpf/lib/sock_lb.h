@@ -20,6 +20,7 @@
 #include "config.h"
 #include "hash.h"
 #include "lb.h"
+#include "monitor.h"
 #include "stats.h"
 
 /* cgroup sock_addr verdicts: 1 lets the call go on; 0 fails it (EPERM, or
@@ -143,10 +144,12 @@ static __always_inline int sock_netns_translated(const struct dsrlb_config *cfg,
  */
 static __always_inline int sock_forward(struct bpf_sock_addr *ctx, int connected)
 {
+	__u8 hook = connected ? DSRLB_HOOK_SOCK_CONNECT : DSRLB_HOOK_SOCK_SENDMSG;
 	const struct lb4_service *svc;
 	const struct dsrlb_config *cfg;
+	struct lb4_revnat frontend = {};
 	struct lb_choice ch = {};
-	struct lb4_tuple t = {};
+	struct lb4_tuple t = {}, to = {};
 	__u64 netns;
 
 	sock_tuple(ctx, &t);
@@ -160,10 +163,16 @@ static __always_inline int sock_forward(struct bpf_sock_addr *ctx, int connected
 	if (unlikely(!cfg) || !sock_netns_translated(cfg, netns))
 		return count(DSRLB_STAT_SOCK_OTHER_NETNS, SOCK_CONTINUE);
 
+	frontend.address = t.daddr;
+	frontend.port = t.dport;
+	to.daddr = t.daddr;
+	to.dport = t.dport;
+	to.proto = t.proto;
 	t.saddr = (__u32)netns ^ (__u32)(netns >> 32);
 	t.sport = (__be16)bpf_get_prandom_u32();
 	if (sock_pick(svc, &t, netns, &ch) != LB_OK) {
 		bpf_set_retval(-ECONNREFUSED);
+		monitor_sock(DSRLB_MONITOR_DROP, DSRLB_STAT_SOCK_REJECT, hook, SOCK_REJECT, &to, &frontend);
 		return count(DSRLB_STAT_SOCK_REJECT, SOCK_REJECT);
 	}
 
@@ -173,6 +182,9 @@ static __always_inline int sock_forward(struct bpf_sock_addr *ctx, int connected
 		sock_peer_record(ctx, &t, &ch.backend);
 	ctx->user_ip4 = ch.backend.address;
 	ctx->user_port = ch.backend.port;
+	to.daddr = ch.backend.address;
+	to.dport = ch.backend.port;
+	monitor_sock(DSRLB_MONITOR_TRACE, DSRLB_STAT_SOCK_XLATE, hook, SOCK_CONTINUE, &to, &frontend);
 	return count(DSRLB_STAT_SOCK_XLATE, SOCK_CONTINUE);
 }
 

@@ -4,7 +4,8 @@
  * reason. Every exit is counted here, so this is also where the monitor's
  * events are noted (monitor.h): a program defines DSRLB_DROP_VERDICT (its
  * drop verdict) before its includes to have its drops reported; the socket
- * hooks, which have no exit that emits, do not. The same programs note
+ * hooks, which have no packet and no exit, write theirs at once
+ * (monitor_sock). The same programs note
  * their forward counters for the bytes their exits add (stats_bytes.h).
  */
 #ifndef DSRLB_STATS_H

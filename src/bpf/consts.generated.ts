@@ -208,4 +208,6 @@ export const dsrlb_stat = {
 export const dsrlb_hook = {
   DSRLB_HOOK_XDP: 1,
   DSRLB_HOOK_TC_EGRESS: 2,
+  DSRLB_HOOK_SOCK_CONNECT: 3,
+  DSRLB_HOOK_SOCK_SENDMSG: 4,
 } as const;

@@ -38,7 +38,8 @@ export interface MonitorEvent {
   readonly type: MonitorEventType;
   /** The counter the packet went to, as `lbctl bpf stats` names it (e.g. drop_truncated, tx_encap). */
   readonly reason: string;
-  readonly hook: 'xdp' | 'tc-egress';
+  /** The program: XDP ingress, tc egress, or the socket LB's connect() / sendmsg() hooks (no packet, no device). */
+  readonly hook: MonitorHook;
   readonly ifindex: number;
   readonly len: number;
   /** The program's return value (XDP_*, TC_ACT_*). */
@@ -47,8 +48,11 @@ export interface MonitorEvent {
   readonly tuple: MonitorTuple;
   /** A Geneve frame: its outer addresses. */
   readonly outer: { readonly saddr: string; readonly daddr: string } | null;
-  /** A Geneve frame with dsrlb's option: the frontend it names, and whether DSR or SNAT. */
-  readonly frontend: { readonly address: string; readonly port: number; readonly option: 'dsr' | 'snat' } | null;
+  /**
+   * A Geneve frame with dsrlb's option: the frontend it names, and whether DSR or SNAT; a socket call: the
+   * frontend it addressed (`socket`).
+   */
+  readonly frontend: { readonly address: string; readonly port: number; readonly option: 'dsr' | 'snat' | 'socket' } | null;
 }
 
 const STAT_NAMES: ReadonlyMap<number, string> = new Map(
@@ -57,14 +61,28 @@ const STAT_NAMES: ReadonlyMap<number, string> = new Map(
 
 const tupleOf = (t: Lb4Tuple): MonitorTuple => ({ saddr: t.saddr, daddr: t.daddr, sport: t.sport, dport: t.dport, proto: t.proto });
 
+export type MonitorHook = 'xdp' | 'tc-egress' | 'sock-connect' | 'sock-sendmsg';
+
+const HOOKS: ReadonlyMap<number, MonitorHook> = new Map([
+  [dsrlb_hook.DSRLB_HOOK_XDP, 'xdp'], [dsrlb_hook.DSRLB_HOOK_TC_EGRESS, 'tc-egress'],
+  [dsrlb_hook.DSRLB_HOOK_SOCK_CONNECT, 'sock-connect'], [dsrlb_hook.DSRLB_HOOK_SOCK_SENDMSG, 'sock-sendmsg'],
+]);
+
+/** Events of the socket hooks: no packet, no device. */
+export function isSocketHook(hook: MonitorHook): boolean {
+  return hook === 'sock-connect' || hook === 'sock-sendmsg';
+}
+
 export function decodeEvent(raw: DsrlbEvent): MonitorEvent {
-  const option = raw.optType === DSRLB_GENEVE_OPT_TYPE_DSR ? 'dsr' : raw.optType === DSRLB_GENEVE_OPT_TYPE_SNAT ? 'snat' : null;
+  const hook = HOOKS.get(raw.hook) ?? 'xdp';
+  const option = isSocketHook(hook) ? 'socket'
+    : raw.optType === DSRLB_GENEVE_OPT_TYPE_DSR ? 'dsr' : raw.optType === DSRLB_GENEVE_OPT_TYPE_SNAT ? 'snat' : null;
   return {
     monotonicNs: raw.tsNs,
     cpu: raw.cpu,
     type: raw.type === DSRLB_MONITOR_DROP ? 'drop' : 'trace',
     reason: STAT_NAMES.get(raw.reason) ?? `stat_${raw.reason}`,
-    hook: raw.hook === dsrlb_hook.DSRLB_HOOK_XDP ? 'xdp' : 'tc-egress',
+    hook,
     ifindex: raw.ifindex,
     len: raw.len,
     verdict: raw.verdict,

@@ -5,7 +5,7 @@
  * like `cilium monitor`, or one JSON object per line.
  */
 import type { ServicesBody } from '../agent/services-endpoint.js';
-import type { MonitorEvent, MonitorTuple } from '../bpf/monitor.js';
+import { isSocketHook, type MonitorEvent, type MonitorTuple } from '../bpf/monitor.js';
 import { DsrlbError } from '../errors.js';
 import { ipv4Value } from '../net/ip.js';
 import { PROTOCOL_NUMBERS, type ProtocolName } from '../model/keys.js';
@@ -81,11 +81,11 @@ const two = (n: number): string => String(n).padStart(2, '0');
 export function formatText(e: MonitorEvent, offsetNs: bigint, device: string | undefined): string {
   const { date, micros } = wallTime(e, offsetNs);
   const time = `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${String(micros).padStart(6, '0')}`;
-  const dev = device ? `${device}(${e.ifindex})` : `ifindex ${e.ifindex}`;
+  const dev = isSocketHook(e.hook) ? 'socket' : device ? `${device}(${e.ifindex})` : `ifindex ${e.ifindex}`;
   const parts = [tupleText(e.tuple)];
   if (e.frontend) parts.push(`frontend ${e.frontend.address}:${e.frontend.port} (${e.frontend.option})`);
   if (e.outer) parts.push(`geneve ${e.outer.saddr} -> ${e.outer.daddr}`);
-  parts.push(`len ${e.len}`);
+  if (!isSocketHook(e.hook)) parts.push(`len ${e.len}`);
   return `${time} CPU ${two(e.cpu)} ${e.type.toUpperCase().padEnd(5)} ${e.reason} ${e.hook} ${dev}: ${parts.join(', ')}`;
 }
 

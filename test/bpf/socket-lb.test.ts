@@ -9,7 +9,9 @@
 import test from 'ava';
 import { DSRLB_BE_F_TERMINATING, netnsCookie } from '../../src/bpf/index.js';
 import { MapSpecs, openPinned } from '../../src/bpf/map-specs.js';
+import { MonitorSession, type MonitorEvent } from '../../src/bpf/monitor.js';
 import { readStats } from '../../src/bpf/stats.js';
+import { formatText } from '../../src/cli/monitor-format.js';
 import { attachSocketLb, detachSocketLb, socketLbStatus } from '../../src/agent/socket-lb.js';
 import type { TcpResult, UdpReply } from '../../src/lab/socket-client.js';
 import { buildPlan } from '../../src/plan/index.js';
@@ -134,6 +136,36 @@ test.serial('no endpoints: connect() is refused at once and a UDP send fails', a
   const udp = await setup().net.run<UdpReply[]>('c1', { op: 'udp', targets: [{ host: '10.96.0.99', port: 53 }], rounds: 1 });
   t.is(udp[0]?.error, 'ECONNREFUSED');
   t.is((readStats(setup().root)['sock_reject'] ?? 0) - before, 5);
+});
+
+test.serial('the monitor sees the socket LB: a translated connect() and UDP send as traces, a refused one as a drop, each with its frontend', async (t) => {
+  const s = MonitorSession.open(setup().root, ['drop', 'trace']);
+  t.teardown(() => s.close());
+  const rs = await tcp('c1', WEB, 80, 1);
+  t.deepEqual(served(await tcp('c1', '10.96.0.99', 80, 1)), ['ECONNREFUSED']);
+  const udp = await setup().net.run<UdpReply[]>('c1', { op: 'udp', targets: [{ host: '10.96.0.54', port: 53 }], rounds: 1 });
+  const events = s.poll();
+  const backend = rs[0]?.answer?.localAddress;
+  t.like(events.find((e) => e.hook === 'sock-connect' && e.type === 'trace'), {
+    reason: 'sock_xlate', verdict: 1, ifindex: 0, len: 0,
+    tuple: { saddr: '0.0.0.0', daddr: backend, sport: 0, dport: 8080, proto: 6 }, frontend: { address: WEB, port: 80, option: 'socket' },
+  });
+  t.like(events.find((e) => e.type === 'drop'), {
+    hook: 'sock-connect', reason: 'sock_reject', verdict: 0,
+    tuple: { daddr: '10.96.0.99', dport: 80, proto: 6 }, frontend: { address: '10.96.0.99', port: 80, option: 'socket' },
+  });
+  t.is(udp[0]?.error, undefined);
+  t.like(events.find((e) => e.hook === 'sock-sendmsg'), {
+    type: 'trace', reason: 'sock_xlate', tuple: { daddr: B3, dport: 9000, proto: 17 }, frontend: { address: '10.96.0.54', port: 53 },
+  });
+  t.is(events.length, 3, JSON.stringify(events.map((e) => [e.hook, e.reason])));
+  t.regex(formatText(events[0] as MonitorEvent, 0n, undefined), / TRACE sock_xlate sock-connect socket: 0\.0\.0\.0:0 -> 198\.18\.0\.1\d:8080 tcp, frontend 10\.96\.0\.10:80 \(socket\)$/);
+  // The gate shut by the monitor leaving: the next connect() writes nothing (a later monitor finds no event).
+  s.close();
+  await tcp('c1', WEB, 80, 1);
+  const later = MonitorSession.open(setup().root, ['drop', 'trace']);
+  t.teardown(() => later.close());
+  t.deepEqual(later.poll(), []);
 });
 
 test.serial('internalTrafficPolicy Local: only this node\'s endpoints', async (t) => {
