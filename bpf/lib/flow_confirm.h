@@ -102,4 +102,47 @@ static __always_inline void flow_track_snat_reply(const struct pkt4 *p, const st
 	stat_inc(DSRLB_STAT_FLOW_PROMOTED);
 }
 
+/*
+ * tc egress, a local backend's TCP segment `tcp` of the flow the client sent
+ * as `client`: this node both balanced the flow and serves it (SNAT mode to
+ * a local backend, ClientIP affinity), so the pod's reply never comes back
+ * through XDP to confirm its lb4_flows entry; it is confirmed here, with the
+ * reverse-NAT entry (revnat_track_tcp calls this only when that entry
+ * changes: once or twice a connection). The same rules as above; a flow
+ * without an lb4_flows entry (the stateless DSR path) costs one lookup.
+ */
+static __always_inline void flow_track_local(const struct lb4_tuple *client, const struct tcphdr *tcp)
+{
+	struct lb4_flow *slot, f;
+	int where;
+
+	slot = table_find(&lb4_flows, &lb4_flows_new, client, &where);
+	if (!slot)
+		return;
+	f = *slot;
+	if (tcp->rst) {
+		if (where == TABLE_ESTABLISHED)
+			bpf_map_delete_elem(&lb4_flows, client);
+		else
+			bpf_map_delete_elem(&lb4_flows_new, client);
+		stat_inc(DSRLB_STAT_FLOW_CLOSED);
+		return;
+	}
+	if (tcp->fin) {
+		if (f.flags & DSRLB_FLOW_F_CLOSING)
+			return;
+		f.flags |= DSRLB_FLOW_F_CLOSING;
+		if (where == TABLE_ESTABLISHED)
+			table_move(&lb4_flows_new, &lb4_flows, client, &f);
+		else
+			slot->flags = f.flags; /* in place: no LRU element taken (lb_flow_set_state) */
+		stat_inc(DSRLB_STAT_FLOW_CLOSED);
+		return;
+	}
+	if (tcp->syn || where != TABLE_UNCONFIRMED || (f.flags & DSRLB_FLOW_F_CLOSING))
+		return;
+	table_move(&lb4_flows, &lb4_flows_new, client, &f);
+	stat_inc(DSRLB_STAT_FLOW_PROMOTED);
+}
+
 #endif /* DSRLB_FLOW_CONFIRM_H */

@@ -17,6 +17,7 @@
 #include "compiler.h"
 #include "parse.h"
 #include "stats.h"
+#include "flow_confirm.h"
 #include "tables.h"
 
 static __always_inline int dsr_same_frontend(const struct lb4_dsr_frontend *a, const struct lb4_dsr_frontend *b)
@@ -102,9 +103,15 @@ static __always_inline void revnat_track_tcp(const struct lb4_tuple *t, const st
 					     const struct lb4_dsr_frontend *fe, int where)
 {
 	struct lb4_dsr_frontend v = *fe;
+	/* The flow as the client sent it: its lb4_flows entry, when this node also balanced it. */
+	struct lb4_tuple client = {
+		.saddr = t->daddr, .daddr = fe->address, .sport = t->dport, .dport = fe->port, .proto = t->proto,
+	};
 
 	if (where == TABLE_NONE)
 		return;
+	if (tcp->rst || tcp->fin || (where == TABLE_UNCONFIRMED && !tcp->syn && !(fe->flags & DSRLB_REVNAT_F_CLOSING)))
+		flow_track_local(&client, tcp);
 	if (tcp->rst) {
 		if (where == TABLE_ESTABLISHED)
 			bpf_map_delete_elem(&lb4_dsr_revnat, t);

@@ -166,6 +166,43 @@ test('SNAT mode: a UDP flow is never promoted, whatever the pod answers', (t) =>
   t.is(dp.stat('FLOW_PROMOTED'), 0n);
 });
 
+/** The local pod's segment to client port `cport`, leaving through tc egress (rewritten there to come from the VIP). */
+function fromLocalPod(cport: number, flags: TcpFlags): Buffer {
+  return buildFrame({
+    eth: { src: Mac.nic, dst: Mac.router }, ip: { src: Addr.localPod, dst: Addr.client, id: 99 },
+    tcp: { sport: POD_PORT, dport: cport, seq: 5000, ack: 1001, flags },
+  });
+}
+
+for (const [mode, flags] of [['snat', 0], ['dsr', DSRLB_SVC_F_AFFINITY]] as const) {
+  test(`${mode === 'snat' ? 'SNAT mode' : 'DSR mode, affinity'}: a flow to a backend on this node is confirmed at tc egress with the pod's reverse-NAT entry; RST and FIN as for the others`, (t) => {
+    const dp = Datapath.open(t, { mode });
+    dp.addBackend({ id: 21, address: Addr.localPod, port: POD_PORT, nodeId: NodeId.lb });
+    dp.setService({ serviceId: 1, backends: [21], flags, affinityTimeout: 300 });
+    const at = (cport: number): string => dp.maps.flows.lookup(clientKey(cport)) ? 'established'
+      : dp.maps.flowsNew.lookup(clientKey(cport)) ? 'unconfirmed' : 'none';
+    t.is(dp.runXdp(clientTcp({ sport: 40010, flags: { syn: true } })).retval, XdpAction.PASS, 'DNATed to the local pod');
+    dp.runTc(fromLocalPod(40010, { syn: true, ack: true }));
+    t.is(at(40010), 'unconfirmed', 'a SYN-ACK confirms nothing');
+    dp.runXdp(clientTcp({ sport: 40010, flags: { ack: true } }));
+    dp.runTc(fromLocalPod(40010, { ack: true, psh: true }));
+    t.is(at(40010), 'established');
+    t.like(dp.maps.flows.lookup(clientKey(40010)), flowEntry(21));
+    t.deepEqual([dp.stat('REVNAT_PROMOTED'), dp.stat('FLOW_PROMOTED')], [1n, 1n]);
+
+    dp.runTc(fromLocalPod(40010, { fin: true, ack: true }));
+    t.is(at(40010), 'unconfirmed', 'FIN: back for good');
+    t.like(dp.maps.flowsNew.lookup(clientKey(40010)), { flags: 1 });
+    dp.runTc(fromLocalPod(40010, { ack: true }));
+    t.is(at(40010), 'unconfirmed');
+
+    dp.runXdp(clientTcp({ sport: 40011, flags: { syn: true } }));
+    dp.runTc(fromLocalPod(40011, { rst: true, ack: true }));
+    t.is(at(40011), 'none', 'RST: gone');
+    t.deepEqual([dp.stat('FLOW_PROMOTED'), dp.stat('FLOW_CLOSED')], [1n, 2n]);
+  });
+}
+
 test('DSR mode: an affinity service\'s flow stays unconfirmed (this node never sees the pod\'s replies)', (t) => {
   const dp = Datapath.open(t);
   dp.addBackend({ id: 11, address: Addr.pod, port: POD_PORT, nodeId: NodeId.backend });
