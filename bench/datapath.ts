@@ -71,6 +71,7 @@ import { MonitorSession } from '../src/bpf/monitor.js';
 import type { Lb4Backend, Lb4Key, Lb4Service } from '../src/bpf/codecs/services.js';
 import { maglevTable, maglevTableSize } from '../src/reconcile/maglev.js';
 import { buildFrame, buildGeneveFrame, decodeFrame, dsrOption, flowHash, mssOption, secondChanceOption } from '../src/packet/index.js';
+import { requireRootOrExit, withCleanup } from './lib/root-run.js';
 import { Addr, type Cleanup, Datapath, Mac, NodeId, Proto, XdpAction } from '../test/helpers/datapath.js';
 
 const ROUNDS = Number(process.env.DSRLB_BENCH_ROUNDS ?? 5);
@@ -402,12 +403,7 @@ function measure(sets: readonly MeasuredSet[]): Measured {
 }
 
 function main(): void {
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench/datapath: needs root (BPF_PROG_RUN, bpffs, a test veth)\n');
-    process.exit(1);
-  }
-  const steps: (() => void)[] = [];
-  const cleanup: Cleanup = { teardown: (step) => { steps.push(step); } };
+  requireRootOrExit('bench/datapath');
   let one: Record<string, number> = {};
   let many: Record<string, number> = {};
   let r1: Record<string, number> = {};
@@ -415,7 +411,7 @@ function main(): void {
   let memory = { totalBytes: NaN, totalMiB: NaN, byMap: {} as Record<string, number> };
   let memoryAllChanged = { totalBytes: NaN, totalMiB: NaN, previousTables: NaN };
   let m0: Measured = { ns: {}, ratio: {} };
-  try {
+  withCleanup((cleanup) => {
     const pass = BpfObjectFile.load(BpfObjects.xdpPass);
     cleanup.teardown(() => pass.close());
     /** The probe's LRU hash is its own: one per set, like the flow tables. */
@@ -458,11 +454,7 @@ function main(): void {
     r1 = m.ratio.services1 ?? {};
     rN = m.ratio.services10000x10 ?? {};
     m0 = m;
-  } finally {
-    for (const step of steps.reverse()) {
-      try { step(); } catch { /* best effort */ }
-    }
-  }
+  });
 
   const spread = Object.fromEntries(Object.keys(r1)
     .map((k) => [k, Number(((rN[k] ?? NaN) / (r1[k] ?? NaN) - 1).toFixed(3))]));

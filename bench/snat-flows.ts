@@ -13,6 +13,7 @@
 import { cpus } from 'node:os';
 import { BpfObjectFile, BpfObjects } from '../src/bpf/index.js';
 import { buildFrame, decodeFrame, mssOption } from '../src/packet/index.js';
+import { requireRootOrExit, withCleanup } from './lib/root-run.js';
 import { Addr, type Cleanup, Datapath, Mac, NodeId, XdpAction } from '../test/helpers/datapath.js';
 
 const ROUNDS = Number(process.env.DSRLB_BENCH_ROUNDS ?? 5);
@@ -82,16 +83,11 @@ function build(name: string, cleanup: Cleanup, pass: BpfObjectFile, objectDir?: 
 const median = (v: readonly number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? NaN;
 
 function main(): void {
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench/snat-flows: needs root (BPF_PROG_RUN, bpffs, a test veth)\n');
-    process.exit(1);
-  }
-  const steps: (() => void)[] = [];
-  const cleanup: Cleanup = { teardown: (step) => { steps.push(step); } };
+  requireRootOrExit('bench/snat-flows');
   const ratios: Record<string, Record<string, number[]>> = {};
   const ns: Record<string, Record<string, number[]>> = {};
   const drops: Record<string, string> = {};
-  try {
+  withCleanup((cleanup) => {
     const pass = BpfObjectFile.load(BpfObjects.xdpPass);
     cleanup.teardown(() => pass.close());
     const builds = [build('current', cleanup, pass), ...(BASELINE ? [build('baseline', cleanup, pass, BASELINE)] : [])];
@@ -111,11 +107,7 @@ function main(): void {
       }
     }
     for (const b of builds) drops[b.name] = String(b.dp.stat('DROP_SNAT_PORTS'));
-  } finally {
-    for (const step of steps.reverse()) {
-      try { step(); } catch { /* best effort */ }
-    }
-  }
+  });
   const med = (m: Record<string, Record<string, number[]>>, digits: number) => Object.fromEntries(Object.entries(m).map(([b, c]) =>
     [b, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Number(median(v).toFixed(digits))]))]));
   const r = med(ratios, 2);

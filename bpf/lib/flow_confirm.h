@@ -121,10 +121,7 @@ static __always_inline void flow_track_local(const struct lb4_tuple *client, con
 		return;
 	f = *slot;
 	if (tcp->rst) {
-		if (where == TABLE_ESTABLISHED)
-			bpf_map_delete_elem(&lb4_flows, client);
-		else
-			bpf_map_delete_elem(&lb4_flows_new, client);
+		table_delete(&lb4_flows, &lb4_flows_new, client, where);
 		stat_inc(DSRLB_STAT_FLOW_CLOSED);
 		return;
 	}

@@ -113,10 +113,7 @@ static __always_inline void revnat_track_tcp(const struct lb4_tuple *t, const st
 	if (tcp->rst || tcp->fin || (where == TABLE_UNCONFIRMED && !tcp->syn && !(fe->flags & DSRLB_REVNAT_F_CLOSING)))
 		flow_track_local(&client, tcp);
 	if (tcp->rst) {
-		if (where == TABLE_ESTABLISHED)
-			bpf_map_delete_elem(&lb4_dsr_revnat, t);
-		else
-			bpf_map_delete_elem(&lb4_dsr_revnat_new, t);
+		table_delete(&lb4_dsr_revnat, &lb4_dsr_revnat_new, t, where);
 		stat_inc(DSRLB_STAT_REVNAT_CLOSED);
 		return;
 	}

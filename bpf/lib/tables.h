@@ -39,4 +39,13 @@ static __always_inline void table_move(void *to, void *from, const void *key, co
 	bpf_map_delete_elem(from, key);
 }
 
+/* Deletes `key` from the table table_find() found it in (`where`). */
+static __always_inline void table_delete(void *established, void *unconfirmed, const void *key, int where)
+{
+	if (where == TABLE_ESTABLISHED)
+		bpf_map_delete_elem(established, key);
+	else
+		bpf_map_delete_elem(unconfirmed, key);
+}
+
 #endif /* DSRLB_TABLES_H */
