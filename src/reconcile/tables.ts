@@ -89,10 +89,11 @@ export class TableWrites {
     for (const [sid, t] of todo) {
       const cur = tables.get(sid);
       const table = stream.next();
-      // Against the table it replaces when that one became the previous, else the previous table in place.
+      // Against the table it replaces when that one became the previous, else the previous table in the maps
+      // (an adopted service's, or one left by a service that had no backends for a while).
       const prev = kept.has(sid) && cur?.members
         ? maglevTableOf(cur.members.names, cur.members.ids, cur.size, TableBuffer.scratch(cur.size, 1).slots)
-        : cur ? previous.of(sid) : undefined;
+        : previous.of(sid);
       if (prev) markMoved(table.slots, prev);
       if (cur && !kept.has(sid) && this.updateInPlace(sid, cur, table, res.tables)) {
         tables.set(sid, { size: t.size, capacity: tables.get(sid)?.capacity ?? null, members: t.members });

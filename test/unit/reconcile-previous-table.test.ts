@@ -7,7 +7,7 @@
  * goes with its service; a repair of an adopted table keeps none.
  */
 import test from 'ava';
-import { DSRLB_BE_F_TERMINATING, DSRLB_MAGLEV_SLOTS_PER_ENTRY } from '../../src/bpf/consts.generated.js';
+import { DSRLB_BE_F_TERMINATING, DSRLB_MAGLEV_F_MOVED, DSRLB_MAGLEV_ID_MASK, DSRLB_MAGLEV_SLOTS_PER_ENTRY } from '../../src/bpf/consts.generated.js';
 import { maglevTableSize } from '../../src/reconcile/maglev.js';
 import { MemoryMaps } from '../../src/reconcile/maps/memory-maps.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
@@ -99,4 +99,22 @@ test('a restarted reconciler adopts previous tables and drops those of services 
   const sid = serviceId(mem);
   t.is(left[0]?.[0], sid);
   t.true((mem.maglev.prevSlots(sid)?.slots.length ?? 0) >= Math.ceil(maglevTableSize(3) / DSRLB_MAGLEV_SLOTS_PER_ENTRY));
+});
+
+test('a service given backends again after none marks its new table against the previous one it kept', (t) => {
+  const mem = new MemoryMaps();
+  const r = new Reconciler(mem, { terminatingGraceMs: 60_000 });
+  r.sync(input([fe({ address: ADDRESS, backends: pods(3) })]));
+  const sid = serviceId(mem);
+  r.sync(input([fe({ address: ADDRESS, backends: [] })]));
+  t.is(mem.maglev.slots(sid), undefined, 'no current table without backends');
+  const kept = mem.maglev.prevSlots(sid);
+  t.truthy(kept, 'the last table kept as the previous one');
+  r.sync(input([fe({ address: ADDRESS, backends: pods(3).map((b) => ({ ...b, address: b.address.replace(/\.(\d+)$/, (_, n) => `.${Number(n) + 100}`) })) })]));
+  const size = maglevTableSize(3);
+  const now = table(mem.maglev.slots(sid), size);
+  const before = table(kept?.slots, size).map((e) => e & DSRLB_MAGLEV_ID_MASK);
+  t.deepEqual(now.map((e) => (e & DSRLB_MAGLEV_F_MOVED) !== 0), now.map((e, s) => (e & DSRLB_MAGLEV_ID_MASK) !== before[s]),
+    'every slot whose flows the previous table sends elsewhere is marked');
+  t.true(now.every((e) => (e & DSRLB_MAGLEV_F_MOVED) !== 0), 'all new backends: every slot moved');
 });
